@@ -1,0 +1,83 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Connector gives agents guarded access to one resource. Each resource kind
+// has its own connector package behind this interface.
+//
+// The lifecycle is: construct with the kind's New (no side effects) → Open
+// (if the connector implements [Opener]) → any number of concurrent
+// Prepare/Execute pairs → Close (if it implements io.Closer).
+//
+// Prepare and Execute must be safe for concurrent use.
+type Connector interface {
+	// Operations lists the tools this connector offers, in a stable order.
+	Operations() []Operation
+
+	// Prepare decodes arguments that already passed the operation's schema
+	// and normalises the target into inv.Path (and inv.Paths), so the policy
+	// decides on what will really be touched. It may read metadata, such as
+	// symlinks, but must change nothing.
+	Prepare(ctx context.Context, inv *Invocation) error
+
+	// Execute runs a prepared, allowed invocation. scope answers whether
+	// further targets found during execution (directory entries, search
+	// hits) are visible to the agent.
+	Execute(ctx context.Context, inv *Invocation, scope Scope) (*Result, error)
+}
+
+// Opener is implemented by connectors that acquire resources (open a root,
+// dial a database) before use. Open must be idempotent.
+type Opener interface {
+	Open(ctx context.Context) error
+}
+
+// Operation describes one tool of a connector.
+type Operation struct {
+	// Name is the operation, such as "read"; the tool is "<resource>_<Name>".
+	Name string
+	// Action is the policy action the call needs, such as "read".
+	Action string
+	// Summary is one sentence describing what the tool does.
+	Summary string
+	// InputSchema is a JSON Schema (draft 2020-12) object for the arguments.
+	InputSchema json.RawMessage
+	// ReadOnly reports whether the operation never changes the resource.
+	ReadOnly bool
+}
+
+// Invocation is one call of an operation as it moves through the pipeline.
+type Invocation struct {
+	Op   string
+	Args json.RawMessage
+	// Path and Paths are the normalised targets, set by Prepare.
+	Path  string
+	Paths []string
+	// State is the connector's own decoded form of the call, set by Prepare.
+	State any
+}
+
+// Scope reports whether a target found while executing is visible to the
+// agent under the same action. It must be cheap: it runs once per entry.
+type Scope interface {
+	Visible(path string) bool
+}
+
+// ScopeFunc adapts a function to [Scope].
+type ScopeFunc func(path string) bool
+
+// Visible calls f.
+func (f ScopeFunc) Visible(path string) bool { return f(path) }
+
+// Result is what a connector returns for a successful call.
+type Result struct {
+	// Value is the structured result, encoded as JSON for the agent.
+	Value any
+	// Bytes counts payload bytes read or written, for the audit log.
+	Bytes int64
+	// Truncated reports whether a limit cut the result short.
+	Truncated bool
+}

@@ -1,0 +1,119 @@
+package core
+
+import "strings"
+
+// Effect is what a decision does with a call.
+//
+// The zero value is [Deny]: an unset or forgotten effect fails closed.
+type Effect int
+
+const (
+	Deny          Effect = iota // the call is refused; the zero value
+	Allow                       // the call runs
+	NeedsApproval               // the call runs only once a human approves this exact call
+)
+
+// String returns the effect as it appears in audit records and CLI output:
+// "deny", "allow" or "approval_required".
+func (e Effect) String() string {
+	switch e {
+	case Allow:
+		return "allow"
+	case NeedsApproval:
+		return "approval_required"
+	default:
+		return "deny"
+	}
+}
+
+// ParseEffect is the inverse of [Effect.String]. Unknown text yields Deny.
+func ParseEffect(s string) Effect {
+	switch s {
+	case "allow":
+		return Allow
+	case "approval_required":
+		return NeedsApproval
+	}
+	return Deny
+}
+
+// A Reason is a stable, kebab-case code explaining a decision or a failure.
+// Codes are part of Warden's interface: once published they keep their meaning.
+type Reason string
+
+// Reason codes. Append only; never change the meaning of an existing code.
+const (
+	ReasonGrant             Reason = "grant"               // a grant matched
+	ReasonNoGrant           Reason = "no-matching-grant"   // default deny: nothing granted this
+	ReasonDenyRule          Reason = "deny-rule"           // a deny rule matched
+	ReasonCondition         Reason = "condition-false"     // a grant matched except for its when: condition
+	ReasonConditionError    Reason = "condition-error"     // a when: condition failed to evaluate; fails closed
+	ReasonSensitivePath     Reason = "sensitive-path"      // a usually-secret file not named by any grant
+	ReasonReservedPath      Reason = "reserved-path"       // Warden's own state or policy file
+	ReasonPathEscapes       Reason = "path-escapes-root"   // the path leaves the resource root
+	ReasonInvalidPath       Reason = "invalid-path"        // the path is malformed (NUL, absolute, not portable)
+	ReasonApprovalRequired  Reason = "approval-required"   // the grant asks a human first
+	ReasonApprovalDenied    Reason = "approval-denied"     // a human refused this call
+	ReasonApprovalExpired   Reason = "approval-expired"    // the approval ran out before the call came back
+	ReasonApproved          Reason = "approved"            // a human approved this exact call
+	ReasonRateLimited       Reason = "rate-limited"        // the agent exceeded its call limit
+	ReasonInvalidArguments  Reason = "invalid-arguments"   // the arguments do not fit the tool's schema
+	ReasonArgumentsTooLarge Reason = "arguments-too-large" // the arguments exceed the size limit
+	ReasonUnknownAgent      Reason = "unknown-agent"       // no such agent in the policy
+	ReasonUnknownTool       Reason = "unknown-tool"        // no such tool for this agent
+	ReasonNotFound          Reason = "not-found"           // the target does not exist
+	ReasonNotRegularFile    Reason = "not-regular-file"    // FIFOs, devices, sockets are refused
+	ReasonTooLarge          Reason = "too-large"           // a size limit was hit
+	ReasonTimeout           Reason = "timeout"             // a time limit was hit
+	ReasonAuditUnavailable  Reason = "audit-unavailable"   // the audit log could not be written; fails closed
+	ReasonInternal          Reason = "internal-error"      // a bug or an environment fault; fails closed
+	ReasonToolFailed        Reason = "tool-failed"         // the connector ran and reported a failure
+	ReasonIsDirectory       Reason = "is-directory"        // a file operation named a directory
+	ReasonNotDirectory      Reason = "not-directory"       // a directory operation named a file
+)
+
+// Decision is the policy's answer for one request: an effect, the rule that
+// decided, and why. Decisions are values; the zero Decision denies.
+type Decision struct {
+	Effect Effect
+	// Rule identifies the policy rule that decided, such as
+	// "agents.assistant.grants[1]" or "agents.assistant.deny[0]".
+	// It is empty when the default (deny) applied.
+	Rule string
+	// Position is the rule's place in the policy file, "file:line:col", or "".
+	Position string
+	// Reasons are stable codes, most significant first.
+	Reasons []Reason
+}
+
+// Allowed reports whether the decision lets the call run without a human.
+func (d Decision) Allowed() bool { return d.Effect == Allow }
+
+// Reason returns the most significant reason code, or "" if none.
+func (d Decision) Reason() Reason {
+	if len(d.Reasons) == 0 {
+		return ""
+	}
+	return d.Reasons[0]
+}
+
+// String renders the decision for logs: "deny (deny-rule) by agents.a.deny[0]".
+func (d Decision) String() string {
+	var b strings.Builder
+	b.WriteString(d.Effect.String())
+	if len(d.Reasons) > 0 {
+		b.WriteString(" (")
+		for i, r := range d.Reasons {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(string(r))
+		}
+		b.WriteString(")")
+	}
+	if d.Rule != "" {
+		b.WriteString(" by ")
+		b.WriteString(d.Rule)
+	}
+	return b.String()
+}

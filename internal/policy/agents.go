@@ -1,0 +1,334 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/glob"
+	"github.com/warden-dev/warden/internal/sensitive"
+)
+
+var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (c *compiler) agents(f field) {
+	fields, _ := c.mapping(f.val, f.path, "agents", nil)
+	tokens := map[string]string{} // token value → agent, to refuse duplicates
+	for _, af := range fields {
+		if !agentName.MatchString(af.key) {
+			c.add(af.keyN, af.path, "use letters, digits, _, . and -", "invalid agent name %q", af.key)
+			continue
+		}
+		a := c.agent(af)
+		if a == nil {
+			continue
+		}
+		if v := a.token.Reveal(); v != "" {
+			if other, dup := tokens[v]; dup {
+				c.add(af.keyN, af.path+".token", "give each agent its own token", "agents %q and %q share a token, so a caller could not be told apart", other, af.key)
+			}
+			tokens[v] = af.key
+		}
+		c.p.agents[af.key] = a
+		c.p.agOrder = append(c.p.agOrder, af.key)
+	}
+}
+
+func (c *compiler) agent(af field) *agent {
+	a := &agent{name: af.key, index: map[string]map[string]*ruleSet{}}
+	fields, ok := c.mapping(af.val, af.path, "an agent", []string{"description", "token", "grants", "deny", "limits"})
+	if !ok {
+		return nil
+	}
+	for _, f := range fields {
+		switch f.key {
+		case "description":
+			a.description, _ = c.str(f.val, f.path, "description")
+		case "token":
+			a.token, _ = c.secret(f.val, f.path, "token")
+		case "grants":
+			elems, _ := c.sequence(f.val, f.path, "grants")
+			for i, e := range elems {
+				if r := c.rule(a, e, fmt.Sprintf("%s[%d]", f.path, i), false); r != nil {
+					a.grants = append(a.grants, r)
+				}
+			}
+		case "deny":
+			elems, _ := c.sequence(f.val, f.path, "deny")
+			for i, e := range elems {
+				if r := c.rule(a, e, fmt.Sprintf("%s[%d]", f.path, i), true); r != nil {
+					a.denies = append(a.denies, r)
+				}
+			}
+		case "limits":
+			lf, _ := c.mapping(f.val, f.path, "limits", []string{"calls_per_minute"})
+			for _, x := range lf {
+				v, _ := c.integer(x.val, x.path, "calls_per_minute", 1, 1_000_000)
+				a.limits.CallsPerMinute = int(v)
+			}
+		}
+	}
+	if len(a.grants) == 0 {
+		c.p.warnings = append(c.p.warnings, &Problem{Pos: c.pos(af.keyN), Path: af.path, Msg: fmt.Sprintf("agent %q has no grants, so every call it makes is denied", af.key)})
+	}
+	// Index every rule under each action it covers, keeping file order.
+	add := func(r *rule) {
+		byAction := a.index[r.resource]
+		if byAction == nil {
+			byAction = map[string]*ruleSet{}
+			a.index[r.resource] = byAction
+		}
+		for _, action := range r.actions {
+			rs := byAction[action]
+			if rs == nil {
+				rs = &ruleSet{kind: r.kind}
+				byAction[action] = rs
+			}
+			if r.deny {
+				rs.denies.add(r)
+			} else {
+				rs.grants.add(r)
+			}
+		}
+	}
+	for i, r := range a.denies {
+		r.order = i
+		add(r)
+	}
+	for i, r := range a.grants {
+		r.order = i
+		add(r)
+	}
+	return a
+}
+
+var (
+	grantKeys = map[string][]string{
+		core.KindFS:   {"resource", "actions", "paths", "approval", "when", "description"},
+		core.KindSQL:  {"resource", "actions", "tables", "max_rows", "approval", "when", "description"},
+		core.KindHTTP: {"resource", "actions", "read_only", "paths", "query", "headers", "max_body_bytes", "approval", "when", "description"},
+	}
+	denyKeys = map[string][]string{
+		core.KindFS:   {"resource", "actions", "paths", "when", "description"},
+		core.KindSQL:  {"resource", "actions", "when", "description"},
+		core.KindHTTP: {"resource", "actions", "paths", "when", "description"},
+	}
+)
+
+// rule compiles one grant or deny entry.
+func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
+	what := "a grant"
+	if deny {
+		what = "a deny rule"
+	}
+	fields, ok := c.mapping(n, path, what, nil)
+	if !ok {
+		return nil
+	}
+	if n == nil || len(fields) == 0 {
+		c.add(n, path, "name at least resource:", "%s is empty", what)
+		return nil
+	}
+	r := &rule{id: path, pos: c.pos(n), deny: deny}
+	r.position = r.pos.String()
+	probsBefore := len(c.probs)
+	get := func(key string) (field, bool) {
+		for _, f := range fields {
+			if f.key == key {
+				return f, true
+			}
+		}
+		return field{}, false
+	}
+	rf, ok := get("resource")
+	if !ok {
+		c.add(n, path+".resource", "add resource: NAME", "%s must name a resource", what)
+		return nil
+	}
+	name, ok := c.str(rf.val, rf.path, "resource")
+	if !ok {
+		return nil
+	}
+	res := c.p.resources[name]
+	if res == nil {
+		if !c.declared[name] {
+			c.add(rf.val, rf.path, suggest(name, c.p.resOrder), "unknown resource %q", name)
+		}
+		return nil
+	}
+	r.resource, r.kind = name, res.spec.Kind
+	keys := grantKeys[r.kind]
+	if deny {
+		keys = denyKeys[r.kind]
+	}
+	for _, f := range fields {
+		if !contains(keys, f.key) {
+			hint := suggest(f.key, keys)
+			if contains(grantKeys[r.kind], f.key) || anyKind(f.key) {
+				hint = fmt.Sprintf("%s is not valid in %s on a %s resource; valid keys: %s", f.key, what, r.kind, strings.Join(keys, ", "))
+			}
+			c.add(f.keyN, f.path, hint, "unknown key %q in %s", f.key, what)
+		}
+	}
+
+	// Actions: required for grants (except http read_only), optional for
+	// deny rules, where leaving them out means every action.
+	var actionNode ast.Node
+	if f, ok := get("actions"); ok {
+		actionNode = f.keyN
+		list, nodes, ok := c.strList(f.val, f.path, "actions")
+		if ok && len(list) == 0 {
+			c.add(f.val, f.path, "list at least one action", "actions is empty")
+		}
+		for i, act := range list {
+			if !contains(res.actions, act) {
+				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), suggest(act, res.actions), "unknown action %q for a %s resource", act, r.kind)
+				continue
+			}
+			r.actions = appendUnique(r.actions, act)
+		}
+	}
+	if f, ok := get("read_only"); ok {
+		if v, ok := c.boolean(f.val, f.path, "read_only"); ok && v {
+			r.readOnly = true
+			r.actions = appendUnique(r.actions, "GET")
+			r.actions = appendUnique(r.actions, "HEAD")
+		}
+	}
+	// A rule with problems is still checked to the end, so every problem
+	// is reported, but it is not kept.
+	bad := false
+	if len(r.actions) == 0 {
+		switch {
+		case deny && actionNode == nil:
+			r.actions = slices.Clone(res.actions)
+		case actionNode == nil:
+			c.add(n, path+".actions", fmt.Sprintf("add actions: [%s]", res.actions[0]), "a grant must list its actions")
+			bad = true
+		default:
+			bad = true
+		}
+	}
+	for _, act := range slices.Clone(r.actions) {
+		for _, implied := range impliedActions[r.kind][act] {
+			r.actions = appendUnique(r.actions, implied)
+		}
+	}
+
+	if f, ok := get("paths"); ok {
+		list, nodes, ok := c.strList(f.val, f.path, "paths")
+		if ok && len(list) == 0 {
+			c.add(f.val, f.path, "list at least one pattern, or remove paths: to cover the whole resource", "paths is empty")
+		}
+		opts := glob.Options{Fold: deny}
+		if r.kind == core.KindHTTP {
+			opts.Absolute, opts.Params = true, true
+		}
+		for i, s := range list {
+			p, err := glob.Compile(s, opts)
+			if err != nil {
+				hint := "patterns are relative to the root, such as drafts/** or *.md"
+				if r.kind == core.KindHTTP {
+					hint = "patterns are URL paths such as /v1/forecast, /v1/users/{id} or /v1/**"
+				}
+				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), hint, "%v", err)
+				continue
+			}
+			r.paths = append(r.paths, p)
+			r.named = append(r.named, r.kind == core.KindFS && sensitive.Named(s))
+		}
+	}
+	if f, ok := get("approval"); ok {
+		if v, ok := c.str(f.val, f.path, "approval"); ok {
+			switch v {
+			case "required":
+				r.approval = true
+			case "none":
+			default:
+				c.add(f.val, f.path, `write approval: required, or approval: none`, "unknown approval mode %q", v)
+			}
+		}
+	}
+	if f, ok := get("when"); ok {
+		if src, ok := c.str(f.val, f.path, "when"); ok {
+			cond, err := compileCondition(src)
+			if err != nil {
+				c.add(f.val, f.path, "see the README's policy reference for the variables a condition can use", "invalid condition: %v", err)
+			} else {
+				r.cond = cond
+			}
+		}
+	}
+	if f, ok := get("description"); ok {
+		r.description, _ = c.str(f.val, f.path, "description")
+	}
+	if f, ok := get("tables"); ok {
+		r.tables = c.tables(f)
+	}
+	if f, ok := get("max_rows"); ok {
+		v, _ := c.integer(f.val, f.path, "max_rows", 1, 10_000_000)
+		r.maxRows = int(v)
+	}
+	if f, ok := get("query"); ok {
+		r.query, _, _ = c.strList(f.val, f.path, "query")
+	}
+	if f, ok := get("headers"); ok {
+		var nodes []ast.Node
+		r.headers, nodes, _ = c.strList(f.val, f.path, "headers")
+		for i, h := range r.headers {
+			if !validHeaderName(h) {
+				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), "write a header name such as Accept", "%q is not a valid header name", h)
+			}
+		}
+	}
+	if f, ok := get("max_body_bytes"); ok {
+		r.maxBodyBytes, _ = c.size(f.val, f.path, "max_body_bytes", 0, 1<<30)
+	}
+	if bad || len(c.probs) > probsBefore {
+		return nil
+	}
+	return r
+}
+
+// tables decodes "tables: {orders: [id, total], customers: '*'}".
+func (c *compiler) tables(f field) map[string][]string {
+	fields, _ := c.mapping(f.val, f.path, "tables", nil)
+	out := map[string][]string{}
+	for _, t := range fields {
+		if s, ok := scalarString(t.val); ok {
+			if s != "*" {
+				c.add(t.val, t.path, `list the columns, or write "*" for all of them`, "columns of %q must be a list", t.key)
+				continue
+			}
+			out[t.key] = []string{"*"}
+			continue
+		}
+		cols, _, _ := c.strList(t.val, t.path, "columns")
+		if len(cols) == 0 {
+			c.add(t.keyN, t.path, `list the columns, or write "*" for all of them`, "table %q grants no columns", t.key)
+			continue
+		}
+		out[t.key] = cols
+	}
+	return out
+}
+
+func anyKind(key string) bool {
+	for _, keys := range grantKeys {
+		if contains(keys, key) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(list []string, s string) []string {
+	if contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

@@ -1,0 +1,245 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Compile parses and validates a policy and builds its decision index. On
+// failure it returns [Errors] listing every problem found, each with its
+// file:line:col and a hint.
+func Compile(src []byte, opts ...Option) (*Policy, error) {
+	o := options{source: "policy.yaml", lookupEnv: os.LookupEnv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.baseDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("policy.Compile: %w", err)
+		}
+		o.baseDir = wd
+	}
+	c := &compiler{
+		decoder: decoder{file: o.source},
+		opts:    o,
+		p: &Policy{
+			source:    o.source,
+			baseDir:   o.baseDir,
+			resources: map[string]*resource{},
+			agents:    map[string]*agent{},
+		},
+		declared: map[string]bool{},
+	}
+	body, ok := c.parse(src)
+	if ok {
+		c.top(body)
+	}
+	if len(c.probs) > 0 {
+		sortProblems(c.probs)
+		return nil, c.probs
+	}
+	sortProblems(c.p.warnings)
+	return c.p, nil
+}
+
+// sortProblems puts problems in file order, so the first one printed is the
+// first one in the file.
+func sortProblems(ps []*Problem) {
+	slices.SortStableFunc(ps, func(a, b *Problem) int {
+		if a.Pos.Line != b.Pos.Line {
+			return cmp.Compare(a.Pos.Line, b.Pos.Line)
+		}
+		return cmp.Compare(a.Pos.Col, b.Pos.Col)
+	})
+}
+
+type compiler struct {
+	decoder
+	opts options
+	p    *Policy
+	// declared holds every resource name in the file, valid or not, so a
+	// broken resource does not also cause "unknown resource" problems.
+	declared map[string]bool
+}
+
+var yamlErrPos = regexp.MustCompile(`^\[(\d+):(\d+)\]\s*(.*)`)
+
+// parse turns the source into a syntax tree, reporting a syntax error with
+// its position.
+func (c *compiler) parse(src []byte) (ast.Node, bool) {
+	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
+	if err != nil {
+		line := err.Error()
+		if i := indexNewline(line); i >= 0 {
+			line = line[:i]
+		}
+		pr := &Problem{Pos: Pos{File: c.file}, Msg: "not valid YAML: " + line}
+		if m := yamlErrPos.FindStringSubmatch(line); m != nil {
+			pr.Pos.Line, _ = strconv.Atoi(m[1])
+			pr.Pos.Col, _ = strconv.Atoi(m[2])
+			pr.Msg = "not valid YAML: " + m[3]
+		}
+		c.probs = append(c.probs, pr)
+		return nil, false
+	}
+	var docs []*ast.DocumentNode
+	for _, d := range f.Docs {
+		if d != nil && d.Body != nil {
+			docs = append(docs, d)
+		}
+	}
+	switch len(docs) {
+	case 0:
+		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1}, Msg: "the policy file is empty", Hint: "start with \"version: 1\"; run \"warden init\" for a commented example"})
+		return nil, false
+	case 1:
+		return docs[0].Body, true
+	}
+	c.add(docs[1].Body, "", "keep one policy per file", "the file holds %d YAML documents", len(docs))
+	return nil, false
+}
+
+func indexNewline(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *compiler) top(n ast.Node) {
+	fields, ok := c.mapping(n, "", "the policy", []string{"version", "settings", "resources", "agents"})
+	if !ok {
+		return
+	}
+	byKey := map[string]field{}
+	for _, f := range fields {
+		byKey[f.key] = f
+	}
+	if f, ok := byKey["version"]; !ok {
+		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1}, Path: "version", Msg: "the policy has no version", Hint: `add "version: 1" at the top`})
+	} else if v, ok := c.integer(f.val, f.path, "version", 0, 1<<31); ok && v != 1 {
+		c.add(f.val, f.path, "this Warden understands version: 1", "unsupported policy version %d", v)
+	}
+	c.settings(byKey["settings"])
+	if f, ok := byKey["resources"]; ok && f.val != nil {
+		c.resources(f)
+	} else {
+		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1}, Path: "resources", Msg: "the policy declares no resources", Hint: "declare at least one resource under resources:"})
+	}
+	if f, ok := byKey["agents"]; ok && f.val != nil {
+		c.agents(f)
+	} else {
+		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1}, Path: "agents", Msg: "the policy declares no agents", Hint: "declare at least one agent under agents:"})
+	}
+}
+
+func (c *compiler) settings(f field) {
+	s := Settings{
+		StateDir:         filepath.Join(c.opts.baseDir, ".warden"),
+		ApprovalTTL:      DefaultApprovalTTL,
+		Elicitation:      true,
+		AuditSync:        "interval",
+		MaxArgumentBytes: DefaultMaxArgumentBytes,
+		MaxResultBytes:   DefaultMaxResultBytes,
+	}
+	defer func() { c.p.settings = s }()
+	if f.val == nil {
+		return
+	}
+	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits"})
+	for _, sf := range fields {
+		switch sf.key {
+		case "state_dir":
+			if v, ok := c.str(sf.val, sf.path, "state_dir"); ok {
+				s.StateDir = c.abs(v)
+			}
+		case "approvals":
+			sub, _ := c.mapping(sf.val, sf.path, "approvals", []string{"ttl", "elicitation"})
+			for _, a := range sub {
+				switch a.key {
+				case "ttl":
+					if v, ok := c.duration(a.val, a.path, "approvals.ttl", 10e9, 7*24*3600e9); ok {
+						s.ApprovalTTL = v
+					}
+				case "elicitation":
+					if v, ok := c.boolean(a.val, a.path, "approvals.elicitation"); ok {
+						s.Elicitation = v
+					}
+				}
+			}
+		case "audit":
+			sub, _ := c.mapping(sf.val, sf.path, "audit", []string{"sync", "key"})
+			for _, a := range sub {
+				switch a.key {
+				case "sync":
+					if v, ok := c.str(a.val, a.path, "audit.sync"); ok {
+						if v != "interval" && v != "always" {
+							c.add(a.val, a.path, `use "interval" or "always"`, "unknown audit sync mode %q", v)
+						} else {
+							s.AuditSync = v
+						}
+					}
+				case "key":
+					s.AuditKey, _ = c.secret(a.val, a.path, "audit.key")
+				}
+			}
+		case "limits":
+			sub, _ := c.mapping(sf.val, sf.path, "limits", []string{"max_argument_bytes", "max_result_bytes"})
+			for _, a := range sub {
+				switch a.key {
+				case "max_argument_bytes":
+					if v, ok := c.size(a.val, a.path, "max_argument_bytes", 1024, 64<<20); ok {
+						s.MaxArgumentBytes = v
+					}
+				case "max_result_bytes":
+					if v, ok := c.size(a.val, a.path, "max_result_bytes", 1024, 1<<30); ok {
+						s.MaxResultBytes = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// abs resolves a path from the policy against the policy's directory.
+func (c *compiler) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(c.opts.baseDir, p)
+}
+
+// secret resolves a secret reference. Inline values are refused: a policy
+// file is often committed, shared and printed.
+func (c *compiler) secret(n ast.Node, path, what string) (core.Secret, bool) {
+	ref, ok := c.str(n, path, what)
+	if !ok {
+		return core.Secret{}, false
+	}
+	v, err := resolveSecret(ref, c.opts.baseDir, c.opts.lookupEnv)
+	if err != nil {
+		hint := ""
+		if !core.IsSecretRef(ref) {
+			hint = "write env:NAME or file:PATH and keep the value there"
+		}
+		// Never echo the value: the message names only the reference.
+		c.add(n, path, hint, "%v", err)
+		return core.Secret{}, false
+	}
+	s := core.NewSecret(ref, v)
+	c.p.secrets = append(c.p.secrets, s)
+	return s, true
+}
