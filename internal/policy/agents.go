@@ -133,7 +133,8 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 		c.add(n, path, "name at least resource:", "%s is empty", what)
 		return nil
 	}
-	r := &rule{id: path, pos: c.pos(n), deny: deny}
+	// A rule's position is its first key, where the entry visibly starts.
+	r := &rule{id: path, pos: c.pos(fields[0].keyN), deny: deny}
 	r.position = r.pos.String()
 	probsBefore := len(c.probs)
 	get := func(key string) (field, bool) {

@@ -1,0 +1,117 @@
+// Package audit keeps Warden's audit log: a tamper-evident, hash-chained,
+// append-only record of every tool call's decision and outcome.
+//
+// [Open] a [Log] on a state directory and [Log.Append] one [Record] per
+// event; [Verify] checks a log, [Read] lists and follows it, and [Head]
+// returns the values to keep as an external [Anchor]. This comment is the
+// specification of the on-disk format, which is a user-facing interface.
+//
+// # Files
+//
+// The state directory (created with mode 0700) holds two files, both mode
+// 0600:
+//
+//   - audit.log: one record per line, each a JSON object followed by "\n".
+//   - audit.head: exactly 256 bytes, a JSON object
+//     {"seq":N,"hash":"<64 hex>","size":BYTES} padded with spaces and ended
+//     by "\n". It names the last record (seq and hash) and the log's size in
+//     bytes just after it. A new log's head is {"seq":0,"hash":"000…0","size":0}.
+//
+// # Records
+//
+// A record's fields are those of [Record], in snake_case. Field names are
+// stable: new fields may appear, but a name never changes meaning. Seq runs
+// 1, 2, 3, … without gaps. ID is 26 Crockford base32 characters encoding a
+// 48-bit Unix time in milliseconds followed by 80 random bits, so IDs sort
+// by time (and strictly increase within one writer). Time is UTC,
+// RFC 3339 with nanoseconds. Prev is the previous record's hash, or 64
+// zeros for the first record.
+//
+// # Hashing
+//
+// Let B be the record's JSON object without its hash field, exactly as
+// written: it begins {"seq":…,"id":…,"time":…, continues with the other
+// fields, and ends ,"prev":"<64 hex>"}. The hash is the lower-case hex
+// SHA-256 of B or, when the log is written with a key, HMAC-SHA-256 of B
+// under that key. The line stored is B with its final "}" replaced by
+// ,"hash":"<64 hex>"} and followed by "\n".
+//
+// A verifier therefore needs no JSON canonicalisation: it checks the line
+// ends with that fixed-length suffix, hashes the bytes before the suffix
+// followed by "}", and compares. Secrets are redacted from the record
+// before it is hashed, so what is hashed is what is stored. Redaction never
+// touches seq, id, time, prev or hash, and never changes which fields a
+// record has: if redacting the encoded text would cut through JSON syntax,
+// the field values are redacted one by one instead.
+//
+// # Writers
+//
+// Many goroutines and several processes (a long-running "warden serve" and
+// one-shot "warden call" processes) may append at once. Each append holds
+// an exclusive flock(2) on audit.log, reads the head, checks the log's size
+// against it, writes the line in a single write(2) to the end of the log,
+// then rewrites the head in place with a single pwrite(2) at offset 0.
+//
+// If the log is longer than the head says, a writer crashed after writing
+// but before updating the head. The next writer adopts every complete line
+// after the head that verifies and chains, cuts off a trailing partial line,
+// and notes what it did in its own record's Detail: "recovered_records",
+// "recovered_partial_bytes" and "recovered_at_offset". Bytes after the head
+// that do not verify and chain are tampering.
+//
+// If the log is shorter than the head says, or the head is garbled, or it
+// is missing or empty while the log is not, the log was truncated or
+// tampered with. Append then fails with an error wrapping [ErrTampered] and
+// keeps failing, so callers deny the calls they cannot record. The operator
+// runs "warden audit verify" and, once done investigating, moves both files
+// aside to start a new log.
+//
+// A long-running writer notices when audit.log is no longer the file it has
+// open, and reopens both files by name: at once if the file was deleted or
+// its previous append failed, otherwise within a second. So moving the
+// files aside needs no restart, and writers never split between an old log
+// and a new one for longer than that. (A deleted log whose head remains is
+// then reported as truncated.)
+//
+// # What is detected
+//
+// [Verify] reads the log from the start and reports the first problem with
+// its line: an edited record (hash mismatch), missing or reordered records
+// (a seq gap), a broken chain (prev differs from the previous hash), a
+// malformed line, or a first record that is not seq 1. It then compares
+// the head: a head naming a seq beyond the last record means whole records
+// were cut off the end; a head whose hash or size differs from the log
+// means one of them was rewritten.
+//
+// This detects edits, deletions, reordering and truncation of whole records
+// by anyone who does not rewrite the head to match. It cannot, on its own,
+// detect someone who can write the whole directory: without a key they can
+// rewrite every record and the head consistently; even with a key they can
+// cut records off the end and write a head naming an earlier record. Two
+// things catch that: an [Anchor] (a seq and hash from [Head]) recorded
+// somewhere the attacker cannot write and passed to Verify, and an HMAC key
+// (Options.Key) kept where the attacker cannot read it, without which no
+// valid record can be forged. Append checks only the head and the log's
+// size on each call; edits inside the log are found by Verify.
+//
+// Verify accepts a trailing partial line (a crash in the middle of a
+// write) and reports it in [Report.Partial]. It accepts whole records after
+// the head that chain correctly, counting them in [Report.Unanchored]: a
+// crash between writing a record and updating the head leaves exactly that,
+// so without a key it is indistinguishable from a forger appending records.
+//
+// # Durability
+//
+// With [SyncAlways] each append flushes the log, then the head, before it
+// returns. With [SyncInterval] (the default) a background goroutine flushes
+// both at most every Options.SyncEvery, and Close flushes. Records are
+// written to the operating system before Append returns, so a process crash
+// loses nothing. A power loss or kernel crash can lose the records of the
+// last interval; because the log and head are flushed independently, the
+// head on disk may then be ahead of the log, and Verify and Append report
+// the loss as truncation (the operator decides, as for tampering). Use
+// SyncAlways where that is not acceptable.
+//
+// A failed flush is sticky: every later Append fails, since records can no
+// longer be promised to reach the disk.
+package audit

@@ -1,0 +1,179 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// appendFields appends f as a JSON object, byte for byte as json.Marshal
+// would write it (a test checks this), without reflection: this runs on
+// every tool call. scratch is reused for the arguments.
+func appendFields(b []byte, f *fields, scratch *bytes.Buffer) ([]byte, error) {
+	b = append(b, `{"event":`...)
+	b = appendString(b, f.Event)
+	b = appendOptString(b, `,"agent":`, f.Agent)
+	b = appendOptString(b, `,"tool":`, f.Tool)
+	b = appendOptString(b, `,"resource":`, f.Resource)
+	b = appendOptString(b, `,"action":`, f.Action)
+	b = appendOptString(b, `,"path":`, f.Path)
+	if len(f.Args) > 0 {
+		// As json.Marshal does for a RawMessage: validate, compact, and
+		// escape <, > and & inside strings.
+		scratch.Reset()
+		if err := json.Compact(scratch, f.Args); err != nil {
+			return b, fmt.Errorf("json: error calling MarshalJSON for type json.RawMessage: %w", err)
+		}
+		b = append(b, `,"args":`...)
+		b = appendHTMLEscaped(b, scratch.Bytes())
+	}
+	b = appendOptString(b, `,"args_sha256":`, f.ArgsSHA256)
+	if f.ArgsBytes != 0 {
+		b = append(b, `,"args_bytes":`...)
+		b = strconv.AppendInt(b, int64(f.ArgsBytes), 10)
+	}
+	b = appendOptString(b, `,"decision":`, f.Decision)
+	b = appendOptString(b, `,"rule":`, f.Rule)
+	if len(f.Reasons) > 0 {
+		b = append(b, `,"reasons":[`...)
+		for i, s := range f.Reasons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = appendOptString(b, `,"approval_id":`, f.ApprovalID)
+	b = appendOptString(b, `,"outcome":`, f.Outcome)
+	b = appendOptString(b, `,"error":`, f.Error)
+	if f.ResultBytes != 0 {
+		b = append(b, `,"result_bytes":`...)
+		b = strconv.AppendInt(b, f.ResultBytes, 10)
+	}
+	if f.Truncated {
+		b = append(b, `,"truncated":true`...)
+	}
+	if f.DurationMS != 0 {
+		b = append(b, `,"duration_ms":`...)
+		var err error
+		if b, err = appendFloat(b, f.DurationMS); err != nil {
+			return b, err
+		}
+	}
+	if len(f.Detail) > 0 {
+		d, err := json.Marshal(f.Detail)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"detail":`...)
+		b = append(b, d...)
+	}
+	return append(b, '}'), nil
+}
+
+func appendOptString(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = append(b, key...)
+	return appendString(b, s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way encoding/json does with
+// HTML escaping: invalid UTF-8 becomes U+FFFD, and <, >, &, U+2028 and
+// U+2029 are escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendHTMLEscaped appends compact JSON text with <, >, &, U+2028 and
+// U+2029 escaped, as json.HTMLEscape does.
+func appendHTMLEscaped(b, src []byte) []byte {
+	start := 0
+	for i, c := range src {
+		if c == '<' || c == '>' || c == '&' {
+			b = append(b, src[start:i]...)
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			start = i + 1
+		}
+		// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+		if c == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xA8 {
+			b = append(b, src[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[src[i+2]&0xF])
+			start = i + 3
+		}
+	}
+	return append(b, src[start:]...)
+}
+
+// appendFloat appends f as encoding/json writes a float64.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// Shorten e-09 to e-9.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}

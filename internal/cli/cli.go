@@ -1,0 +1,257 @@
+// Package cli is Warden's command line. [Main] is the whole program: it
+// parses arguments, runs one subcommand and returns the exit code, so tests
+// drive it directly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/warden-dev/warden/internal/engine"
+	"github.com/warden-dev/warden/internal/policy"
+
+	_ "github.com/warden-dev/warden/internal/connector/all" // the compiled-in connectors
+)
+
+// Exit codes. They are part of Warden's interface.
+const (
+	ExitOK         = 0 // the call was allowed and succeeded; the command worked
+	ExitToolFailed = 1 // the call was allowed but the tool failed; or a check found a problem
+	ExitUsage      = 2 // bad usage, a bad policy, or a malformed call
+	ExitDenied     = 3 // the call was denied
+	ExitPending    = 4 // the call awaits a human's approval
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// env is what a subcommand runs with.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) int
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "serve an agent's tools over MCP (stdio, or streamable HTTP with --http)", runServe},
+		{"call", "run one tool call through the policy and print the outcome as JSON", runCall},
+		{"tools", "list an agent's tools with their JSON schemas", runTools},
+		{"policy", "check a policy file, or explain a decision (policy check|explain)", runPolicy},
+		{"approvals", "list calls waiting for a human's approval", runApprovals},
+		{"approve", "approve one pending call by its ID", runApprove},
+		{"deny", "refuse one pending call by its ID", runDeny},
+		{"audit", "verify or show the audit log (audit verify|show|head)", runAudit},
+		{"init", "write a commented starter policy for the current directory", runInit},
+		{"version", "print Warden's version", runVersion},
+	}
+}
+
+// Main runs the warden command with args (without the program name).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	if len(args) == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return ExitOK
+	case "-version", "--version":
+		return runVersion(e, nil)
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(e, args[1:])
+		}
+	}
+	fmt.Fprintf(stderr, "warden: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Warden guards what LLM agents may do with files, databases and APIs.
+
+Usage: warden <command> [flags] [arguments]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "warden <command> -h" for a command's flags. The policy is --policy FILE,
+else $WARDEN_POLICY, else ./warden.yaml; without one, serve, call and tools
+expose the current directory read-only with secrets hidden.
+`)
+}
+
+// newFlags returns a flag set whose errors and help go to stderr.
+func newFlags(e *env, name, usageLine, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: warden %s\n\n%s\n", usageLine, help)
+		if hasFlags(fs) {
+			fmt.Fprintln(e.stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parse parses flags that may appear before, between or after positional
+// arguments, and returns the positional ones. "--" ends flag parsing.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageErr reports bad usage and returns ExitUsage.
+func usageErr(e *env, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "warden: "+format+"\n", args...)
+	return ExitUsage
+}
+
+// policyFlags are shared by every command that loads a policy.
+type policyFlags struct {
+	file  string
+	agent string
+}
+
+func (pf *policyFlags) register(fs *flag.FlagSet, withAgent bool) {
+	fs.StringVar(&pf.file, "policy", "", "policy `file` (default $WARDEN_POLICY, else ./warden.yaml if present)")
+	if withAgent {
+		fs.StringVar(&pf.agent, "agent", "", "the agent to act as (optional when the policy has one agent)")
+	}
+}
+
+// errNoPolicy means no policy file was named or found.
+var errNoPolicy = errors.New("no policy file")
+
+// policyPath returns the policy file to use, or errNoPolicy.
+func (pf *policyFlags) policyPath(e *env) (string, error) {
+	if pf.file != "" {
+		return pf.file, nil
+	}
+	if f := e.getenv("WARDEN_POLICY"); f != "" {
+		return f, nil
+	}
+	if _, err := os.Stat("warden.yaml"); err == nil {
+		return "warden.yaml", nil
+	}
+	return "", errNoPolicy
+}
+
+// load loads the policy; with allowDefault and no policy file, it returns
+// the zero-configuration policy for the working directory.
+func (pf *policyFlags) load(e *env, allowDefault bool) (*policy.Policy, bool, error) {
+	path, err := pf.policyPath(e)
+	if errors.Is(err, errNoPolicy) {
+		if !allowDefault {
+			return nil, false, errors.New("no policy file: pass --policy FILE, set WARDEN_POLICY, or run \"warden init\"")
+		}
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, false, err
+		}
+		p, err := policy.Default(wd)
+		return p, true, err
+	}
+	p, err := policy.Load(path)
+	if err != nil {
+		var errs policy.Errors
+		if errors.As(err, &errs) {
+			return nil, false, fmt.Errorf("%s has %d problem(s):\n%w", path, len(errs), err)
+		}
+		return nil, false, fmt.Errorf("cannot load policy: %w", err)
+	}
+	return p, false, nil
+}
+
+// agentFor picks the agent: the flag, or the policy's only agent.
+func agentFor(p *policy.Policy, flagAgent string) (string, error) {
+	if flagAgent != "" {
+		if !p.HasAgent(flagAgent) {
+			return "", fmt.Errorf("unknown agent %q; the policy declares: %s", flagAgent, strings.Join(p.Agents(), ", "))
+		}
+		return flagAgent, nil
+	}
+	agents := p.Agents()
+	if len(agents) == 1 {
+		return agents[0], nil
+	}
+	return "", fmt.Errorf("the policy declares %d agents (%s); choose one with --agent", len(agents), strings.Join(agents, ", "))
+}
+
+// openEngine loads the policy and opens the engine.
+func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slog.Logger) (*engine.Engine, bool, error) {
+	p, isDefault, err := pf.load(e, allowDefault)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(e.stderr, "warden: warning: %v\n", w)
+	}
+	eng, err := engine.New(e.ctx, p, engine.Options{Logger: logger, NoState: noState})
+	if err != nil {
+		return nil, false, err
+	}
+	return eng, isDefault, nil
+}
+
+// stateDir returns the state directory: the flag, else the policy's, else
+// ./.warden.
+func stateDir(e *env, pf *policyFlags, flagDir string) (string, error) {
+	if flagDir != "" {
+		return flagDir, nil
+	}
+	p, _, err := pf.load(e, true)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Clean(p.Settings().StateDir), nil
+}
+
+func runVersion(e *env, _ []string) int {
+	fmt.Fprintf(e.stdout, "warden %s\n", Version)
+	return ExitOK
+}

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/engine"
+	"github.com/warden-dev/warden/internal/policy"
+)
+
+const policyHelp = `  warden policy check FILE
+      Validates a policy file: every problem is reported at once, each as
+      file:line:col with what to write instead. Exit 0 if valid, 2 if not.
+
+  warden policy explain FILE [--agent NAME] TOOL ['ARGS-JSON']
+      Prints the decision for a call and every rule considered, without
+      running it, asking for approval or writing the audit log.`
+
+func runPolicy(e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(e.stderr, "Usage:\n%s\n", policyHelp)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "check":
+		return runPolicyCheck(e, args[1:])
+	case "explain":
+		return runPolicyExplain(e, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintf(e.stdout, "Usage:\n%s\n", policyHelp)
+		return ExitOK
+	}
+	return usageErr(e, "unknown policy command %q; use check or explain", args[0])
+}
+
+func runPolicyCheck(e *env, args []string) int {
+	fs := newFlags(e, "policy check", "policy check FILE", policyHelp)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	p, err := policy.Load(pos[0])
+	if err != nil {
+		var errs policy.Errors
+		if errors.As(err, &errs) {
+			fmt.Fprintf(e.stderr, "%v\n%s: %d problem(s)\n", err, pos[0], len(errs))
+			return ExitUsage
+		}
+		return usageErr(e, "%v", err)
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(e.stderr, "warning: %v\n", w)
+	}
+	grants := 0
+	for _, a := range p.Agents() {
+		grants += len(p.Grants(a, ""))
+	}
+	fmt.Fprintf(e.stdout, "%s: ok: %d resource(s), %d agent(s), %d grant(s)\n", pos[0], len(p.Resources()), len(p.Agents()), grants)
+	return ExitOK
+}
+
+// explainOutput is what warden policy explain prints with --json.
+type explainOutput struct {
+	Decision string        `json:"decision"`
+	Reasons  []core.Reason `json:"reasons"`
+	Rule     string        `json:"rule,omitempty"`
+	Position string        `json:"position,omitempty"`
+	Message  string        `json:"message"`
+	Resource string        `json:"resource,omitempty"`
+	Action   string        `json:"action,omitempty"`
+	Path     string        `json:"path,omitempty"`
+	Steps    []policy.Step `json:"steps,omitempty"`
+}
+
+func runPolicyExplain(e *env, args []string) int {
+	fs := newFlags(e, "policy explain", "policy explain FILE [--agent NAME] TOOL ['ARGS-JSON']", policyHelp)
+	agentFlag := fs.String("agent", "", "the agent making the call (optional when the policy has one agent)")
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) < 2 || len(pos) > 3 {
+		fs.Usage()
+		return ExitUsage
+	}
+	raw := "{}"
+	if len(pos) == 3 {
+		raw = pos[2]
+	}
+	pf := policyFlags{file: pos[0]}
+	eng, _, err := openEngine(e, &pf, false, true, nil)
+	if err != nil {
+		return usageErr(e, "%v", err)
+	}
+	defer eng.Close()
+	agent, err := agentFor(eng.Policy(), *agentFlag)
+	if err != nil {
+		return usageErr(e, "%v", err)
+	}
+	x := eng.Explain(e.ctx, core.Call{Agent: agent, Tool: pos[1], Args: json.RawMessage(raw)})
+	d := x.Outcome.Decision
+	out := explainOutput{
+		Decision: d.Effect.String(), Reasons: d.Reasons, Rule: d.Rule, Position: d.Position,
+		Message: x.Outcome.Message, Steps: x.Steps,
+	}
+	if x.Request != nil {
+		out.Resource, out.Action, out.Path = x.Request.Resource, x.Request.Action, x.Request.Path
+	}
+	if *asJSON {
+		printJSON(e, out)
+	} else {
+		w := e.stdout
+		fmt.Fprintf(w, "decision: %s\n", out.Decision)
+		fmt.Fprintf(w, "reasons:  %s\n", joinReasons(out.Reasons))
+		if out.Rule != "" {
+			fmt.Fprintf(w, "rule:     %s (%s)\n", out.Rule, out.Position)
+		} else {
+			fmt.Fprintf(w, "rule:     none (the default: deny)\n")
+		}
+		if x.Request != nil {
+			fmt.Fprintf(w, "request:  agent=%s resource=%s action=%s path=%q\n", agent, out.Resource, out.Action, out.Path)
+		}
+		fmt.Fprintf(w, "message:  %s\n", out.Message)
+		if len(out.Steps) > 0 {
+			fmt.Fprintln(w, "rules considered:")
+			for _, s := range out.Steps {
+				if s.Rule == "" {
+					fmt.Fprintf(w, "  - %s\n", s.Outcome)
+					continue
+				}
+				fmt.Fprintf(w, "  - %s (%s) on %q: %s\n", s.Rule, s.Position, s.Target, s.Outcome)
+			}
+		}
+	}
+	return exitCode(explainStatus(x.Outcome.Status))
+}
+
+// explainStatus maps an explanation to the exit code warden call would give
+// before running the tool: allowed is 0.
+func explainStatus(s engine.Status) engine.Status { return s }
+
+func joinReasons(rs []core.Reason) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = string(r)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,34 @@
+//go:build !linux
+
+package fs
+
+import (
+	"io"
+	"os"
+)
+
+// readDirents reads the names in dir. Types are not known without an
+// Lstat here, so every entry is marked unknown and the walk examines it.
+func readDirents(dir *os.Root) ([]dirent, error) {
+	f, err := dir.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []dirent
+	for {
+		names, err := f.Readdirnames(1024)
+		for _, n := range names {
+			out = append(out, dirent{name: n})
+		}
+		if len(out) > maxDirNames {
+			return nil, errTooManyNames
+		}
+		if err == io.EOF || (err == nil && len(names) == 0) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

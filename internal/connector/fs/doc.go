@@ -1,0 +1,147 @@
+// Package fs is Warden's local file system connector: read-only tools
+// (read, list, search, stat) over one directory tree, the resource root.
+//
+// The connector registers itself as kind "fs". [New] stores the
+// configuration; [Connector.Open] opens the root with [os.OpenRoot] and
+// locates Warden's reserved paths (its state directory and policy file)
+// inside it; [Connector.Close] releases the root.
+//
+// # The pipeline
+//
+// An agent's call arrives as an operation and JSON arguments. Prepare
+// decodes the arguments strictly, validates the path argument, resolves
+// it, and sets inv.Path to the resolved path relative to the root
+// (slash-separated, clean, "." for the root). The policy decides on
+// inv.Path, so a symbolic link inside the root that points into private/
+// yields "private/…" and is refused like private/ itself. Only then does
+// Execute open and read anything. Prepare keeps the directory handle it
+// resolved in inv.State (an [io.Closer]), so Execute works on exactly what
+// the policy saw.
+//
+// # Validation (checkPath)
+//
+// Before the file system is touched, the raw path is refused if it is
+// empty, holds a NUL byte, exceeds 4096 bytes, is absolute, starts with a
+// backslash, starts with a drive ("C:"), contains a Windows device name
+// (CON, NUL, COM1, LPT¹, CONIN$, …, also as "nul.txt", "nul " or
+// "nul : x"), or climbs above the root: the ".." components are counted
+// with both '/' and '\' as separators, and the depth must never go below
+// zero. Percent sequences are never decoded; on Unix a backslash inside a
+// name is an ordinary character. These rules make the guard behave the
+// same on every system.
+//
+// # Resolution
+//
+// The path is walked one component at a time, like the kernel would, but
+// Warden does every step itself, relative to directory handles it holds,
+// and never opens a multi-component path or a path joined to the root's
+// host path. The walk keeps a stack of open directories (each an
+// [os.Root]), starting with the resource root:
+//
+//   - "." is skipped.
+//   - ".." pops the stack; popping the root fails (path-escapes-root). The
+//     file system's own ".." entry is never used, so a directory that is
+//     renamed while Warden stands in it cannot lift the walk above the root
+//     (Go's TestRootRaceRenameDir).
+//   - Any other name is examined with parent.Lstat(name), which does not
+//     follow links.
+//   - A symbolic link is read with parent.Readlink(name). An absolute
+//     target is refused (as os.Root does, even when it points inside the
+//     root). A relative target's components are spliced in front of the
+//     remaining ones and the walk continues from the link's directory,
+//     so "a => b/c" makes "a/../x" resolve to "b/x", and a target that
+//     ends in "/" or "." must be a directory. More than 40 expansions fail
+//     with "too many levels of symbolic links". A link is never a free
+//     pass: every component of its target goes through the same rules,
+//     so a link that leaves the root, even to come back ("../root/x"),
+//     is refused.
+//   - A directory with components after it is opened from its parent
+//     with parent.OpenRoot(name + "/."), which makes os.Root open it with
+//     O_DIRECTORY|O_NOFOLLOW, and the new handle's identity (device and
+//     inode, [os.SameFile]) must equal the Lstat result. A mismatch means
+//     the entry was replaced between the two system calls; the call fails
+//     closed (KindConflict). Then the handle is pushed.
+//   - A file with components after it fails (not-directory), as in
+//     "notes.txt/" or "notes.txt/x".
+//   - A missing component stops the walk: the rest of the path is
+//     appended lexically (it still may not climb above the root), inv.Path
+//     is that path, and Execute reports not-found. The policy therefore
+//     decides before anything about existence is revealed.
+//
+// When the walk ends on an entry, the target is that entry in the handle
+// on top of the stack, with its Lstat; when the path ends in "/", "." or
+// "..", the target is the top directory itself. inv.Path is made of the
+// names of the directories actually walked, so it is the physical location.
+//
+// Failures that depend on the file system (a missing component, a file in
+// the middle of the path, a link leading out, a link loop) are recorded and
+// reported by Execute, so that the policy decides on inv.Path first and a
+// denied path's errors reveal nothing. Reserved paths are refused in
+// Prepare, by resolved path and by identity (which also catches hard links
+// and case-insensitive spellings).
+//
+// Deep paths: at most 32 directory handles stay open. When the stack grows
+// beyond that, the oldest levels are closed, keeping their name and
+// identity; when ".." returns to a closed level, it is re-opened from the
+// nearest open ancestor, one name at a time, and each re-opened level must
+// have the identity it had, or the call fails closed. The number of steps
+// (components and re-opens) is bounded, so no path costs more than a fixed
+// amount of work.
+//
+// # Execute
+//
+// read and stat use the final entry from its directory handle. read
+// refuses anything that Lstat did not show as a regular file before opening
+// it, so devices, FIFOs and sockets are never opened; then it opens the
+// entry with O_RDONLY|O_NONBLOCK (os.Root adds O_NOFOLLOW), checks that the
+// open handle is the same object (device and inode) Prepare saw and still
+// a regular file, and reads the window [offset, offset+length) with ReadAt.
+// stat re-reads the Lstat and requires the same identity.
+//
+// list and search open the target directory from its parent handle with
+// the identity check and walk it depth-first in path order. Every
+// directory is entered by OpenRoot from its parent handle plus the
+// identity check, so a directory swapped for a link mid-walk is skipped,
+// never followed; links are listed as "symlink" and never followed;
+// search opens a file only if Lstat showed a regular file and the opened
+// handle has the same identity. Entries that the [core.Scope] hides, and
+// reserved paths, are skipped before they are examined, and a hidden
+// directory is not entered.
+//
+// # Why this is race-safe
+//
+// Every system call is relative to a directory handle that was itself
+// opened by one name from a verified handle, and every object that is
+// opened is compared with the Lstat that classified it. A concurrent
+// rename or swap can therefore only make a call fail, or make it act on
+// the object that was at the resolved path when it was examined; it
+// cannot redirect a call outside the root or into a path the policy did
+// not see. In particular:
+//
+//   - Swapping a directory for a link after Lstat: os.Root refuses links
+//     that leave the parent, and a link inside the parent yields a handle
+//     whose identity differs from the Lstat, so the call fails.
+//   - Swapping a file for a link, a FIFO or a device after Prepare: the
+//     open does not block (O_NONBLOCK) and the identity check refuses it.
+//   - Moving a directory Warden is standing in: handles follow the
+//     directory, ".." never consults the file system, and re-opened levels
+//     are checked, so the walk cannot climb above the root.
+//
+// # Limits of the design
+//
+//   - Between Prepare and Execute the file keeps its identity but not its
+//     name: if an already-resolved directory is renamed after Prepare
+//     (say into private/), Execute still reads the object the policy
+//     allowed under its old name. Its content was visible at that path
+//     when the policy decided.
+//   - Hard links: a hard link to a private file placed inside an allowed
+//     directory is, for a path-based policy, an allowed file. (Hard links
+//     to reserved files are caught by identity.)
+//   - A device node swapped in during the instant between Lstat and open
+//     is opened (then refused before any read). Creating device nodes
+//     requires privileges that an agent's tools do not have.
+//   - Directories are opened O_RDONLY, so a directory the Warden process
+//     may traverse but not read cannot be walked through.
+//   - The design relies on openat-style system calls; it is written and
+//     tested for Unix systems.
+package fs

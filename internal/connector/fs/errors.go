@@ -1,0 +1,108 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	iofs "io/fs"
+	"strconv"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Operation names as they appear in errors ("fs.read").
+func opName(op string) string { return "fs." + op }
+
+// quote renders a path the agent gave for a model-facing message: quoted,
+// with control characters escaped, and cut short if it is very long.
+func quote(p string) string {
+	const max = 160
+	if len(p) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(p[cut]) {
+			cut--
+		}
+		return strconv.Quote(p[:cut]) + "…"
+	}
+	return strconv.Quote(p)
+}
+
+// errInternalState reports an Execute call that did not come through
+// Prepare; it is a bug in the caller.
+var errInternalState = errors.New("invocation state missing or from another operation")
+
+// errChanged reports that a directory entry was replaced between the moment
+// it was examined (Lstat) and the moment it was opened.
+var errChanged = errors.New("directory entry changed identity during the call")
+
+// ctxError maps a context failure to a model-safe error.
+func ctxError(op string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return core.E(op, core.KindTimeout, core.ReasonTimeout, "The call ran out of time before it finished.", err)
+	}
+	return core.E(op, core.KindTimeout, core.ReasonTimeout, "The call was cancelled before it finished.", err)
+}
+
+func notFound(op, p string, err error) error {
+	return core.E(op, core.KindNotFound, core.ReasonNotFound,
+		"There is no file or directory at "+quote(p)+".", err)
+}
+
+func isDirectory(op, p string) error {
+	return core.E(op, core.KindInvalid, core.ReasonIsDirectory,
+		quote(p)+" is a directory; use the list tool to see what it contains.", nil)
+}
+
+func notDirectory(op, p string, err error) error {
+	return core.E(op, core.KindInvalid, core.ReasonNotDirectory,
+		quote(p)+" is not a directory (or a path component before its end is a file).", err)
+}
+
+func notRegular(op, p string) error {
+	return core.E(op, core.KindDenied, core.ReasonNotRegularFile,
+		quote(p)+" is not a regular file (it is a device, pipe or socket); Warden only reads regular files.", nil)
+}
+
+func changed(op, p string, err error) error {
+	return core.E(op, core.KindConflict, core.ReasonInternal,
+		quote(p)+" changed while Warden was resolving or opening it; nothing was read. Try again.", err)
+}
+
+func escapesViaLink(op, p string) error {
+	return core.E(op, core.KindDenied, core.ReasonPathEscapes,
+		quote(p)+" leads outside the root through a symbolic link (or the link's target is absolute); Warden does not follow such links.", nil)
+}
+
+func unavailable(op, p string, err error) error {
+	return core.E(op, core.KindUnavailable, core.ReasonInternal,
+		"The file system failed while handling "+quote(p)+"; nothing was changed.", err)
+}
+
+// fsError maps an error from the file system to a model-safe *core.Error.
+// The raw error, which may name host paths, stays in Err for the logs.
+func fsError(op, p string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ctxError(op, err)
+	case errors.Is(err, errChanged):
+		return changed(op, p, err)
+	case errors.Is(err, iofs.ErrNotExist):
+		return notFound(op, p, err)
+	case errors.Is(err, iofs.ErrPermission):
+		return core.E(op, core.KindDenied, core.ReasonToolFailed,
+			"The operating system refused access to "+quote(p)+".", err)
+	case errors.As(err, &errno) && errno == syscall.ENOTDIR:
+		return notDirectory(op, p, err)
+	case errors.As(err, &errno) && errno == syscall.ENAMETOOLONG:
+		return core.E(op, core.KindInvalid, core.ReasonInvalidPath,
+			"A name in "+quote(p)+" is too long for the file system.", err)
+	case errors.As(err, &errno) && errno == syscall.ELOOP:
+		return core.E(op, core.KindInvalid, core.ReasonInvalidPath,
+			quote(p)+" has too many levels of symbolic links.", err)
+	}
+	return unavailable(op, p, err)
+}

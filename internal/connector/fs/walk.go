@@ -1,0 +1,195 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	iofs "io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// maxDirNames bounds the names read from one directory.
+const maxDirNames = 1 << 20
+
+var (
+	// errTooManyNames reports a directory with more than maxDirNames entries.
+	errTooManyNames = errors.New("directory has too many entries")
+	// errWalkBudget reports a walk that examined more entries than allowed.
+	errWalkBudget = errors.New("walk examined too many entries")
+)
+
+// dirent is one directory entry as listed, before it is examined.
+type dirent struct {
+	name  string
+	typ   iofs.FileMode // type bits as the directory listing reports them
+	known bool          // whether typ is known; if not, only an Lstat tells
+}
+
+// readDir returns the entries of dir sorted by name in byte order.
+func readDir(dir *os.Root) ([]dirent, error) {
+	ents, err := readDirents(dir)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
+	return ents, nil
+}
+
+// comparePaths orders root-relative paths component by component, which is
+// depth-first order with the entries of each directory sorted by name: a
+// directory's contents come right after it, before its next sibling ("a",
+// "a/x", "a-b"). Because names never contain '/', this is byte order with
+// '/' ranked below every other byte.
+func comparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x == '/' {
+			return -1
+		}
+		if y == '/' {
+			return 1
+		}
+		if x < y {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}
+
+// walker visits a directory tree depth-first in comparePaths order without
+// following symbolic links. Each directory is opened from its parent's
+// handle by name, with the same identity check as path resolution, so a
+// directory swapped for a link during the walk is skipped, never followed.
+// Reserved paths and paths the scope hides are skipped before they are
+// examined, and a hidden directory is not entered.
+type walker struct {
+	o     *opened
+	scope core.Scope
+	// skip, if set, is consulted before an entry is examined; it lets a
+	// listing pass over everything before its cursor cheaply.
+	skip func(rel string) bool
+	// lazyFiles lets the walk pass entries that the directory listing
+	// reports as regular files to visit without an Lstat (fi is nil). A
+	// visitor that opens the file must Lstat it first. Directories are
+	// always examined, because entering them needs their identity.
+	lazyFiles bool
+	// budget bounds the entries examined (0: no bound).
+	budget   int
+	examined int
+}
+
+// visitFunc is called for each entry with its type, its Lstat (nil when
+// lazyFiles let the walk skip it), the directory handle holding it and its
+// name there. It returns whether to enter the entry (if it is a directory)
+// and whether to stop the walk.
+type visitFunc func(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir *os.Root, name string) (enter, stop bool, err error)
+
+// walk visits the entries below base, a directory whose identity is
+// baseInfo and whose root-relative path is baseRel. The walk checks ctx as
+// it goes and returns its error when it is done.
+func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo, baseRel string, visit visitFunc) error {
+	type frame struct {
+		rel  string
+		ents []dirent
+		next int
+	}
+	stack := newDirStack(base, baseInfo, nil, nil)
+	defer stack.closeAll()
+	ents, err := readDir(base)
+	if err != nil {
+		return err
+	}
+	frames := []frame{{rel: baseRel, ents: ents}}
+	for n := 0; len(frames) > 0; n++ {
+		if n%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		fr := &frames[len(frames)-1]
+		if fr.next == len(fr.ents) {
+			frames = frames[:len(frames)-1]
+			if len(frames) > 0 {
+				stack.pop()
+			}
+			continue
+		}
+		e := fr.ents[fr.next]
+		fr.next++
+		rel := join(fr.rel, e.name)
+		if (w.skip != nil && w.skip(rel)) || w.o.isReservedPath(rel) || !w.scope.Visible(rel) {
+			continue
+		}
+		if w.examined++; w.budget > 0 && w.examined > w.budget {
+			return errWalkBudget
+		}
+		dir, err := stack.top()
+		if err != nil {
+			// This directory or one above it changed identity since the
+			// walk entered it: abandon it.
+			fr.next = len(fr.ents)
+			continue
+		}
+		typ := e.typ
+		var fi iofs.FileInfo
+		if !w.lazyFiles || !e.known || typ != 0 {
+			if fi, err = dir.Lstat(e.name); err != nil || w.o.isReserved(fi) {
+				continue // gone since it was listed, or reserved under another name
+			}
+			typ = fi.Mode().Type()
+		}
+		enter, stop, err := visit(rel, typ, fi, dir, e.name)
+		if err != nil || stop {
+			return err
+		}
+		if !enter || !typ.IsDir() {
+			continue
+		}
+		if err := stack.push(e.name, fi); err != nil {
+			continue // swapped for something else: skip, never follow
+		}
+		sub, err := stack.top()
+		if err == nil {
+			ents, err = readDir(sub)
+		}
+		if err != nil {
+			stack.pop()
+			continue
+		}
+		frames = append(frames, frame{rel: rel, ents: ents})
+	}
+	return nil
+}
+
+// openTargetDir returns the directory a list or search works in, and a
+// function that releases it.
+func openTargetDir(op string, s *call) (*os.Root, iofs.FileInfo, func(), error) {
+	t := s.target
+	switch {
+	case t.missing:
+		return nil, nil, nil, notFound(op, s.path, nil)
+	case t.name == "":
+		return t.dir, t.info, func() {}, nil
+	case !t.info.IsDir():
+		return nil, nil, nil, notDirectory(op, s.path, nil)
+	}
+	dir, err := openDir(t.dir, t.name, t.info)
+	if err != nil {
+		return nil, nil, nil, fsError(op, s.path, err)
+	}
+	return dir, t.info, func() { dir.Close() }, nil
+}

@@ -1,0 +1,462 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/warden-dev/warden/internal/approval"
+	"github.com/warden-dev/warden/internal/audit"
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Status is how a call ended, as the faces report it.
+type Status int
+
+const (
+	StatusDenied  Status = iota // refused by policy or a guard; the zero value
+	StatusOK                    // allowed and succeeded
+	StatusFailed                // allowed, but the tool reported a failure
+	StatusPending               // waiting for a human's approval
+	StatusInvalid               // the call itself is malformed (unknown tool, bad arguments)
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusFailed:
+		return "failed"
+	case StatusPending:
+		return "pending"
+	case StatusInvalid:
+		return "invalid"
+	}
+	return "denied"
+}
+
+// Outcome is the result of one call.
+type Outcome struct {
+	Status   Status
+	Decision core.Decision
+	// Reason is the most significant reason code: the decision's, or the
+	// failure's when an allowed call failed.
+	Reason core.Reason
+	// Message is one plain sentence for the model. It never contains
+	// secrets or host paths.
+	Message    string
+	AuditID    string
+	ApprovalID string
+	// Value is the tool's structured result when Status is StatusOK.
+	Value     any
+	Truncated bool
+	// Err is the internal cause, for operator logs only.
+	Err error
+}
+
+// CallOptions tune one call.
+type CallOptions struct {
+	// Approve, if set, is asked when the call needs a human's approval and
+	// none is on file yet: it may ask the human right away (for example
+	// through MCP elicitation). It returns whether the human approved.
+	// Returning an error leaves the approval pending.
+	Approve func(ctx context.Context, a *approval.Approval) (bool, error)
+}
+
+// maxAuditArgBytes bounds the arguments copied into an audit record; longer
+// string values are replaced by their size and hash.
+const maxAuditArgBytes = 8 << 10
+
+// Call runs one tool call through the pipeline.
+func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Outcome {
+	start := e.opts.Now()
+	rec := &audit.Record{Event: "call", Agent: call.Agent, Tool: call.Tool, ArgsBytes: len(call.Args)}
+	out := e.call(ctx, call, opts, rec, start)
+	rec.Decision = out.Decision.Effect.String()
+	rec.Rule = out.Decision.Rule
+	for _, r := range out.Decision.Reasons {
+		rec.Reasons = append(rec.Reasons, string(r))
+	}
+	rec.ApprovalID = out.ApprovalID
+	switch out.Status {
+	case StatusOK:
+		rec.Outcome = "ok"
+	case StatusFailed:
+		rec.Outcome = "error"
+		rec.Error = string(out.Reason) + ": " + out.Message
+	default:
+		rec.Outcome = "not_run"
+	}
+	if out.Err != nil && rec.Error == "" && out.Status != StatusPending {
+		rec.Error = string(out.Reason) + ": " + out.Message
+	}
+	rec.Truncated = out.Truncated
+	rec.DurationMS = float64(e.opts.Now().Sub(start).Microseconds()) / 1000
+	if e.audit == nil {
+		return out
+	}
+	stored, err := e.audit.Append(context.WithoutCancel(ctx), rec)
+	if err != nil {
+		// Fail closed: a call that cannot be recorded does not return data.
+		e.log.Error("audit append failed; withholding the result", "tool", call.Tool, "agent", call.Agent, "err", err)
+		return &Outcome{
+			Status:   StatusDenied,
+			Decision: core.Decision{Reasons: []core.Reason{core.ReasonAuditUnavailable}},
+			Reason:   core.ReasonAuditUnavailable,
+			Message:  "The call was stopped because Warden could not write its audit log; tell the operator.",
+			Err:      err,
+		}
+	}
+	out.AuditID = stored.ID
+	return out
+}
+
+func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec *audit.Record, now time.Time) *Outcome {
+	if !e.policy.HasAgent(call.Agent) {
+		return invalid(core.ReasonUnknownAgent, fmt.Sprintf("Unknown agent %q.", call.Agent), nil)
+	}
+	tool := e.tools[call.Agent][call.Tool]
+	if tool == nil {
+		return invalid(core.ReasonUnknownTool, e.unknownToolMessage(call), nil)
+	}
+	rec.Resource, rec.Action = tool.Resource, tool.Op.Action
+
+	// Validate.
+	limit := e.policy.Settings().MaxArgumentBytes
+	if int64(len(call.Args)) > limit {
+		return invalid(core.ReasonArgumentsTooLarge, fmt.Sprintf("The arguments are %d bytes; the limit is %d. Send less at once.", len(call.Args), limit), nil)
+	}
+	args, raw, err := decodeArgs(call.Args)
+	if err != nil {
+		return invalid(core.ReasonInvalidArguments, "The arguments are not valid: "+err.Error()+".", err)
+	}
+	sum := sha256.Sum256(raw)
+	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
+	rec.Args = auditArgs(args, raw)
+	if err := tool.schema.Validate(args); err != nil {
+		return invalid(core.ReasonInvalidArguments, fmt.Sprintf("The arguments do not match the schema of %s: %s.", tool.Name, strings.TrimSuffix(err.Error(), ".")), err)
+	}
+
+	// Normalise.
+	inv := &core.Invocation{Op: tool.Op.Name, Args: raw}
+	defer closeState(inv)
+	if err := tool.conn.Prepare(ctx, inv); err != nil {
+		return refused(err)
+	}
+	rec.Path = inv.Path
+
+	// Decide.
+	req := &core.Request{
+		Agent: call.Agent, Resource: tool.Resource, Action: tool.Op.Action, Tool: tool.Name,
+		Path: inv.Path, Paths: inv.Paths, Args: args, Time: now,
+	}
+	d := e.policy.Evaluate(ctx, req)
+	out := &Outcome{Decision: d, Reason: d.Reason()}
+	switch d.Effect {
+	case core.Deny:
+		out.Status = StatusDenied
+		out.Message = denyMessage(d, tool, call.Args, args)
+		return out
+	case core.NeedsApproval:
+		if !e.approved(ctx, call, tool, raw, args, d, opts, out) {
+			return out
+		}
+	}
+
+	// Limits.
+	if l := e.limiters[call.Agent]; l != nil && !l.allow(e.opts.Now()) {
+		out.Status = StatusDenied
+		out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{core.ReasonRateLimited}}
+		out.Reason = core.ReasonRateLimited
+		out.Message = fmt.Sprintf("Rate limit reached: this agent may make %d calls a minute. Wait before calling again.", e.policy.AgentLimits(call.Agent).CallsPerMinute)
+		return out
+	}
+
+	// Execute.
+	res, err := tool.conn.Execute(ctx, inv, e.policy.Scope(ctx, req))
+	if err != nil {
+		out.Status = StatusFailed
+		out.Reason = core.ReasonOf(err)
+		out.Message = core.MessageOf(err)
+		out.Err = err
+		if core.KindOf(err) == core.KindDenied {
+			// A guard inside the connector refused after the policy allowed:
+			// report it as a denial, not a tool failure.
+			out.Status = StatusDenied
+			out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{out.Reason}}
+		}
+		return out
+	}
+
+	// Bound the result.
+	encoded, err := json.Marshal(res.Value)
+	if err != nil {
+		out.Status = StatusFailed
+		out.Reason = core.ReasonInternal
+		out.Message = core.MessageOf(nil)
+		out.Err = err
+		return out
+	}
+	if max := e.policy.Settings().MaxResultBytes; int64(len(encoded)) > max {
+		out.Status = StatusFailed
+		out.Reason = core.ReasonTooLarge
+		out.Message = fmt.Sprintf("The result is %d bytes, over the %d-byte limit. Ask for less (a smaller length, limit or narrower path).", len(encoded), max)
+		return out
+	}
+	rec.ResultBytes = res.Bytes
+	out.Status = StatusOK
+	out.Value = json.RawMessage(encoded)
+	out.Truncated = res.Truncated
+	return out
+}
+
+// approved handles a call that needs a human: it proceeds only with an
+// approval of this exact call, and reports why not otherwise.
+func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, raw []byte, args map[string]any, d core.Decision, opts CallOptions, out *Outcome) bool {
+	if e.approvals == nil {
+		out.Status = StatusPending
+		out.Message = "This call needs a human's approval."
+		return false
+	}
+	a, outcome, err := e.approvals.Request(approval.NewRequest{
+		Agent: call.Agent, Tool: tool.Name, Args: raw,
+		Display: json.RawMessage(e.redactor.Bytes(auditArgs(args, raw))),
+		Summary: summarize(tool, args), Rule: d.Rule,
+	})
+	if err != nil {
+		out.Status = StatusDenied
+		out.Reason = core.ReasonInternal
+		out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{core.ReasonInternal}}
+		out.Message = "The call needs approval, but the approval store is unavailable; nothing was run."
+		out.Err = err
+		return false
+	}
+	out.ApprovalID = a.ID
+	if (outcome == approval.Created || outcome == approval.Pending) && opts.Approve != nil {
+		ok, err := opts.Approve(ctx, a)
+		switch {
+		case err != nil:
+			e.log.Info("asking for approval in the client failed; it stays pending", "approval", a.ID, "err", err)
+		default:
+			if _, derr := e.approvals.Decide(a.ID, ok, "mcp-elicitation", ""); derr != nil {
+				e.log.Info("recording the client's approval failed", "approval", a.ID, "err", derr)
+			}
+			if _, cerr := e.approvals.Consume(a.ID, a.Hash); cerr == nil {
+				outcome = approval.Proceed
+			} else if errors.Is(cerr, approval.ErrDenied) {
+				outcome = approval.Refused
+			}
+		}
+	}
+	switch outcome {
+	case approval.Proceed:
+		out.Decision = core.Decision{Effect: core.Allow, Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{core.ReasonApproved}}
+		out.Reason = core.ReasonApproved
+		return true
+	case approval.Refused:
+		out.Status = StatusDenied
+		out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{core.ReasonApprovalDenied}}
+		out.Reason = core.ReasonApprovalDenied
+		out.Message = fmt.Sprintf("A human refused this call (approval %s). Do not repeat it unchanged.", a.ID)
+		return false
+	}
+	out.Status = StatusPending
+	out.Message = fmt.Sprintf("This call needs a human's approval (approval %s, valid until %s). Ask the user to run \"warden approve %s\", then make exactly the same call again.", a.ID, a.Expires.UTC().Format(time.RFC3339), a.ID)
+	return false
+}
+
+func (e *Engine) unknownToolMessage(call core.Call) string {
+	names := make([]string, 0, len(e.toolOrder[call.Agent]))
+	for _, t := range e.toolOrder[call.Agent] {
+		names = append(names, t.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("Unknown tool %q: this agent has no tools.", call.Tool)
+	}
+	return fmt.Sprintf("Unknown tool %q. Available tools: %s.", call.Tool, strings.Join(names, ", "))
+}
+
+func invalid(reason core.Reason, msg string, err error) *Outcome {
+	return &Outcome{
+		Status:   StatusInvalid,
+		Decision: core.Decision{Reasons: []core.Reason{reason}},
+		Reason:   reason,
+		Message:  msg,
+		Err:      err,
+	}
+}
+
+// refused turns a Prepare failure into a denial: the call never reached the
+// policy, so nothing ran.
+func refused(err error) *Outcome {
+	reason := core.ReasonOf(err)
+	status := StatusDenied
+	if core.KindOf(err) == core.KindInvalid && reason == core.ReasonInvalidArguments {
+		status = StatusInvalid
+	}
+	return &Outcome{
+		Status:   status,
+		Decision: core.Decision{Reasons: []core.Reason{reason}},
+		Reason:   reason,
+		Message:  core.MessageOf(err),
+		Err:      err,
+	}
+}
+
+func closeState(inv *core.Invocation) {
+	if c, ok := inv.State.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+// decodeArgs parses the arguments as one JSON object without duplicate keys
+// (a parser differential between validation and use is a classic bypass).
+// Empty and null arguments mean {}.
+func decodeArgs(raw json.RawMessage) (map[string]any, []byte, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return map[string]any{}, []byte("{}"), nil
+	}
+	if trimmed[0] != '{' {
+		return nil, nil, errors.New("they must be a JSON object, such as {\"path\": \"notes.txt\"}")
+	}
+	if err := checkDuplicateKeys(trimmed); err != nil {
+		return nil, nil, err
+	}
+	var args map[string]any
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&args); err != nil {
+		return nil, nil, fmt.Errorf("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("malformed JSON: extra data after the object")
+	}
+	return args, trimmed, nil
+}
+
+// checkDuplicateKeys walks the token stream and refuses any object with a
+// repeated key, at any depth.
+func checkDuplicateKeys(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool // the next token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("malformed JSON: %v", err)
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return fmt.Errorf("the key %q appears twice", k)
+			}
+			top.keys[k] = true
+			top.key = false
+			continue
+		}
+		if top != nil && top.obj {
+			top.key = true
+		}
+		switch d, _ := tok.(json.Delim); d {
+		case '{':
+			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
+		case '[':
+			stack = append(stack, &frame{})
+		case ']', '}':
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// auditArgs returns the arguments as stored in the audit log: as given when
+// small, otherwise with long strings replaced by their size and hash.
+func auditArgs(args map[string]any, raw []byte) json.RawMessage {
+	if len(raw) <= maxAuditArgBytes {
+		return raw
+	}
+	short := shorten(args)
+	b, err := json.Marshal(short)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+func shorten(v any) any {
+	switch x := v.(type) {
+	case string:
+		if len(x) > 256 {
+			sum := sha256.Sum256([]byte(x))
+			return fmt.Sprintf("[%d bytes, sha256 %s]", len(x), hex.EncodeToString(sum[:8]))
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[k] = shorten(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = shorten(val)
+		}
+		return out
+	}
+	return v
+}
+
+// summarize describes a call in one line for the human who approves it.
+func summarize(tool *Tool, args map[string]any) string {
+	var parts []string
+	for _, k := range []string{"path", "from", "to", "method", "sql"} {
+		if v, ok := args[k].(string); ok {
+			if len(v) > 120 {
+				v = v[:120] + "…"
+			}
+			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+		}
+	}
+	return tool.Name + " " + strings.Join(parts, " ")
+}
+
+// denyMessage explains a denial in one sentence, naming only what the agent
+// supplied.
+func denyMessage(d core.Decision, tool *Tool, _ json.RawMessage, args map[string]any) string {
+	target := ""
+	if p, ok := args["path"].(string); ok {
+		target = fmt.Sprintf(" on %q", p)
+	}
+	switch d.Reason() {
+	case core.ReasonDenyRule:
+		return fmt.Sprintf("Denied by policy: %s%s is forbidden for this agent.", tool.Name, target)
+	case core.ReasonSensitivePath:
+		return fmt.Sprintf("Denied: %s%s targets a file that usually holds secrets, and no grant names it explicitly.", tool.Name, target)
+	case core.ReasonCondition:
+		return fmt.Sprintf("Denied by policy: %s%s is allowed only under conditions that this call does not meet.", tool.Name, target)
+	case core.ReasonConditionError:
+		return fmt.Sprintf("Denied: a policy condition for %s%s could not be evaluated, so the call was refused.", tool.Name, target)
+	}
+	return fmt.Sprintf("Denied by policy: this agent has no grant for %s%s.", tool.Name, target)
+}

@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/policy"
+)
+
+// Tool is one operation of one resource, as offered to one agent.
+type Tool struct {
+	Name        string // "<resource>_<operation>"
+	Resource    string
+	Kind        string
+	Op          core.Operation
+	Description string // what it does and the agent's scope
+	InputSchema json.RawMessage
+	schema      *jsonschema.Resolved
+	conn        core.Connector
+}
+
+// toolName is what both MCP and OpenAI accept as a tool name.
+var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// buildTools derives each agent's tools from its grants: an operation is
+// offered only when some grant covers its action.
+func (e *Engine) buildTools() error {
+	for _, agent := range e.policy.Agents() {
+		e.tools[agent] = map[string]*Tool{}
+		for _, spec := range e.policy.Resources() {
+			c := e.conns[spec.Name]
+			if c == nil {
+				continue
+			}
+			actions := e.policy.Actions(agent, spec.Name)
+			for _, op := range c.Operations() {
+				if !slices.Contains(actions, op.Action) {
+					continue
+				}
+				t := &Tool{
+					Name:        spec.Name + "_" + op.Name,
+					Resource:    spec.Name,
+					Kind:        spec.Kind,
+					Op:          op,
+					InputSchema: op.InputSchema,
+					conn:        c,
+				}
+				if !toolName.MatchString(t.Name) {
+					return fmt.Errorf("tool name %q is not valid for MCP and OpenAI", t.Name)
+				}
+				if e.tools[agent][t.Name] != nil {
+					return fmt.Errorf("two operations produce the tool name %q; rename a resource", t.Name)
+				}
+				var s jsonschema.Schema
+				if err := json.Unmarshal(op.InputSchema, &s); err != nil {
+					return fmt.Errorf("tool %s: schema: %w", t.Name, err)
+				}
+				rs, err := s.Resolve(nil)
+				if err != nil {
+					return fmt.Errorf("tool %s: schema: %w", t.Name, err)
+				}
+				t.schema = rs
+				t.Description = describeTool(e.policy, agent, spec, op)
+				e.tools[agent][t.Name] = t
+				e.toolOrder[agent] = append(e.toolOrder[agent], t)
+			}
+		}
+	}
+	return nil
+}
+
+// Tools returns the tools an agent may call, in policy order.
+func (e *Engine) Tools(agent string) []*Tool { return slices.Clone(e.toolOrder[agent]) }
+
+// Tool returns one of an agent's tools, or nil.
+func (e *Engine) Tool(agent, name string) *Tool { return e.tools[agent][name] }
+
+// describeTool states what the tool does and what the agent may do with it,
+// so the model knows its scope before it tries.
+func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op core.Operation) string {
+	var b strings.Builder
+	b.WriteString(op.Summary)
+	fmt.Fprintf(&b, " Resource %q", spec.Name)
+	switch spec.Kind {
+	case core.KindFS:
+		b.WriteString(" (a local directory; paths are relative to its root, such as \"docs/a.md\"; \".\" is the root)")
+	case core.KindSQL:
+		fmt.Fprintf(&b, " (a %s database)", spec.SQL.Driver)
+	case core.KindHTTP:
+		fmt.Fprintf(&b, " (the HTTP API at %s)", spec.HTTP.BaseURL)
+	}
+	if spec.Description != "" {
+		fmt.Fprintf(&b, ": %s", spec.Description)
+	}
+	b.WriteString(".")
+	var open, approval []string
+	everything := false
+	for _, g := range p.Grants(agent, spec.Name) {
+		if !slices.Contains(g.Actions, op.Action) {
+			continue
+		}
+		paths := g.Paths
+		if len(paths) == 0 {
+			paths = []string{"everything"}
+		}
+		if g.Approval {
+			approval = append(approval, paths...)
+			continue
+		}
+		if len(g.Paths) == 0 && g.When == "" {
+			everything = true
+		}
+		if g.When != "" {
+			for i := range paths {
+				paths[i] += " (when " + g.When + ")"
+			}
+		}
+		open = append(open, paths...)
+	}
+	var denied []string
+	for _, d := range p.Denies(agent, spec.Name) {
+		if slices.Contains(d.Actions, op.Action) {
+			if len(d.Paths) == 0 {
+				denied = append(denied, "everything"+whenSuffix(d.When))
+			}
+			for _, path := range d.Paths {
+				denied = append(denied, path+whenSuffix(d.When))
+			}
+		}
+	}
+	b.WriteString(" Scope:")
+	switch {
+	case everything:
+		b.WriteString(" allowed on everything")
+	case len(open) > 0:
+		b.WriteString(" allowed on " + strings.Join(open, ", "))
+	}
+	if len(approval) > 0 {
+		if len(open) > 0 || everything {
+			b.WriteString(";")
+		}
+		b.WriteString(" each call needs a human's approval on " + strings.Join(approval, ", "))
+	}
+	if len(denied) > 0 {
+		b.WriteString("; never on " + strings.Join(denied, ", "))
+	}
+	if spec.Kind == core.KindFS {
+		b.WriteString("; files that usually hold secrets (.env, keys, credentials) are hidden unless a grant names them")
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+func whenSuffix(when string) string {
+	if when == "" {
+		return ""
+	}
+	return " (when " + when + ")"
+}

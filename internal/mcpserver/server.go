@@ -1,0 +1,195 @@
+package mcpserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/warden-dev/warden/internal/approval"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/engine"
+)
+
+// Options configure the MCP face.
+type Options struct {
+	// Version is reported as the server's version.
+	Version string
+	// Logger receives operator messages. Default: discard.
+	Logger *slog.Logger
+}
+
+// elicitKey names Warden's approval question in a multi-round-trip result.
+const elicitKey = "warden_approval"
+
+// NewServer returns an MCP server exposing the tools the agent holds grants
+// for. The server is safe to connect to many sessions.
+func NewServer(e *engine.Engine, agent string, opts Options) *mcp.Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "warden", Title: "Warden", Version: opts.Version}, &mcp.ServerOptions{
+		Instructions: "Warden guards these tools: every call is checked against a policy and written to an audit log. A refused call returns a reason code and a sentence saying why; do not retry it unchanged.",
+		Logger:       opts.Logger,
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+	})
+	h := &handler{e: e, agent: agent, log: opts.Logger}
+	for _, t := range e.Tools(agent) {
+		readOnly := t.Op.ReadOnly
+		s.AddTool(&mcp.Tool{
+			Name:        t.Name,
+			Title:       t.Name,
+			Description: t.Description,
+			InputSchema: t.InputSchema,
+			Annotations: &mcp.ToolAnnotations{
+				ReadOnlyHint:    readOnly,
+				DestructiveHint: boolPtr(!readOnly),
+				IdempotentHint:  readOnly,
+				OpenWorldHint:   boolPtr(t.Kind == core.KindHTTP),
+			},
+		}, h.callTool)
+	}
+	return s
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+type handler struct {
+	e     *engine.Engine
+	agent string
+	log   *slog.Logger
+}
+
+func (h *handler) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	call := core.Call{Agent: h.agent, Tool: req.Params.Name, Args: req.Params.Arguments}
+	// A retry carries the human's answer; it is never asked again, so a
+	// dismissed question ends with the pending result instead of a loop.
+	retry := req.Params.RequestState != "" && len(req.Params.InputResponses) > 0
+	if retry {
+		h.applyApproval(call, req)
+	}
+	out := h.e.Call(ctx, call, engine.CallOptions{})
+	if out.Err != nil {
+		h.log.Info("call not completed", "tool", call.Tool, "status", out.Status, "reason", out.Reason, "audit_id", out.AuditID, "err", h.e.Redact(out.Err.Error()))
+	}
+	if out.Status == engine.StatusPending && !retry && h.e.Policy().Settings().Elicitation && supportsElicitation(req) {
+		if a, err := h.e.Approvals().Get(out.ApprovalID); err == nil && a.Status == approval.StatusPending {
+			return askApproval(h.agent, a), nil
+		}
+	}
+	return result(out), nil
+}
+
+func supportsElicitation(req *mcp.CallToolRequest) bool {
+	caps := req.ClientCapabilities()
+	if caps == nil || caps.Elicitation == nil {
+		return false
+	}
+	// Form mode is assumed when neither mode is named.
+	return caps.Elicitation.Form != nil || caps.Elicitation.URL == nil
+}
+
+// askApproval returns a multi-round-trip result asking the human, in the
+// client, to approve this exact call. The SDK turns it into an
+// elicitation/create request for clients on older protocol versions.
+func askApproval(agent string, a *approval.Approval) *mcp.CallToolResult {
+	msg := fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
+		agent, a.Summary, clip(string(a.Args), 2000), a.ID, a.Expires.UTC().Format("15:04:05 MST"))
+	return &mcp.CallToolResult{
+		InputRequests: mcp.InputRequestMap{
+			elicitKey: &mcp.ElicitParams{
+				Message: msg,
+				RequestedSchema: json.RawMessage(`{"type":"object","properties":{"decision":{"type":"string","title":"Decision","description":"approve runs this exact call once; deny refuses it","enum":["approve","deny"]}},"required":["decision"]}`),
+			},
+		},
+		RequestState: a.ID,
+	}
+}
+
+var approvalID = regexp.MustCompile(`^ap_[a-z2-7]{12}$`)
+
+// applyApproval records the human's answer from the client, but only for the
+// approval that belongs to this exact call: the request state comes from the
+// client and is not trusted to name any other approval.
+func (h *handler) applyApproval(call core.Call, req *mcp.CallToolRequest) {
+	id := req.Params.RequestState
+	if !approvalID.MatchString(id) {
+		return
+	}
+	store := h.e.Approvals()
+	a, err := store.Get(id)
+	if err != nil || a.Status != approval.StatusPending || a.Agent != call.Agent || a.Tool != call.Tool {
+		return
+	}
+	canon, err := approval.CanonicalArgs(call.Args)
+	if err != nil || approval.CallHash(call.Agent, call.Tool, canon) != a.Hash {
+		return
+	}
+	res, ok := req.Params.InputResponses[elicitKey].(*mcp.ElicitResult)
+	if !ok || res == nil {
+		return
+	}
+	switch {
+	case res.Action == "accept" && res.Content["decision"] == "approve":
+		_, err = store.Decide(id, true, "mcp-elicitation", "")
+	case res.Action == "accept" || res.Action == "decline":
+		_, err = store.Decide(id, false, "mcp-elicitation", "")
+	default: // cancel: the human dismissed the question; it stays pending
+		return
+	}
+	if err != nil {
+		h.log.Info("recording the client's approval failed", "approval", id, "err", err)
+	}
+}
+
+// result renders an outcome for the model.
+func result(out *engine.Outcome) *mcp.CallToolResult {
+	if out.Status == engine.StatusOK {
+		raw, _ := out.Value.(json.RawMessage)
+		return &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: string(raw)}},
+			StructuredContent: raw,
+		}
+	}
+	var b strings.Builder
+	b.WriteString(out.Message)
+	fmt.Fprintf(&b, " (reason: %s", out.Reason)
+	if out.ApprovalID != "" {
+		fmt.Fprintf(&b, "; approval: %s", out.ApprovalID)
+	}
+	if out.AuditID != "" {
+		fmt.Fprintf(&b, "; audit: %s", out.AuditID)
+	}
+	b.WriteString(")")
+	structured := map[string]any{
+		"decision": out.Decision.Effect.String(),
+		"reason":   out.Reason,
+		"message":  out.Message,
+	}
+	if out.AuditID != "" {
+		structured["audit_id"] = out.AuditID
+	}
+	if out.ApprovalID != "" {
+		structured["approval_id"] = out.ApprovalID
+	}
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{&mcp.TextContent{Text: b.String()}},
+		StructuredContent: structured,
+		IsError:           true,
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
