@@ -118,12 +118,16 @@ func toolNames(tools []*engine.Tool) []string {
 
 // readCloser and writeCloser let the SDK's IOTransport use the streams Main
 // was given without closing the process's own stdin and stdout.
-type readCloser struct{ r interface{ Read([]byte) (int, error) } }
+type readCloser struct {
+	r interface{ Read([]byte) (int, error) }
+}
 
 func (r readCloser) Read(p []byte) (int, error) { return r.r.Read(p) }
 func (readCloser) Close() error                 { return nil }
 
-type writeCloser struct{ w interface{ Write([]byte) (int, error) } }
+type writeCloser struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (w writeCloser) Write(p []byte) (int, error) { return w.w.Write(p) }
 func (writeCloser) Close() error                  { return nil }

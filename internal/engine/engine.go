@@ -23,18 +23,18 @@ import (
 // Engine runs tool calls for the agents of one policy. It is safe for
 // concurrent use.
 type Engine struct {
-	policy     *policy.Policy
-	opts       Options
-	log        *slog.Logger
-	conns      map[string]core.Connector // by resource name
-	tools      map[string]map[string]*Tool
-	toolOrder  map[string][]*Tool
-	audit      *audit.Log
-	approvals  *approval.Store
-	redactor   *redact.Redactor
-	limiters   map[string]*limiter
-	closeOnce  sync.Once
-	closeErr   error
+	policy    *policy.Policy
+	opts      Options
+	log       *slog.Logger
+	conns     map[string]core.Connector // by resource name
+	tools     map[string]map[string]*Tool
+	toolOrder map[string][]*Tool
+	audit     *audit.Log
+	approvals *approval.Store
+	redactor  *redact.Redactor
+	limiters  map[string]*limiter
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options configure an Engine. The zero value is valid.

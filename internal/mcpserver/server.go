@@ -106,7 +106,7 @@ func askApproval(agent string, a *approval.Approval) *mcp.CallToolResult {
 	return &mcp.CallToolResult{
 		InputRequests: mcp.InputRequestMap{
 			elicitKey: &mcp.ElicitParams{
-				Message: msg,
+				Message:         msg,
 				RequestedSchema: json.RawMessage(`{"type":"object","properties":{"decision":{"type":"string","title":"Decision","description":"approve runs this exact call once; deny refuses it","enum":["approve","deny"]}},"required":["decision"]}`),
 			},
 		},

@@ -19,8 +19,9 @@ const (
 	maxOpenDirs = 32
 	// maxSteps bounds the work of one resolution (components processed
 	// plus directories re-opened), so a crafted tree of links cannot make
-	// a single call arbitrarily expensive.
-	maxSteps = 1 << 16
+	// a single call arbitrarily expensive. A 4096-byte path has at most
+	// 2048 components; the rest is room for links.
+	maxSteps = 1 << 14
 )
 
 // level is one directory on a dirStack.
@@ -29,6 +30,7 @@ type level struct {
 	name  string        // the name of this directory in the level below
 	info  iofs.FileInfo // its identity, from Lstat in the level below
 	owned bool          // whether the stack closes dir
+	end   int           // length of the stack's path up to this level
 }
 
 // dirStack is a path of directories, each opened from the one below it by
@@ -43,7 +45,8 @@ type level struct {
 // fails with errChanged.
 type dirStack struct {
 	levels []level
-	nopen  int // owned levels currently open
+	path   []byte // names of levels 1… joined by "/"
+	nopen  int    // owned levels currently open
 	low    int // no owned level below low is open
 	steps  *int
 	hook   func(event, rel string)
@@ -58,17 +61,10 @@ func (s *dirStack) depth() int { return len(s.levels) - 1 }
 
 // rel is the slash-separated path of the top relative to the base, or ".".
 func (s *dirStack) rel() string {
-	if len(s.levels) == 1 {
+	if len(s.path) == 0 {
 		return "."
 	}
-	var b strings.Builder
-	for i, l := range s.levels[1:] {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(l.name)
-	}
-	return b.String()
+	return string(s.path)
 }
 
 // names returns the names of the levels above the base.
@@ -94,7 +90,11 @@ func (s *dirStack) push(name string, info iofs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	s.levels = append(s.levels, level{dir: sub, name: name, info: info, owned: true})
+	if len(s.path) > 0 {
+		s.path = append(s.path, '/')
+	}
+	s.path = append(s.path, name...)
+	s.levels = append(s.levels, level{dir: sub, name: name, info: info, owned: true, end: len(s.path)})
 	s.nopen++
 	s.trim(len(s.levels) - 1)
 	return nil
@@ -111,6 +111,7 @@ func (s *dirStack) pop() {
 		s.nopen--
 	}
 	s.levels = s.levels[:n]
+	s.path = s.path[:s.levels[n-1].end]
 	s.low = min(s.low, n)
 }
 
@@ -183,6 +184,7 @@ func (s *dirStack) closeAll() {
 		}
 	}
 	s.levels = s.levels[:0]
+	s.path = s.path[:0]
 	s.nopen = 0
 }
 
@@ -304,7 +306,9 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 		if err != nil {
 			return nil, fsError(op, p, err)
 		}
-		here := join(st.rel(), name)
+		// here is the entry's root-relative path; it is built only when
+		// needed, so that deep paths cost linear time.
+		here := func() string { return join(st.rel(), name) }
 		fi, err := parent.Lstat(name)
 		if err != nil {
 			if errors.Is(err, iofs.ErrNotExist) {
@@ -315,10 +319,10 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 				t.missing = true
 				return deferFail(rel, notFound(op, p, err))
 			}
-			return deferFail(here, fsError(op, p, err))
+			return deferFail(here(), fsError(op, p, err))
 		}
 		if r.hook != nil {
-			r.hook("lstat", here)
+			r.hook("lstat", here())
 		}
 		if r.reserved(fi) {
 			return nil, reservedError(op, p)
@@ -326,7 +330,7 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 		switch {
 		case fi.Mode()&iofs.ModeSymlink != 0:
 			if links++; links > maxSymlinks {
-				return deferFail(here, core.E(op, core.KindInvalid, core.ReasonInvalidPath,
+				return deferFail(here(), core.E(op, core.KindInvalid, core.ReasonInvalidPath,
 					quote(p)+" has too many levels of symbolic links.", nil))
 			}
 			dest, err := parent.Readlink(name)
@@ -334,12 +338,12 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 				// It was a link a moment ago.
 				return nil, changed(op, p, err)
 			}
-			lastLink = here
+			lastLink = here()
 			if dest == "" {
-				return deferFail(here, notFound(op, p, nil))
+				return deferFail(lastLink, notFound(op, p, nil))
 			}
 			if dest[0] == '/' {
-				return deferFail(here, escapesViaLink(op, p))
+				return deferFail(lastLink, escapesViaLink(op, p))
 			}
 			pending = appendReversed(pending, dest)
 		case fi.IsDir() && len(pending) > 0:
@@ -347,9 +351,9 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 				return nil, fsError(op, p, err)
 			}
 		case len(pending) > 0:
-			return deferFail(here, notDirectory(op, p, nil))
+			return deferFail(here(), notDirectory(op, p, nil))
 		default:
-			t.rel, t.name, t.info = here, name, fi
+			t.rel, t.name, t.info = here(), name, fi
 			t.dir, t.owned = st.detachTop()
 			return t, nil
 		}

@@ -156,7 +156,9 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		if err != nil || stop {
 			return err
 		}
-		if !enter || !typ.IsDir() {
+		if !enter || !typ.IsDir() || len(rel) >= MaxPathLen {
+			// Entries below a path this long could not be named in a
+			// later call; not entering also bounds the walk's depth.
 			continue
 		}
 		if err := stack.push(e.name, fi); err != nil {
