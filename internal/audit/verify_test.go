@@ -219,6 +219,17 @@ func TestVerify_limits(t *testing.T) {
 			t.Errorf("Verify() = %s, want OK at seq %d: only an anchor can tell", rep, fixtureRecords-3)
 		}
 	})
+	t.Run("rewrite-everything", func(t *testing.T) {
+		dir, _ := newFilledLog(t, fixtureRecords, Options{})
+		lines, _ := readLines(t, dir)
+		lines[4] = bytes.Replace(lines[4], []byte(`"agent":"alice"`), []byte(`"agent":"bob"`), 1)
+		h := forgeChain(lines, 4)
+		writeLines(t, dir, lines)
+		writeFile(t, filepath.Join(dir, HeadFile), h.encode())
+		if rep := mustVerify(t, dir, VerifyOptions{}); !rep.OK {
+			t.Errorf("Verify() = %s, want OK: without a key or an anchor a full rewrite is undetectable", rep)
+		}
+	})
 	t.Run("forged-record-after-head", func(t *testing.T) {
 		dir, recs := newFilledLog(t, fixtureRecords, Options{})
 		lines, _ := readLines(t, dir)

@@ -2,8 +2,8 @@
 //
 // A policy (version: 1) declares resources, agents and each agent's grants
 // and deny rules. Everything not granted is denied; a deny rule always wins
-// over a grant; among grants, the first one in file order that matches
-// decides. The README's policy reference documents every key.
+// over a grant; a matching grant that requires approval wins over one that
+// does not; otherwise the first matching grant in file order decides. The README's policy reference documents every key.
 //
 // # Lifecycle
 //

@@ -16,8 +16,10 @@ import (
 //   - unknown agent: Deny, reason unknown-agent;
 //   - a deny rule for the agent, resource and action whose paths match and
 //     whose condition holds (or fails to evaluate): Deny, reason deny-rule;
-//   - the first grant, in file order, whose paths match and whose condition
-//     holds: Allow, or NeedsApproval if the grant says approval: required.
+//   - a grant whose paths match, whose condition holds and which says
+//     approval: required: NeedsApproval (approval wins over a plain grant,
+//     as deny wins over both);
+//   - otherwise the first such grant in file order: Allow.
 //     A file that usually holds secrets (see package sensitive) matches only
 //     a grant whose pattern names it explicitly;
 //   - otherwise Deny, with the closest reason: sensitive-path,
@@ -141,12 +143,19 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 		if r.approval {
 			step(trace, r, target, "matched: needs approval")
 			d = core.Decision{Effect: core.NeedsApproval, Rule: r.id, Position: r.position, Reasons: []core.Reason{core.ReasonApprovalRequired}}
-		} else {
+			decided = true
+			return false
+		}
+		if !decided {
 			step(trace, r, target, "matched: allowed")
 			d = core.Decision{Effect: core.Allow, Rule: r.id, Position: r.position, Reasons: []core.Reason{core.ReasonGrant}}
+			decided = true
+		} else {
+			step(trace, r, target, "matched too; the earlier grant decides")
 		}
-		decided = true
-		return false
+		// Approval wins over a plain grant, as deny wins over both: keep
+		// looking only if some grant here asks for approval.
+		return rs.grants.approvals > 0
 	})
 	if decided {
 		return d

@@ -10,10 +10,16 @@ type ruleIndex struct {
 	byFirst map[string][]*rule // rules whose every pattern starts with a literal
 	rest    []*rule            // rules without paths, or with a wildcard first segment
 	n       int
+	// approvals counts grants requiring approval; when there are none, the
+	// first matching grant decides and the search stops.
+	approvals int
 }
 
 func (x *ruleIndex) add(r *rule) {
 	x.n++
+	if r.approval {
+		x.approvals++
+	}
 	firsts := make([]string, 0, len(r.paths))
 	for _, p := range r.paths {
 		segs := p.Segments()

@@ -11,10 +11,11 @@
 //     without HTML escaping, with "/" escaped as "\/", and with all
 //     non-ASCII escaped as \uXXXX (as Python's json module does);
 //   - standard and URL-safe base64, with and without padding;
-//   - base64 of the value embedded in a longer string at any byte alignment
-//     (only the aligned core is matched: up to two characters of the
-//     encoding at each end may remain, and only for values of at least 6
-//     bytes);
+//   - base64 of the value embedded in a longer string at any byte
+//     alignment: the whole 3-byte groups of the value encode the same
+//     whatever surrounds them, so those characters are matched (when they
+//     cover at least 6 bytes); up to two characters at each end, which mix
+//     in the neighbouring bytes, may remain;
 //   - percent-encoding (url.QueryEscape and url.PathEscape), with upper- or
 //     lower-case hex digits;
 //   - lower- and upper-case hex.

@@ -145,7 +145,7 @@ func corpusArgs(tb testing.TB, op, p string) json.RawMessage {
 
 // checkCorpusEscape: read, stat, list and search must all fail, and
 // nothing may carry a marker other than WARDEN-INSIDE.
-func checkCorpusEscape(t *testing.T, root, p string) {
+func checkCorpusEscape(t testing.TB, root, p string) {
 	c := newConnector(t, root)
 	for _, op := range corpusOps {
 		got := do(t, c, op, corpusArgs(t, op, p), policy)
@@ -159,7 +159,7 @@ func checkCorpusEscape(t *testing.T, root, p string) {
 // checkCorpusRefuse: the named object exists inside the root (the harness
 // creates it when the fixture does not have it), and every operation must
 // be refused, by Prepare or by the policy, never by a not-found.
-func checkCorpusRefuse(t *testing.T, root, p string) {
+func checkCorpusRefuse(t testing.TB, root, p string) {
 	if !strings.HasPrefix(p, "/") && !strings.Contains(p, "\x00") && filepath.IsLocal(filepath.Clean(p)) {
 		if _, err := os.Lstat(filepath.Join(root, p)); os.IsNotExist(err) {
 			mustCreateForPayload(t, root, p)
@@ -177,7 +177,7 @@ func checkCorpusRefuse(t *testing.T, root, p string) {
 
 // checkCorpusAllow creates what the payload names and requires read (for
 // a file) or list (for a directory) to work on it.
-func checkCorpusAllow(t *testing.T, root, p string) {
+func checkCorpusAllow(t testing.TB, root, p string) {
 	isDir := mustCreateForPayload(t, root, p)
 	c := newConnector(t, root)
 	if isDir {
@@ -366,7 +366,8 @@ func goRootScenario(layout []string, path, want string) func(t *testing.T) {
 }
 
 // mustRefuseArgs requires Prepare to refuse malformed path arguments.
-func mustRefuseArgs(t *testing.T, a string) {
+func mustRefuseArgs(t testing.TB, a string) {
+	t.Helper()
 	_, root := newCorpusFixture(t)
 	c := newConnector(t, root)
 	for _, op := range corpusOps {

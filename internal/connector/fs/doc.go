@@ -99,14 +99,25 @@
 // stat re-reads the Lstat and requires the same identity.
 //
 // list and search open the target directory from its parent handle with
-// the identity check and walk it depth-first in path order. Every
-// directory is entered by OpenRoot from its parent handle plus the
+// the identity check and walk it depth-first in path order (paths compared
+// component by component, so a directory's contents follow it directly).
+// Every directory is entered by OpenRoot from its parent handle plus the
 // identity check, so a directory swapped for a link mid-walk is skipped,
 // never followed; links are listed as "symlink" and never followed;
 // search opens a file only if Lstat showed a regular file and the opened
 // handle has the same identity. Entries that the [core.Scope] hides, and
 // reserved paths, are skipped before they are examined, and a hidden
-// directory is not entered.
+// directory is not entered. A nil scope hides everything. On Linux the
+// walk reads entry types from the directory listing (getdents64 d_type),
+// so a search by name alone needs no Lstat per file; the types are only
+// hints, and anything entered or opened is examined first. Directories
+// whose path is 4096 bytes or longer are not entered: what lies below
+// them could not be named in a later call, and this bounds the walk.
+//
+// The list cursor is the last returned path, base64url-encoded; the next
+// page starts strictly after it. Because the order is fixed by the paths
+// alone, paging is stable while the tree is unchanged, and a cursor
+// reveals nothing the agent did not already receive.
 //
 // # Why this is race-safe
 //
@@ -140,6 +151,12 @@
 //   - A device node swapped in during the instant between Lstat and open
 //     is opened (then refused before any read). Creating device nodes
 //     requires privileges that an agent's tools do not have.
+//   - Mount points inside the root are crossed like directories (they are
+//     not links); whoever mounts something inside a resource root exposes
+//     it.
+//   - Reserved objects are identified by path and by the identity they
+//     had at Open; a reserved file replaced later by a new inode (an
+//     atomic rewrite) is still refused by path, not by identity.
 //   - Directories are opened O_RDONLY, so a directory the Warden process
 //     may traverse but not read cannot be walked through.
 //   - The design relies on openat-style system calls; it is written and

@@ -47,7 +47,7 @@ type dirStack struct {
 	levels []level
 	path   []byte // names of levels 1… joined by "/"
 	nopen  int    // owned levels currently open
-	low    int // no owned level below low is open
+	low    int    // no owned level below low is open
 	steps  *int
 	hook   func(event, rel string)
 }

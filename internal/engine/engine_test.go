@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/warden-dev/warden/internal/approval"
+	"github.com/warden-dev/warden/internal/audit"
+	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/policy"
+)
+
+// fakeSQL is a connector for kind "sql" that counts executions, so tests can
+// assert that refused calls never reach the resource.
+type fakeSQL struct {
+	executed   atomic.Int32
+	resultSize int
+	prepareErr error
+	executeErr error
+}
+
+func (f *fakeSQL) Operations() []core.Operation {
+	return []core.Operation{{
+		Name: "query", Action: "query", Summary: "Run a query.", ReadOnly: true,
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"sql":{"type":"string","maxLength":1000}},"required":["sql"],"additionalProperties":false}`),
+	}}
+}
+
+func (f *fakeSQL) Prepare(_ context.Context, inv *core.Invocation) error { return f.prepareErr }
+
+func (f *fakeSQL) Execute(_ context.Context, inv *core.Invocation, _ core.Scope) (*core.Result, error) {
+	f.executed.Add(1)
+	if f.executeErr != nil {
+		return nil, f.executeErr
+	}
+	return &core.Result{Value: map[string]any{"rows": strings.Repeat("x", f.resultSize)}, Bytes: int64(f.resultSize)}, nil
+}
+
+// newEngine compiles src in a temp dir with the fake SQL connector.
+func newEngine(t *testing.T, src string, fake *fakeSQL, env map[string]string) (*Engine, string) {
+	t.Helper()
+	dir := t.TempDir()
+	connector.RegisterForTest(t, core.KindSQL, func(*core.ResourceSpec) (core.Connector, error) { return fake, nil })
+	p, err := policy.Compile([]byte(src), policy.WithBaseDir(dir), policy.WithLookupEnv(func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, dir
+}
+
+const dbPolicy = `version: 1
+settings:
+  limits: {max_argument_bytes: 2048, max_result_bytes: 4096}
+resources:
+  db: {kind: sql, driver: sqlite, dsn: ./db.sqlite}
+agents:
+  analyst:
+    token: env:ANALYST_TOKEN
+    limits: {calls_per_minute: 5}
+    grants:
+      - resource: db
+        actions: [query]
+        when: '!args.sql.contains("secret")'
+  approver:
+    grants:
+      - resource: db
+        actions: [query]
+        approval: required
+  nobody:
+    grants: []
+`
+
+var dbEnv = map[string]string{"ANALYST_TOKEN": "tok-analyst-5f3a9c-value"}
+
+func call(e *Engine, agent, args string) *Outcome {
+	return e.Call(context.Background(), core.Call{Agent: agent, Tool: "db_query", Args: json.RawMessage(args)}, CallOptions{})
+}
+
+func TestCall_Statuses(t *testing.T) {
+	tests := []struct {
+		name       string
+		agent      string
+		args       string
+		wantStatus Status
+		wantReason core.Reason
+		executes   bool
+	}{
+		{"allowed", "analyst", `{"sql":"select 1"}`, StatusOK, core.ReasonGrant, true},
+		{"condition false", "analyst", `{"sql":"select secret"}`, StatusDenied, core.ReasonCondition, false},
+		{"no grant", "nobody", `{"sql":"select 1"}`, StatusInvalid, core.ReasonUnknownTool, false},
+		{"unknown agent", "mallory", `{"sql":"select 1"}`, StatusInvalid, core.ReasonUnknownAgent, false},
+		{"schema: wrong type", "analyst", `{"sql":1}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"schema: extra key", "analyst", `{"sql":"x","drop":true}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"duplicate keys", "analyst", `{"sql":"select 1","sql":"select secret"}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"nested duplicate keys", "analyst", `{"sql":"x","o":{"a":1,"a":2}}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"not an object", "analyst", `["select 1"]`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"malformed JSON", "analyst", `{"sql":`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"trailing data", "analyst", `{"sql":"x"} {}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"too large", "analyst", `{"sql":"` + strings.Repeat("a", 3000) + `"}`, StatusInvalid, core.ReasonArgumentsTooLarge, false},
+		{"needs approval", "approver", `{"sql":"select 1"}`, StatusPending, core.ReasonApprovalRequired, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSQL{resultSize: 10}
+			e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+			out := call(e, tt.agent, tt.args)
+			if out.Status != tt.wantStatus || out.Reason != tt.wantReason {
+				t.Errorf("Call(%s, %s) = %v/%s (%s), want %v/%s", tt.agent, tt.args, out.Status, out.Reason, out.Message, tt.wantStatus, tt.wantReason)
+			}
+			if got := fake.executed.Load() > 0; got != tt.executes {
+				t.Errorf("Call(%s, %s) executed = %v, want %v", tt.agent, tt.args, got, tt.executes)
+			}
+			if out.AuditID == "" {
+				t.Errorf("Call(%s, %s) has no audit id", tt.agent, tt.args)
+			}
+			if out.Status != StatusOK && out.Message == "" {
+				t.Errorf("Call(%s, %s) refused without a message", tt.agent, tt.args)
+			}
+		})
+	}
+}
+
+func TestCall_RateLimit(t *testing.T) {
+	fake := &fakeSQL{}
+	e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.opts.Now = func() time.Time { return now }
+	for i := 0; i < 5; i++ {
+		if out := call(e, "analyst", `{"sql":"select 1"}`); out.Status != StatusOK {
+			t.Fatalf("call %d: %v %s", i, out.Status, out.Message)
+		}
+	}
+	if out := call(e, "analyst", `{"sql":"select 1"}`); out.Reason != core.ReasonRateLimited || out.Status != StatusDenied {
+		t.Fatalf("6th call in a minute = %v/%s, want rate-limited", out.Status, out.Reason)
+	}
+	if n := fake.executed.Load(); n != 5 {
+		t.Errorf("executed %d calls, want 5", n)
+	}
+	now = now.Add(61 * time.Second)
+	if out := call(e, "analyst", `{"sql":"select 1"}`); out.Status != StatusOK {
+		t.Errorf("after a minute: %v %s", out.Status, out.Message)
+	}
+}
+
+func TestCall_ResultBound(t *testing.T) {
+	fake := &fakeSQL{resultSize: 10_000}
+	e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+	out := call(e, "analyst", `{"sql":"select 1"}`)
+	if out.Status != StatusFailed || out.Reason != core.ReasonTooLarge || out.Value != nil {
+		t.Errorf("oversized result = %v/%s value=%v", out.Status, out.Reason, out.Value != nil)
+	}
+}
+
+func TestCall_ConnectorErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		prepare    error
+		execute    error
+		wantStatus Status
+		wantReason core.Reason
+	}{
+		{"prepare denies", core.E("fake", core.KindDenied, core.ReasonPathEscapes, "escapes", nil), nil, StatusDenied, core.ReasonPathEscapes},
+		{"prepare invalid", core.E("fake", core.KindInvalid, core.ReasonInvalidArguments, "bad", nil), nil, StatusInvalid, core.ReasonInvalidArguments},
+		{"prepare internal", errors.New("disk on fire"), nil, StatusDenied, core.ReasonInternal},
+		{"execute not found", nil, core.E("fake", core.KindNotFound, core.ReasonNotFound, "no such table", nil), StatusFailed, core.ReasonNotFound},
+		{"execute guard", nil, core.E("fake", core.KindDenied, core.ReasonNotRegularFile, "a fifo", nil), StatusDenied, core.ReasonNotRegularFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSQL{prepareErr: tt.prepare, executeErr: tt.execute}
+			e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+			out := call(e, "analyst", `{"sql":"select 1"}`)
+			if out.Status != tt.wantStatus || out.Reason != tt.wantReason {
+				t.Errorf("got %v/%s (%s), want %v/%s", out.Status, out.Reason, out.Message, tt.wantStatus, tt.wantReason)
+			}
+			if strings.Contains(out.Message, "disk on fire") {
+				t.Errorf("an internal error reached the model: %q", out.Message)
+			}
+		})
+	}
+}
+
+// TestCall_AuditFailureWithholdsResult: a call whose record cannot be
+// written returns nothing.
+func TestCall_AuditFailureWithholdsResult(t *testing.T) {
+	fake := &fakeSQL{resultSize: 10}
+	e, dir := newEngine(t, dbPolicy, fake, dbEnv)
+	if out := call(e, "analyst", `{"sql":"select 1"}`); out.Status != StatusOK {
+		t.Fatal(out.Message)
+	}
+	// Truncate the log behind Warden's back: appending now fails closed.
+	if err := os.Truncate(filepath.Join(dir, ".warden", audit.LogFile), 0); err != nil {
+		t.Fatal(err)
+	}
+	out := call(e, "analyst", `{"sql":"select 1"}`)
+	if out.Status != StatusDenied || out.Reason != core.ReasonAuditUnavailable || out.Value != nil {
+		t.Errorf("with a broken audit log: %v/%s value=%v", out.Status, out.Reason, out.Value)
+	}
+}
+
+// TestCall_SecretsRedactedFromAudit: a secret value an agent puts in its
+// arguments is stored redacted.
+func TestCall_SecretsRedactedFromAudit(t *testing.T) {
+	fake := &fakeSQL{resultSize: 10}
+	e, dir := newEngine(t, dbPolicy, fake, dbEnv)
+	secret := dbEnv["ANALYST_TOKEN"]
+	call(e, "analyst", `{"sql":"select '`+secret+`'"}`)
+	e.Close()
+	log, err := os.ReadFile(filepath.Join(dir, ".warden", audit.LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), secret) {
+		t.Errorf("the audit log holds the secret: %s", log)
+	}
+	if !strings.Contains(string(log), "[REDACTED]") {
+		t.Errorf("the audit log does not show the redaction: %s", log)
+	}
+	rep, err := audit.Verify(filepath.Join(dir, ".warden"), audit.VerifyOptions{})
+	if err != nil || !rep.OK {
+		t.Errorf("Verify = %+v, %v", rep, err)
+	}
+}
+
+func TestCall_ApprovalRunsOnce(t *testing.T) {
+	fake := &fakeSQL{resultSize: 10}
+	e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+	out := call(e, "approver", `{"sql":"select 1"}`)
+	if out.Status != StatusPending || out.ApprovalID == "" {
+		t.Fatalf("first call = %v %s", out.Status, out.Message)
+	}
+	if _, err := e.Approvals().Decide(out.ApprovalID, true, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Key order and whitespace do not matter; the value does.
+	if o := call(e, "approver", `{"sql":"select 2"}`); o.Status != StatusPending {
+		t.Errorf("a different query ran on the approval: %v", o.Status)
+	}
+	if o := call(e, "approver", ` { "sql" : "select 1" } `); o.Status != StatusOK || o.Reason != core.ReasonApproved {
+		t.Fatalf("approved call = %v/%s %s", o.Status, o.Reason, o.Message)
+	}
+	if o := call(e, "approver", `{"sql":"select 1"}`); o.Status != StatusPending {
+		t.Errorf("second identical call = %v, want pending", o.Status)
+	}
+	if n := fake.executed.Load(); n != 1 {
+		t.Errorf("executed %d times, want exactly once", n)
+	}
+}
+
+func TestCall_ApproveHook(t *testing.T) {
+	for _, approve := range []bool{true, false} {
+		fake := &fakeSQL{resultSize: 10}
+		e, _ := newEngine(t, dbPolicy, fake, dbEnv)
+		out := e.Call(context.Background(), core.Call{Agent: "approver", Tool: "db_query", Args: json.RawMessage(`{"sql":"select 1"}`)},
+			CallOptions{Approve: func(context.Context, *approval.Approval) (bool, error) { return approve, nil }})
+		want := StatusOK
+		if !approve {
+			want = StatusDenied
+		}
+		if out.Status != want || (fake.executed.Load() == 1) != approve {
+			t.Errorf("Approve hook %v: status %v executed %d", approve, out.Status, fake.executed.Load())
+		}
+	}
+}
+
+func TestTools_DescribeScope(t *testing.T) {
+	e, _ := newEngine(t, dbPolicy, &fakeSQL{}, dbEnv)
+	tools := e.Tools("approver")
+	if len(tools) != 1 || tools[0].Name != "db_query" {
+		t.Fatalf("Tools(approver) = %v", tools)
+	}
+	if d := tools[0].Description; !strings.Contains(d, "needs a human's approval") {
+		t.Errorf("description does not state the approval: %q", d)
+	}
+	if d := e.Tools("analyst")[0].Description; !strings.Contains(d, `when !args.sql.contains("secret")`) {
+		t.Errorf("description does not state the condition: %q", d)
+	}
+	if len(e.Tools("nobody")) != 0 {
+		t.Errorf("an agent without grants has tools")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(2, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {time.Second, true}, {2 * time.Second, false}, {59 * time.Second, false}, {60 * time.Second, true}, {61 * time.Second, true}, {62 * time.Second, false}}
+	for _, s := range steps {
+		if got := l.allow(t0.Add(s.at)); got != s.want {
+			t.Errorf("allow(+%v) = %v, want %v", s.at, got, s.want)
+		}
+	}
+}
