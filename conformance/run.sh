@@ -34,7 +34,7 @@ mkdir -p -- "$(dirname -- "$log")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/warden-conformance.XXXXXX")
 server_pid=
 
-say() { printf '%s\n' "$*" >>"$log"; }
+say() { printf '%s\n' "$@" >>"$log"; }
 
 # die prints the one summary line for a run that could not be made.
 die() {
@@ -42,6 +42,7 @@ die() {
 	exit 2
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
 		kill "$server_pid" 2>/dev/null || true
@@ -122,6 +123,7 @@ cat "$work/suite.log" >>"$log"
 
 # Every check that did not succeed, with its message, for whoever reads the log.
 say "" "== checks that did not succeed (from $work/results/*/checks.json)"
+# shellcheck disable=SC2016 # the ${...} are JavaScript's
 "$node" -e '
 	const fs = require("fs"), path = require("path");
 	const dir = process.argv[1];

@@ -19,8 +19,11 @@
 //
 // # Records
 //
-// A record's fields are those of [Record], in snake_case. Field names are
-// stable: new fields may appear, but a name never changes meaning. Seq runs
+// A record's fields are those of [Record], in snake_case, in that order,
+// each at most once; empty optional fields are left out. Seq is always the
+// first field and prev the last before hash, and verifiers rely on it.
+// Field names are stable: new fields may appear, but a name never changes
+// meaning. Seq runs
 // 1, 2, 3, … without gaps. ID is 26 Crockford base32 characters encoding a
 // 48-bit Unix time in milliseconds followed by 80 random bits, so IDs sort
 // by time (and strictly increase within one writer). Time is UTC,

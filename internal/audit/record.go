@@ -340,16 +340,20 @@ func newChecker(key []byte) *checker {
 }
 
 // check verifies a complete line (ending in "\n") on its own: its shape,
-// its hash, and that it names a seq and a prev. The problem is "" when the
-// line is sound; info.seq is filled whenever the line yields one.
+// its hash, and that it is JSON. The problem is "" when the line is sound;
+// info.seq is filled whenever the line yields one.
+//
+// Seq and prev are read from their fixed places, first and last in the
+// hashed bytes, rather than by decoding the record: decoding dominated
+// Verify's time. json.Valid still rejects lines that are not JSON.
 func (c *checker) check(line []byte) (info lineInfo, problem string) {
-	var head struct {
-		Seq  *uint64 `json:"seq"`
-		Prev *string `json:"prev"`
-	}
-	jerr := json.Unmarshal(line, &head)
-	if jerr == nil && head.Seq != nil {
-		info.seq, info.hasSeq = *head.Seq, true
+	const seqKey, prevKey = `{"seq":`, `,"prev":"`
+	if rest, ok := bytes.CutPrefix(line, []byte(seqKey)); ok {
+		if i := bytes.IndexByte(rest, ','); i > 0 {
+			if seq, err := strconv.ParseUint(string(rest[:i]), 10, 64); err == nil {
+				info.seq, info.hasSeq = seq, true
+			}
+		}
 	}
 	n := len(line)
 	if n < suffixLen+2 || line[0] != '{' ||
@@ -363,21 +367,26 @@ func (c *checker) check(line []byte) (info lineInfo, problem string) {
 	}
 	info.hash = string(got)
 
+	body := line[:n-suffixLen]
 	c.mac.Reset()
-	c.mac.Write(line[:n-suffixLen])
+	c.mac.Write(body)
 	c.mac.Write([]byte("}"))
 	c.sum = c.mac.Sum(c.sum[:0])
 	c.hex = hex.AppendEncode(c.hex[:0], c.sum)
 	if !bytes.Equal(c.hex, got) {
 		return info, "record edited (hash mismatch)"
 	}
-	if jerr != nil {
-		return info, fmt.Sprintf("malformed record (%v)", jerr)
+	if !json.Valid(line) {
+		return info, "malformed record (not valid JSON)"
 	}
-	if head.Seq == nil || head.Prev == nil {
-		return info, "malformed record (no seq or prev)"
+	if !info.hasSeq {
+		return info, "malformed record (seq is not the first field)"
 	}
-	info.prev = *head.Prev
+	if len(body) < len(prevKey)+65 || string(body[len(body)-65-len(prevKey):len(body)-65]) != prevKey ||
+		body[len(body)-1] != '"' || !isLowerHex(body[len(body)-65:len(body)-1]) {
+		return info, "malformed record (prev is not the last field)"
+	}
+	info.prev = string(body[len(body)-65 : len(body)-1])
 	return info, ""
 }
 

@@ -92,6 +92,11 @@ func TestChecker_check(t *testing.T) {
 	lines, _ := readLines(t, dir)
 	good := string(lines[0])
 	n := len(good)
+	// forged hashes body correctly, as an unkeyed forger can.
+	forged := func(body string) string {
+		line, _ := rehash([]byte(body+hashKey+zeroHash+"\"}\n"), "")
+		return string(line)
+	}
 	tests := []struct {
 		name        string
 		line        string
@@ -103,6 +108,9 @@ func TestChecker_check(t *testing.T) {
 		{"upper-hex", good[:n-4] + "A" + good[n-3:], "malformed record (the hash is not 64 lower-case hex digits)"},
 		{"edited", strings.Replace(good, `"alice"`, `"alicf"`, 1), "record edited (hash mismatch)"},
 		{"too-short", "{}\n", "malformed record (no hash at the end of the line)"},
+		{"not-json", forged(`{"seq":1,"event":call,"prev":"` + zeroHash + `"`), "malformed record (not valid JSON)"},
+		{"seq-not-first", forged(`{"event":"call","seq":1,"prev":"` + zeroHash + `"`), "malformed record (seq is not the first field)"},
+		{"prev-not-last", forged(`{"seq":1,"prev":"` + zeroHash + `","event":"call"`), "malformed record (prev is not the last field)"},
 	}
 	c := newChecker(nil)
 	for _, tt := range tests {

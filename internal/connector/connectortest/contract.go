@@ -12,7 +12,9 @@
 //	}
 //
 // Run checks what the pipeline relies on, whatever the resource kind:
-// operation names and input schemas, the Prepare → Execute flow, the
+// operation names; input schemas (strict structure, compiled with the
+// pipeline's validator, and passed by the Valid and Missing arguments);
+// the Prepare → Execute flow, the
 // NotFound and Invalid mappings, that a cancelled context fails instead of
 // hanging, that Open and Close are idempotent, that a closed connector
 // refuses calls, and that concurrent calls are race-free (run the suite
@@ -46,8 +48,8 @@ type Contract struct {
 	Invalid []core.Invocation
 	// Scope is passed to Execute. Nil means every target is visible.
 	Scope core.Scope
-	// CompileSchema, if set, compiles an input schema with the pipeline's
-	// validator. Run applies [CheckInputSchema] in any case.
+	// CompileSchema, if set, is an extra check of every input schema, run
+	// after [CheckInputSchema].
 	CompileSchema func(schema json.RawMessage) error
 }
 
@@ -109,9 +111,20 @@ func Run(t *testing.T, c Contract) {
 				t.Errorf("Operations()[%d] is %q, then %q; want a stable order", i, ops[i].Name, again[i].Name)
 			}
 		}
+		schemas := map[string]json.RawMessage{}
+		for _, op := range ops {
+			schemas[op.Name] = op.InputSchema
+		}
+		// The calls that must reach the connector must also pass the
+		// schema, as the pipeline validates before Prepare.
 		for _, inv := range []core.Invocation{c.Valid, c.Missing} {
-			if !seen[inv.Op] {
+			schema, ok := schemas[inv.Op]
+			if !ok {
 				t.Errorf("contract invocation names op %q, which Operations() does not list", inv.Op)
+				continue
+			}
+			if err := checkArgs(schema, inv.Args); err != nil {
+				t.Errorf("arguments %s of %q do not pass its input schema: %v", inv.Args, inv.Op, err)
 			}
 		}
 	})

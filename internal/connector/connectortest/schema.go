@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
 )
 
 // CheckInputSchema reports whether schema is a usable tool input schema: a
@@ -18,10 +20,46 @@ import (
 // patterns compile, defaults satisfy their own schema, required names are
 // declared).
 //
-// It is a strict structural check, not a full validator: "$ref" and
-// keywords outside the list below are rejected rather than interpreted, so
-// a typo such as "maxlength" fails instead of being silently ignored.
+// On top of that strict structural check ("$ref" and unknown keywords are
+// rejected rather than ignored, so a typo such as "maxlength" fails), the
+// schema must compile with the validator the pipeline uses
+// (github.com/google/jsonschema-go), defaults included.
 func CheckInputSchema(schema json.RawMessage) error {
+	if err := checkStructure(schema); err != nil {
+		return err
+	}
+	_, err := compile(schema)
+	return err
+}
+
+// compile resolves schema with the pipeline's validator.
+func compile(schema json.RawMessage) (*jsonschema.Resolved, error) {
+	var s jsonschema.Schema
+	if err := json.Unmarshal(schema, &s); err != nil {
+		return nil, fmt.Errorf("input schema does not compile: %w", err)
+	}
+	rs, err := s.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
+	if err != nil {
+		return nil, fmt.Errorf("input schema does not compile: %w", err)
+	}
+	return rs, nil
+}
+
+// checkArgs validates tool arguments against schema, as the pipeline does
+// before Prepare.
+func checkArgs(schema, args json.RawMessage) error {
+	rs, err := compile(schema)
+	if err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal(args, &v); err != nil {
+		return err
+	}
+	return rs.Validate(v)
+}
+
+func checkStructure(schema json.RawMessage) error {
 	v, err := decodeJSON(schema)
 	if err != nil {
 		return fmt.Errorf("input schema: %w", err)

@@ -34,6 +34,7 @@ func TestCheckInputSchema(t *testing.T) {
 		{"bad pattern", `{"type":"object","properties":{"s":{"type":"string","pattern":"(","description":"S."}},"additionalProperties":false}`, "pattern"},
 		{"negative length", `{"type":"object","properties":{"s":{"type":"string","maxLength":-1,"description":"S."}},"additionalProperties":false}`, "non-negative"},
 		{"unknown type", `{"type":"object","properties":{"s":{"type":"text","description":"S."}},"additionalProperties":false}`, "unknown type"},
+		{"bad format value", `{"type":"object","properties":{"n":{"type":"integer","minimum":"1","description":"N."}},"additionalProperties":false}`, "must be a number"},
 		{"ref", `{"type":"object","properties":{"s":{"$ref":"#/$defs/x","type":"string","description":"S."}},"additionalProperties":false}`, "unknown or unsupported"},
 	}
 	for _, tt := range tests {
