@@ -79,6 +79,9 @@ func runAuditVerify(e *env, args []string) int {
 	if rep.Partial != "" {
 		fmt.Fprintf(e.stdout, "note: %s\n", rep.Partial)
 	}
+	if rep.Unanchored > 0 {
+		fmt.Fprintf(e.stdout, "note: %d record(s) after the head chain correctly but are not yet recorded in audit.head (a crash after writing them, or an appended forgery; compare with an external anchor)\n", rep.Unanchored)
+	}
 	return ExitOK
 }
 

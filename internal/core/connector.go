@@ -20,7 +20,10 @@ type Connector interface {
 	// Prepare decodes arguments that already passed the operation's schema
 	// and normalises the target into inv.Path (and inv.Paths), so the policy
 	// decides on what will really be touched. It may read metadata, such as
-	// symlinks, but must change nothing.
+	// symlinks, but must change nothing. Failures that depend on what exists
+	// (a missing file) should be left to Execute, so that they are reported
+	// only after the policy allowed the target: errors must not reveal what
+	// exists where the agent may not look.
 	Prepare(ctx context.Context, inv *Invocation) error
 
 	// Execute runs a prepared, allowed invocation. scope answers whether
@@ -61,7 +64,8 @@ type Invocation struct {
 }
 
 // Scope reports whether a target found while executing is visible to the
-// agent under the same action. It must be cheap: it runs once per entry.
+// agent under the same action. It must be cheap: it runs once per entry. A
+// nil Scope shows nothing.
 type Scope interface {
 	Visible(path string) bool
 }

@@ -70,6 +70,7 @@ const (
 	ReasonToolFailed        Reason = "tool-failed"         // the connector ran and reported a failure
 	ReasonIsDirectory       Reason = "is-directory"        // a file operation named a directory
 	ReasonNotDirectory      Reason = "not-directory"       // a directory operation named a file
+	ReasonChanged           Reason = "target-changed"      // the target changed while the call ran; fails closed
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that

@@ -1,87 +1,16 @@
 package fs_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	iofs "io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/corpus"
 )
-
-// corpusCase is one line of a corpus file (see corpora/README.md).
-type corpusCase struct {
-	line    int
-	expect  string // "allow" or "deny"
-	payload string // decoded, placeholders not substituted
-	note    string
-	mode    string // the "#@ mode:" directive in force ("escape" by default)
-}
-
-// corpusDir is where the public corpora live; WARDEN_CORPORA overrides it.
-func corpusDir() string {
-	if d := os.Getenv("WARDEN_CORPORA"); d != "" {
-		return d
-	}
-	return "/work/shared/corpora"
-}
-
-// loadCorpus reads a corpus file, or skips the test when it is absent.
-func loadCorpus(tb testing.TB, name string) []corpusCase {
-	tb.Helper()
-	cases, err := readCorpus(filepath.Join(corpusDir(), name))
-	if errors.Is(err, iofs.ErrNotExist) {
-		tb.Skipf("corpus %s not found (set WARDEN_CORPORA)", name)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cases
-}
-
-// readCorpus parses a corpus file (format: corpora/README.md section 1).
-func readCorpus(file string) ([]corpusCase, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var cases []corpusCase
-	mode := "escape"
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		text := sc.Text()
-		if d, ok := strings.CutPrefix(text, "#@ mode: "); ok {
-			mode = d
-			continue
-		}
-		if text == "" || text[0] == '#' {
-			continue
-		}
-		fields := strings.Split(text, "\t")
-		if len(fields) < 2 || len(fields) > 3 || (fields[0] != "allow" && fields[0] != "deny") {
-			return nil, fmt.Errorf("%s:%d: malformed line", file, n)
-		}
-		// The payload is a Go string literal body in which '"' is written bare.
-		p, err := strconv.Unquote(`"` + strings.ReplaceAll(fields[1], `"`, `\"`) + `"`)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", file, n, err)
-		}
-		c := corpusCase{line: n, expect: fields[0], payload: p, mode: mode}
-		if len(fields) == 3 {
-			c.note = fields[2]
-		}
-		cases = append(cases, c)
-	}
-	return cases, sc.Err()
-}
 
 // newCorpusFixture builds the paths.txt fixture and returns <T> and {ROOT}.
 func newCorpusFixture(tb testing.TB) (tmp, root string) {
@@ -102,15 +31,15 @@ func newCorpusFixture(tb testing.TB) (tmp, root string) {
 // share one fixture; allow and refuse lines, which create what they name,
 // get a fresh one each.
 func TestCorpus_Paths(t *testing.T) {
-	cases := loadCorpus(t, "paths.txt")
+	cases := corpus.Load(t, "paths.txt")
 	sharedTmp, sharedRoot := newCorpusFixture(t)
 	for _, cs := range cases {
-		if strings.HasPrefix(cs.payload, "SCENARIO:") {
+		if strings.HasPrefix(cs.Payload, "SCENARIO:") {
 			continue
 		}
-		t.Run(fmt.Sprintf("line%d", cs.line), func(t *testing.T) {
+		t.Run(fmt.Sprintf("line%d", cs.Line), func(t *testing.T) {
 			tmp, root := sharedTmp, sharedRoot
-			if cs.expect == "allow" || cs.mode == "refuse" {
+			if cs.Expect == "allow" || cs.Directives["mode"] == "refuse" {
 				tmp, root = newCorpusFixture(t)
 			}
 			p := strings.NewReplacer(
@@ -118,11 +47,11 @@ func TestCorpus_Paths(t *testing.T) {
 				"{ROOTNAME}", "root",
 				"{SENTINEL}", filepath.Join(tmp, "sentinel.txt"),
 				"{OUTDIR}", filepath.Join(tmp, "out"),
-			).Replace(cs.payload)
+			).Replace(cs.Payload)
 			switch {
-			case cs.expect == "allow":
+			case cs.Expect == "allow":
 				checkCorpusAllow(t, root, p)
-			case cs.mode == "refuse":
+			case cs.Directives["mode"] == "refuse":
 				checkCorpusRefuse(t, root, p)
 			default:
 				checkCorpusEscape(t, root, p)
@@ -252,7 +181,7 @@ func mustCreateForPayload(tb testing.TB, root, p string) (isDir bool) {
 // construction: the connector offers no operation that changes anything,
 // which the first subtest checks.
 func TestCorpus_Scenarios(t *testing.T) {
-	cases := loadCorpus(t, "paths.txt")
+	cases := corpus.Load(t, "paths.txt")
 	scenarios := map[string]func(t *testing.T){
 		"path-null":    func(t *testing.T) { mustRefuseArgs(t, `{"path": null}`) },
 		"path-number":  func(t *testing.T) { mustRefuseArgs(t, `{"path": 123}`) },
@@ -325,7 +254,7 @@ func TestCorpus_Scenarios(t *testing.T) {
 		}
 	})
 	for _, cs := range cases {
-		name, ok := strings.CutPrefix(cs.payload, "SCENARIO:")
+		name, ok := strings.CutPrefix(cs.Payload, "SCENARIO:")
 		if !ok {
 			continue
 		}
@@ -335,7 +264,7 @@ func TestCorpus_Scenarios(t *testing.T) {
 			}
 			f, ok := scenarios[name]
 			if !ok {
-				t.Fatalf("paths.txt:%d: scenario %q is not implemented", cs.line, name)
+				t.Fatalf("paths.txt:%d: scenario %q is not implemented", cs.Line, name)
 			}
 			f(t)
 		})

@@ -65,7 +65,7 @@ func notRegular(op, p string) error {
 }
 
 func changed(op, p string, err error) error {
-	return core.E(op, core.KindConflict, core.ReasonInternal,
+	return core.E(op, core.KindConflict, core.ReasonChanged,
 		quote(p)+" changed while Warden was resolving or opening it; nothing was read. Try again.", err)
 }
 

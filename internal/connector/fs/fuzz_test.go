@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/corpus"
 )
 
 // FuzzResolve feeds arbitrary path arguments to read against a fixed tree
@@ -108,14 +109,18 @@ func readValueContent(tb testing.TB, v any) string {
 // loadCorpusForFuzz returns the corpus payloads, or nil when the corpus is
 // not available.
 func loadCorpusForFuzz() []string {
-	cases, err := readCorpus(filepath.Join(corpusDir(), "paths.txt"))
+	dir := corpus.Dir()
+	if dir == "" {
+		return nil
+	}
+	cases, err := corpus.Parse(filepath.Join(dir, "paths.txt"))
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, c := range cases {
-		if !strings.HasPrefix(c.payload, "SCENARIO:") {
-			out = append(out, c.payload)
+		if c.Scenario() == "" {
+			out = append(out, c.Payload)
 		}
 	}
 	return out

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/warden-dev/warden/internal/connector/fs"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/policy"
+)
+
+// BenchmarkCall measures the whole pipeline in process (no MCP transport):
+// validation, resolution, decision, execution, result encoding and the
+// audit append.
+func BenchmarkCall(b *testing.B) {
+	dir := b.TempDir()
+	root := filepath.Join(dir, "files")
+	if err := os.MkdirAll(filepath.Join(root, "many"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "4k.txt"), []byte(strings.Repeat("abcdefgh", 512)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if err := os.WriteFile(filepath.Join(root, "many", fmt.Sprintf("f%04d.md", i)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, audit := range []bool{false, true} {
+		p, err := policy.Default(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := New(context.Background(), p, Options{NoState: !audit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, bc := range []struct{ name, tool, args string }{
+			{"read-4KiB", "files_read", `{"path":"4k.txt"}`},
+			{"list-1000", "files_list", `{"path":"many"}`},
+			{"search-1000", "files_search", `{"path":"many","name":"*7.md"}`},
+		} {
+			b.Run(fmt.Sprintf("%s/audit=%v", bc.name, audit), func(b *testing.B) {
+				call := core.Call{Agent: policy.DefaultAgent, Tool: bc.tool, Args: json.RawMessage(bc.args)}
+				for b.Loop() {
+					if out := e.Call(context.Background(), call, CallOptions{}); out.Status != StatusOK {
+						b.Fatal(out.Message)
+					}
+				}
+			})
+		}
+		e.Close()
+	}
+}
