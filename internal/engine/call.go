@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/audit"
@@ -327,67 +328,70 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []byte, error) {
 	if trimmed[0] != '{' {
 		return nil, nil, errors.New("they must be a JSON object, such as {\"path\": \"notes.txt\"}")
 	}
-	if err := checkDuplicateKeys(trimmed); err != nil {
-		return nil, nil, err
+	if !utf8.Valid(trimmed) {
+		// encoding/json would turn each invalid byte into U+FFFD, merging
+		// distinct keys and values; refuse instead.
+		return nil, nil, errors.New("they must be valid UTF-8")
 	}
 	var args map[string]any
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(&args); err != nil {
+	if err := json.Unmarshal(trimmed, &args); err != nil {
 		return nil, nil, fmt.Errorf("malformed JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, nil, errors.New("malformed JSON: extra data after the object")
+	if err := checkDuplicateKeys(trimmed); err != nil {
+		return nil, nil, err
 	}
 	return args, trimmed, nil
 }
 
-// checkDuplicateKeys walks the token stream and refuses any object with a
-// repeated key, at any depth.
+// checkDuplicateKeys refuses any object with a repeated key, at any depth.
+// It runs on JSON that already decoded, so it only tracks structure: it
+// scans bytes rather than tokens because it runs on every call.
 func checkDuplicateKeys(raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	type frame struct {
-		obj  bool
-		keys map[string]bool
-		key  bool // the next token in an object is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("malformed JSON: %v", err)
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.key {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			k, _ := tok.(string)
-			if top.keys[k] {
-				return fmt.Errorf("the key %q appears twice", k)
-			}
-			top.keys[k] = true
-			top.key = false
-			continue
-		}
-		if top != nil && top.obj {
-			top.key = true
-		}
-		switch d, _ := tok.(json.Delim); d {
+	type object struct{ keys []string }
+	var stack []*object // nil entries are arrays
+	expectKey := false
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
 		case '{':
-			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
+			stack = append(stack, &object{})
+			expectKey = true
 		case '[':
-			stack = append(stack, &frame{})
-		case ']', '}':
+			stack = append(stack, nil)
+			expectKey = false
+		case '}', ']':
 			stack = stack[:len(stack)-1]
+			expectKey = false
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(raw) && raw[j] != '"'; j++ {
+				if raw[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if expectKey {
+				key := string(raw[i+1 : j])
+				if escaped {
+					// Spellings such as "\u0070ath" are the same key.
+					if err := json.Unmarshal(raw[i:j+1], &key); err != nil {
+						return fmt.Errorf("malformed JSON: %v", err)
+					}
+				}
+				top := stack[len(stack)-1]
+				for _, k := range top.keys {
+					if k == key {
+						return fmt.Errorf("the key %q appears twice", key)
+					}
+				}
+				top.keys = append(top.keys, key)
+				expectKey = false
+			}
+			i = j
 		}
 	}
+	return nil
 }
 
 // auditArgs returns the arguments as stored in the audit log: as given when

@@ -112,6 +112,7 @@ func TestCall_Statuses(t *testing.T) {
 		{"not an object", "analyst", `["select 1"]`, StatusInvalid, core.ReasonInvalidArguments, false},
 		{"malformed JSON", "analyst", `{"sql":`, StatusInvalid, core.ReasonInvalidArguments, false},
 		{"trailing data", "analyst", `{"sql":"x"} {}`, StatusInvalid, core.ReasonInvalidArguments, false},
+		{"invalid UTF-8", "analyst", "{\"sql\":\"\xff\"}", StatusInvalid, core.ReasonInvalidArguments, false},
 		{"too large", "analyst", `{"sql":"` + strings.Repeat("a", 3000) + `"}`, StatusInvalid, core.ReasonArgumentsTooLarge, false},
 		{"needs approval", "approver", `{"sql":"select 1"}`, StatusPending, core.ReasonApprovalRequired, false},
 	}

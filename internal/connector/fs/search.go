@@ -111,21 +111,38 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 		sr.needle = appendLower(nil, sr.needle)
 	}
 	sr.o = o
-	// A name-only search never opens files, so it needs no Lstat of them.
-	w := &walker{o: o, scope: scope, lazyFiles: s.text == ""}
+	// A name-only search never opens files, so it needs no Lstat of them;
+	// names that do not match are passed over before any other check.
+	w := &walker{o: o, scope: scope, lazyFiles: s.text == "", prefilter: sr.wanted, budget: c.limits.MaxSearchFiles}
 	err = w.walk(sctx, dir, info, s.target.rel, sr.visit)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, ctxError(op, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded) || (err == nil && sr.res.Stopped == "" && sctx.Err() != nil):
 		sr.res.Stopped = stopTimeout
-	case errors.Is(err, errTooManyNames):
+	case errors.Is(err, errTooManyNames), errors.Is(err, errWalkBudget):
 		sr.res.Stopped = stopMaxFiles
 	case err != nil:
 		return nil, fsError(op, s.path, err)
 	}
 	sr.res.Truncated = sr.res.Stopped != ""
 	return &core.Result{Value: sr.res, Bytes: sr.bytes, Truncated: sr.res.Truncated}, nil
+}
+
+// wanted reports whether an entry the directory listing typed can match:
+// only regular files whose name fits the glob.
+func (sr *searcher) wanted(name string, typ iofs.FileMode) bool {
+	if !typ.IsRegular() {
+		return false
+	}
+	if sr.glob == "" {
+		return true
+	}
+	if sr.ignoreCase {
+		name = strings.ToLower(name)
+	}
+	ok, _ := path.Match(sr.glob, name)
+	return ok
 }
 
 // visit handles one entry of the walk.

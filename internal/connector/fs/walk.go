@@ -87,6 +87,12 @@ type walker struct {
 	// visitor that opens the file must Lstat it first. Directories are
 	// always examined, because entering them needs their identity.
 	lazyFiles bool
+	// prefilter, if set, is consulted for entries whose type the directory
+	// listing reports, other than directories, before anything else: an
+	// entry it rejects is counted against the budget and skipped without a
+	// visibility check or an Lstat. Search uses it to pass over names that
+	// do not match cheaply.
+	prefilter func(name string, typ iofs.FileMode) bool
 	// budget bounds the entries examined (0: no bound).
 	budget   int
 	examined int
@@ -130,6 +136,12 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		}
 		e := fr.ents[fr.next]
 		fr.next++
+		if w.prefilter != nil && e.known && !e.typ.IsDir() && !w.prefilter(e.name, e.typ) {
+			if w.examined++; w.budget > 0 && w.examined > w.budget {
+				return errWalkBudget
+			}
+			continue
+		}
 		rel := join(fr.rel, e.name)
 		if (w.skip != nil && w.skip(rel)) || w.o.isReservedPath(rel) || !w.scope.Visible(rel) {
 			continue

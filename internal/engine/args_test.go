@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCheckDuplicateKeys(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr bool
+	}{
+		{`{}`, false},
+		{`{"a":1,"b":2}`, false},
+		{`{"a":1,"a":2}`, true},
+		{`{"path":"x","\u0070ath":"../y"}`, true},
+		{`{"a":{"b":1,"b":2}}`, true},
+		{`{"a":[{"b":1},{"b":2}]}`, false},
+		{`{"a":[{"b":1,"b":2}]}`, true},
+		{`{"a":"{\"a\":1,\"a\":2}"}`, false},
+		{`{"a":"x\\","b":"y"}`, false},
+		{`{"a":["a","a"]}`, false},
+		{`{"a":1,"b":{"a":1}}`, false},
+		{`{"":1,"":2}`, true},
+		{`{"a\"":1,"a":2}`, false},
+	}
+	for _, tt := range tests {
+		err := checkDuplicateKeys([]byte(tt.in))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("checkDuplicateKeys(%s) = %v, want error %v", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+// tokenDuplicate is a slow reference: the token stream of encoding/json.
+func tokenDuplicate(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF || err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return true
+			}
+			top.keys[k] = true
+			top.key = false
+			continue
+		}
+		if top != nil && top.obj {
+			top.key = true
+		}
+		switch d, _ := tok.(json.Delim); d {
+		case '{':
+			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
+		case '[':
+			stack = append(stack, &frame{})
+		case ']', '}':
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+func FuzzCheckDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":[{"b":1,"b":2}]}`, `{"p":"\"","\u0070":1,"p":2}`, `{"a":{"x":[1,{"y":2,"y":3}]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var v map[string]any
+		if !utf8.Valid(raw) || json.Unmarshal(raw, &v) != nil {
+			return // only decoded objects reach the check
+		}
+		got := checkDuplicateKeys(raw) != nil
+		if want := tokenDuplicate(raw); got != want {
+			t.Fatalf("checkDuplicateKeys(%q) = %v, token reference says %v", raw, got, want)
+		}
+	})
+}
