@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	iofs "io/fs"
+	"path"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,18 @@ func BenchmarkCall(b *testing.B) {
 		if err := os.WriteFile(filepath.Join(root, "many", fmt.Sprintf("f%04d.md", i)), []byte("x"), 0o644); err != nil {
 			b.Fatal(err)
 		}
+		// A tree like the MCP benchmark's: 100 directories of 10 files.
+		d := filepath.Join(root, "tree", fmt.Sprintf("d%d", i/100), fmt.Sprintf("s%d", i/10%10))
+		ext := ".txt"
+		if i%10 == 0 {
+			ext = ".md"
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%d%s", i, ext)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, audit := range []bool{false, true} {
 		p, err := policy.Default(root)
@@ -44,6 +58,7 @@ func BenchmarkCall(b *testing.B) {
 			{"read-4KiB", "files_read", `{"path":"4k.txt"}`},
 			{"list-1000", "files_list", `{"path":"many"}`},
 			{"search-1000", "files_search", `{"path":"many","name":"*7.md"}`},
+			{"search-tree-1000", "files_search", `{"path":"tree","name":"*.md"}`},
 		} {
 			b.Run(fmt.Sprintf("%s/audit=%v", bc.name, audit), func(b *testing.B) {
 				call := core.Call{Agent: policy.DefaultAgent, Tool: bc.tool, Args: json.RawMessage(bc.args)}
@@ -55,5 +70,38 @@ func BenchmarkCall(b *testing.B) {
 			})
 		}
 		e.Close()
+	}
+}
+
+// BenchmarkWalkDirFloor is the unguarded floor of search-tree-1000: a plain
+// filepath.WalkDir with the same name match.
+func BenchmarkWalkDirFloor(b *testing.B) {
+	dir := b.TempDir()
+	for i := 0; i < 1000; i++ {
+		d := filepath.Join(dir, fmt.Sprintf("d%d", i/100), fmt.Sprintf("s%d", i/10%10))
+		ext := ".txt"
+		if i%10 == 0 {
+			ext = ".md"
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%d%s", i, ext)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		var matches []string
+		_ = filepath.WalkDir(dir, func(p string, d iofs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if ok, _ := path.Match("*.md", d.Name()); ok {
+					matches = append(matches, p)
+				}
+			}
+			return nil
+		})
+		if _, err := json.Marshal(matches); err != nil || len(matches) != 100 {
+			b.Fatal(len(matches))
+		}
 	}
 }

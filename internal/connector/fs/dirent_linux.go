@@ -21,6 +21,11 @@ func readDirents(dir *os.Root) ([]dirent, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readDirentsFile(f)
+}
+
+// readDirentsFile reads the entries of an open directory.
+func readDirentsFile(f *os.File) ([]dirent, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,11 @@ func readDirents(dir *os.Root) ([]dirent, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readDirentsFile(f)
+}
+
+// readDirentsFile reads the names in an open directory.
+func readDirentsFile(f *os.File) ([]dirent, error) {
 	var out []dirent
 	for {
 		names, err := f.Readdirnames(1024)

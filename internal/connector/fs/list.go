@@ -37,7 +37,7 @@ func (c *Connector) list(ctx context.Context, op string, s *call, scope core.Sco
 		// but enter the directories on the cursor's own path.
 		w.skip = func(rel string) bool { return comparePaths(rel, s.cursor) < 0 && !under(s.cursor, rel) }
 	}
-	err = w.walk(ctx, dir, info, s.target.rel, func(rel string, _ iofs.FileMode, fi iofs.FileInfo, _ *os.Root, _ string) (bool, bool, error) {
+	err = w.walk(ctx, dir, info, s.target.rel, func(rel string, _ iofs.FileMode, fi iofs.FileInfo, _ func() (*os.Root, error), _ string) (bool, bool, error) {
 		if s.cursor == "" || comparePaths(rel, s.cursor) > 0 {
 			if len(entries) == s.limit {
 				more = true

@@ -100,6 +100,17 @@ func (s *dirStack) push(name string, info iofs.FileInfo) error {
 	return nil
 }
 
+// pushLazy makes name, a directory in the top level whose Lstat is info,
+// the new top without opening it: top opens it, with the identity check,
+// when something inside it must be examined.
+func (s *dirStack) pushLazy(name string, info iofs.FileInfo) {
+	if len(s.path) > 0 {
+		s.path = append(s.path, '/')
+	}
+	s.path = append(s.path, name...)
+	s.levels = append(s.levels, level{name: name, info: info, owned: true, end: len(s.path)})
+}
+
 // pop removes the top level, closing it. The base is never popped.
 func (s *dirStack) pop() {
 	n := len(s.levels) - 1

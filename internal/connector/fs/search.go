@@ -146,7 +146,7 @@ func (sr *searcher) wanted(name string, typ iofs.FileMode) bool {
 }
 
 // visit handles one entry of the walk.
-func (sr *searcher) visit(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir *os.Root, name string) (enter, stop bool, err error) {
+func (sr *searcher) visit(rel string, typ iofs.FileMode, fi iofs.FileInfo, dirOf func() (*os.Root, error), name string) (enter, stop bool, err error) {
 	if err := sr.sctx.Err(); err != nil {
 		return false, true, err
 	}
@@ -172,6 +172,10 @@ func (sr *searcher) visit(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir *
 	}
 	if len(sr.needle) == 0 {
 		return false, !sr.add(searchMatch{Path: rel}), nil
+	}
+	dir, err := dirOf()
+	if err != nil {
+		return false, false, nil // the directory changed identity: skip it
 	}
 	if fi == nil {
 		// The walk only knew the type from the directory listing.

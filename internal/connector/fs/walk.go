@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -34,8 +35,39 @@ func readDir(dir *os.Root) ([]dirent, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
+	sortDirents(ents)
 	return ents, nil
+}
+
+// readSubdir returns the sorted entries of the directory name in parent,
+// which must be the object whose Lstat is want. It reads through a plain
+// directory handle: opened with O_DIRECTORY, so it never blocks on a FIFO
+// swapped in, and checked against want, so a swapped-in link (which
+// os.Root follows only within parent) is refused. A walk opens a
+// directory's os.Root only if it must look inside it further.
+func readSubdir(parent *os.Root, name string, want iofs.FileInfo) ([]dirent, error) {
+	f, err := parent.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, errors.Join(errChanged, err)
+	}
+	defer f.Close()
+	got, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(want, got) {
+		return nil, errChanged
+	}
+	ents, err := readDirentsFile(f)
+	if err != nil {
+		return nil, err
+	}
+	sortDirents(ents)
+	return ents, nil
+}
+
+func sortDirents(ents []dirent) {
+	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
 }
 
 // comparePaths orders root-relative paths component by component, which is
@@ -99,10 +131,11 @@ type walker struct {
 }
 
 // visitFunc is called for each entry with its type, its Lstat (nil when
-// lazyFiles let the walk skip it), the directory handle holding it and its
-// name there. It returns whether to enter the entry (if it is a directory)
-// and whether to stop the walk.
-type visitFunc func(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir *os.Root, name string) (enter, stop bool, err error)
+// lazyFiles let the walk skip it), a function returning the directory
+// handle holding it (opened on demand) and its name there. It returns
+// whether to enter the entry (if it is a directory) and whether to stop the
+// walk.
+type visitFunc func(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir func() (*os.Root, error), name string) (enter, stop bool, err error)
 
 // walk visits the entries below base, a directory whose identity is
 // baseInfo and whose root-relative path is baseRel. The walk checks ctx as
@@ -149,22 +182,22 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		if w.examined++; w.budget > 0 && w.examined > w.budget {
 			return errWalkBudget
 		}
-		dir, err := stack.top()
-		if err != nil {
-			// This directory or one above it changed identity since the
-			// walk entered it: abandon it.
-			fr.next = len(fr.ents)
-			continue
-		}
 		typ := e.typ
 		var fi iofs.FileInfo
 		if !w.lazyFiles || !e.known || typ != 0 {
+			dir, err := stack.top()
+			if err != nil {
+				// This directory or one above it changed identity since the
+				// walk entered it: abandon it.
+				fr.next = len(fr.ents)
+				continue
+			}
 			if fi, err = dir.Lstat(e.name); err != nil || w.o.isReserved(fi) {
 				continue // gone since it was listed, or reserved under another name
 			}
 			typ = fi.Mode().Type()
 		}
-		enter, stop, err := visit(rel, typ, fi, dir, e.name)
+		enter, stop, err := visit(rel, typ, fi, stack.top, e.name)
 		if err != nil || stop {
 			return err
 		}
@@ -173,17 +206,16 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 			// later call; not entering also bounds the walk's depth.
 			continue
 		}
-		if err := stack.push(e.name, fi); err != nil {
-			continue // swapped for something else: skip, never follow
-		}
-		sub, err := stack.top()
-		if err == nil {
-			ents, err = readDir(sub)
-		}
+		parent, err := stack.top()
 		if err != nil {
-			stack.pop()
+			fr.next = len(fr.ents)
 			continue
 		}
+		ents, err := readSubdir(parent, e.name, fi)
+		if err != nil {
+			continue // swapped for something else: skip, never follow
+		}
+		stack.pushLazy(e.name, fi)
 		frames = append(frames, frame{rel: rel, ents: ents})
 	}
 	return nil
