@@ -64,9 +64,12 @@ func BenchmarkEvaluate(b *testing.B) {
 		{"one-agent-last-grant", false, literal, "dir999/notes/today.txt"},
 		{"one-agent-no-grant", false, literal, "nowhere/today.txt"},
 		{"one-agent-denied", false, literal, "private/today.txt"},
-		// The pathological case: every grant also has a pattern starting
-		// with a wildcard, so all 1,000 must be tried.
+		// Every grant also has a wildcard-first pattern: indexed by its
+		// number of segments.
 		{"one-agent-wildcards-last-grant", false, wild, "dir999/notes/today.txt"},
+		// The pathological case: every grant also has a pattern starting
+		// with "**", which the index cannot place, so all 1,000 are tried.
+		{"one-agent-doublestar-last-grant", false, `"dir%d/**", "**/*.md%d"`, "dir999/notes/today.txt"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := bigPolicy(b, 1000, bc.spread, bc.paths)

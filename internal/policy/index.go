@@ -3,12 +3,16 @@ package policy
 import "strings"
 
 // ruleIndex holds the rules for one agent, resource and action in file
-// order, indexed by the first literal segment of their path patterns, so a
-// policy with thousands of path-scoped grants is decided without trying
-// each one.
+// order, indexed by their path patterns so that a policy with thousands of
+// path-scoped grants is decided without trying each one. A rule is
+// reachable through each of its patterns:
+//   - a pattern whose first segment is literal, by that segment;
+//   - otherwise a pattern without "**", by its number of segments;
+//   - otherwise (and for rules without paths) always.
 type ruleIndex struct {
-	byFirst map[string][]*rule // rules whose every pattern starts with a literal
-	rest    []*rule            // rules without paths, or with a wildcard first segment
+	byFirst map[string][]*rule
+	byCount map[int][]*rule
+	rest    []*rule
 	n       int
 	// approvals counts grants requiring approval; when there are none, the
 	// first matching grant decides and the search stops.
@@ -20,50 +24,78 @@ func (x *ruleIndex) add(r *rule) {
 	if r.approval {
 		x.approvals++
 	}
-	firsts := make([]string, 0, len(r.paths))
-	for _, p := range r.paths {
-		segs := p.Segments()
-		if len(segs) == 0 || strings.ContainsAny(segs[0], `*?[\{`) {
-			firsts = nil
-			break
-		}
-		firsts = append(firsts, segs[0])
-	}
-	if len(firsts) == 0 {
+	if len(r.paths) == 0 {
 		x.rest = append(x.rest, r)
 		return
 	}
-	if x.byFirst == nil {
-		x.byFirst = map[string][]*rule{}
-	}
-	seen := map[string]bool{}
-	for _, f := range firsts {
-		if !seen[f] {
-			seen[f] = true
-			x.byFirst[f] = append(x.byFirst[f], r)
+	for _, p := range r.paths {
+		segs := p.Segments()
+		switch {
+		case len(segs) > 0 && !strings.ContainsAny(segs[0], `*?[\{`):
+			if x.byFirst == nil {
+				x.byFirst = map[string][]*rule{}
+			}
+			x.byFirst[segs[0]] = appendRule(x.byFirst[segs[0]], r)
+		case !hasAny(segs):
+			if x.byCount == nil {
+				x.byCount = map[int][]*rule{}
+			}
+			x.byCount[len(segs)] = appendRule(x.byCount[len(segs)], r)
+		default:
+			x.rest = appendRule(x.rest, r)
 		}
 	}
 }
 
-// each calls fn for the rules that may match target, in file order, until
-// fn returns false. Deny rules are indexed by folded segments, so callers
-// pass the folded target for them.
+// appendRule appends r unless it is already last (several patterns of one
+// rule in the same bucket).
+func appendRule(list []*rule, r *rule) []*rule {
+	if n := len(list); n > 0 && list[n-1] == r {
+		return list
+	}
+	return append(list, r)
+}
+
+func hasAny(segs []string) bool {
+	for _, s := range segs {
+		if s == "**" {
+			return true
+		}
+	}
+	return false
+}
+
+// each calls fn for the rules that may match target, in file order and each
+// once, until fn returns false. Deny rules are indexed by folded segments,
+// so callers pass the folded target for them.
 func (x *ruleIndex) each(target string, fn func(*rule) bool) {
 	if x.n == 0 {
 		return
 	}
-	var keyed []*rule
+	var a, b []*rule
 	if len(x.byFirst) > 0 {
-		keyed = x.byFirst[firstSegment(target)]
+		a = x.byFirst[firstSegment(target)]
 	}
-	rest := x.rest
-	for len(keyed) > 0 || len(rest) > 0 {
+	if len(x.byCount) > 0 {
+		b = x.byCount[segmentCount(target)]
+	}
+	c := x.rest
+	last := -1
+	for len(a) > 0 || len(b) > 0 || len(c) > 0 {
+		// Take the lowest order among the three heads.
 		var r *rule
-		if len(rest) == 0 || len(keyed) > 0 && keyed[0].order < rest[0].order {
-			r, keyed = keyed[0], keyed[1:]
-		} else {
-			r, rest = rest[0], rest[1:]
+		switch {
+		case len(a) > 0 && (len(b) == 0 || a[0].order <= b[0].order) && (len(c) == 0 || a[0].order <= c[0].order):
+			r, a = a[0], a[1:]
+		case len(b) > 0 && (len(c) == 0 || b[0].order <= c[0].order):
+			r, b = b[0], b[1:]
+		default:
+			r, c = c[0], c[1:]
 		}
+		if r.order == last {
+			continue // reached through two patterns
+		}
+		last = r.order
 		if !fn(r) {
 			return
 		}
@@ -78,4 +110,14 @@ func firstSegment(p string) string {
 		return p[:i]
 	}
 	return p
+}
+
+// segmentCount counts the segments of a path as patterns count them: "."
+// and "/" have none.
+func segmentCount(p string) int {
+	p = strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/")
+	if p == "" || p == "." {
+		return 0
+	}
+	return strings.Count(p, "/") + 1
 }
