@@ -8,10 +8,14 @@ import "strings"
 // reachable through each of its patterns:
 //   - a pattern whose first segment is literal, by that segment;
 //   - otherwise a pattern without "**", by its number of segments;
+//   - otherwise a pattern ending in a literal segment ("**/.env"), by that
+//     segment, or in "*.ext" ("**/*.pem"), by the extension;
 //   - otherwise (and for rules without paths) always.
 type ruleIndex struct {
 	byFirst map[string][]*rule
 	byCount map[int][]*rule
+	byLast  map[string][]*rule
+	byExt   map[string][]*rule
 	rest    []*rule
 	n       int
 	// approvals counts grants requiring approval; when there are none, the
@@ -31,7 +35,7 @@ func (x *ruleIndex) add(r *rule) {
 	for _, p := range r.paths {
 		segs := p.Segments()
 		switch {
-		case len(segs) > 0 && !strings.ContainsAny(segs[0], `*?[\{`):
+		case len(segs) > 0 && isLiteral(segs[0]):
 			if x.byFirst == nil {
 				x.byFirst = map[string][]*rule{}
 			}
@@ -41,6 +45,18 @@ func (x *ruleIndex) add(r *rule) {
 				x.byCount = map[int][]*rule{}
 			}
 			x.byCount[len(segs)] = appendRule(x.byCount[len(segs)], r)
+		case isLiteral(segs[len(segs)-1]) && segs[len(segs)-1] != "**":
+			last := segs[len(segs)-1]
+			if x.byLast == nil {
+				x.byLast = map[string][]*rule{}
+			}
+			x.byLast[last] = appendRule(x.byLast[last], r)
+		case strings.HasPrefix(segs[len(segs)-1], "*.") && isLiteral(segs[len(segs)-1][2:]) && !strings.Contains(segs[len(segs)-1][2:], "."):
+			ext := segs[len(segs)-1][2:]
+			if x.byExt == nil {
+				x.byExt = map[string][]*rule{}
+			}
+			x.byExt[ext] = appendRule(x.byExt[ext], r)
 		default:
 			x.rest = appendRule(x.rest, r)
 		}
@@ -55,6 +71,8 @@ func appendRule(list []*rule, r *rule) []*rule {
 	}
 	return append(list, r)
 }
+
+func isLiteral(seg string) bool { return !strings.ContainsAny(seg, `*?[\{`) }
 
 func hasAny(segs []string) bool {
 	for _, s := range segs {
@@ -72,26 +90,35 @@ func (x *ruleIndex) each(target string, fn func(*rule) bool) {
 	if x.n == 0 {
 		return
 	}
-	var a, b []*rule
+	var lists [5][]*rule
+	lists[0] = x.rest
 	if len(x.byFirst) > 0 {
-		a = x.byFirst[firstSegment(target)]
+		lists[1] = x.byFirst[firstSegment(target)]
 	}
 	if len(x.byCount) > 0 {
-		b = x.byCount[segmentCount(target)]
+		lists[2] = x.byCount[segmentCount(target)]
 	}
-	c := x.rest
-	last := -1
-	for len(a) > 0 || len(b) > 0 || len(c) > 0 {
-		// Take the lowest order among the three heads.
-		var r *rule
-		switch {
-		case len(a) > 0 && (len(b) == 0 || a[0].order <= b[0].order) && (len(c) == 0 || a[0].order <= c[0].order):
-			r, a = a[0], a[1:]
-		case len(b) > 0 && (len(c) == 0 || b[0].order <= c[0].order):
-			r, b = b[0], b[1:]
-		default:
-			r, c = c[0], c[1:]
+	if len(x.byLast) > 0 || len(x.byExt) > 0 {
+		last := lastSegment(target)
+		lists[3] = x.byLast[last]
+		if i := strings.LastIndexByte(last, '.'); i >= 0 {
+			lists[4] = x.byExt[last[i+1:]]
 		}
+	}
+	last := -1
+	for {
+		// Take the lowest order among the lists' heads.
+		best := -1
+		for i := range lists {
+			if len(lists[i]) > 0 && (best < 0 || lists[i][0].order < lists[best][0].order) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		r := lists[best][0]
+		lists[best] = lists[best][1:]
 		if r.order == last {
 			continue // reached through two patterns
 		}
@@ -120,4 +147,13 @@ func segmentCount(p string) int {
 		return 0
 	}
 	return strings.Count(p, "/") + 1
+}
+
+// lastSegment returns the last segment of a slash-separated path.
+func lastSegment(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }

@@ -35,6 +35,12 @@ func flatten(p *Policy) {
 					for _, l := range x.byCount {
 						collect(l)
 					}
+					for _, l := range x.byLast {
+						collect(l)
+					}
+					for _, l := range x.byExt {
+						collect(l)
+					}
 					collect(x.rest)
 					flat := ruleIndex{}
 					for _, r := range sortByOrder(all) {
@@ -66,7 +72,7 @@ func sortByOrder(rs []*rule) []*rule {
 // scan, on random policies and paths.
 func TestIndexMatchesScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	segs := []string{"a", "b", "docs", "*", "*.md", "x?", "**", "{id}", "private", "[ab]"}
+	segs := []string{"a", "b", "docs", "*", "*.md", "x?", "**", "{id}", "private", "[ab]", "f.md", "*.txt", "*.m?"}
 	pattern := func() string {
 		n := 1 + rng.IntN(3)
 		var parts []string
@@ -79,7 +85,7 @@ func TestIndexMatchesScan(t *testing.T) {
 		}
 		return strings.Join(parts, "/")
 	}
-	names := []string{"a", "b", "docs", "x1", "f.md", "private", "c"}
+	names := []string{"a", "b", "docs", "x1", "f.md", "private", "c", "g.txt", ".md", "x.tar.md"}
 	target := func() string {
 		n := rng.IntN(4)
 		if n == 0 {
@@ -95,7 +101,7 @@ func TestIndexMatchesScan(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "r"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for round := 0; round < 50; round++ {
+	for round := 0; round < 300; round++ {
 		var b strings.Builder
 		b.WriteString("version: 1\nresources:\n  r: {kind: fs, root: ./r}\nagents:\n  a:\n    grants:\n")
 		for g := 0; g < 20; g++ {
