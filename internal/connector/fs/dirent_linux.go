@@ -67,7 +67,7 @@ func readDirentsFile(f *os.File) ([]dirent, error) {
 				}
 			}
 			if s := string(name); s != "." && s != ".." && s != "" {
-				out = append(out, dirent{name: s, typ: direntType(rec[18]), known: rec[18] != syscall.DT_UNKNOWN})
+				out = append(out, dirent{name: s, typ: direntType(rec[18]), known: rec[18] != syscall.DT_UNKNOWN, ino: binary.NativeEndian.Uint64(rec[0:8])})
 			}
 			rec = rec[reclen:]
 		}
@@ -96,4 +96,13 @@ func direntType(t uint8) iofs.FileMode {
 		return iofs.ModeDevice
 	}
 	return iofs.ModeIrregular
+}
+
+// sameListed reports whether got, an opened directory, is the inode a
+// listing of its parent (whose identity is parent) reported, on the
+// parent's device.
+func sameListed(got iofs.FileInfo, ino uint64, parent iofs.FileInfo) bool {
+	g, ok1 := got.Sys().(*syscall.Stat_t)
+	p, ok2 := parent.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && g.Ino == ino && g.Dev == p.Dev
 }

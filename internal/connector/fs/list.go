@@ -31,7 +31,7 @@ func (c *Connector) list(ctx context.Context, op string, s *call, scope core.Sco
 
 	entries := []statResult{}
 	more := false
-	w := &walker{o: o, scope: scope, budget: c.limits.MaxSearchFiles}
+	w := &walker{o: o, scope: scope, hook: c.hook, budget: c.limits.MaxSearchFiles}
 	if s.cursor != "" {
 		// Pass over whatever sorts before the cursor without examining it,
 		// but enter the directories on the cursor's own path.

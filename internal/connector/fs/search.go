@@ -113,7 +113,7 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 	sr.o = o
 	// A name-only search never opens files, so it needs no Lstat of them;
 	// names that do not match are passed over before any other check.
-	w := &walker{o: o, scope: scope, lazyFiles: s.text == "", prefilter: sr.wanted, budget: c.limits.MaxSearchFiles}
+	w := &walker{o: o, scope: scope, hook: c.hook, lazyFiles: s.text == "", prefilter: sr.wanted, budget: c.limits.MaxSearchFiles}
 	err = w.walk(sctx, dir, info, s.target.rel, sr.visit)
 	switch {
 	case err != nil && ctx.Err() != nil:

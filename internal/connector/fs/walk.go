@@ -27,6 +27,7 @@ type dirent struct {
 	name  string
 	typ   iofs.FileMode // type bits as the directory listing reports them
 	known bool          // whether typ is known; if not, only an Lstat tells
+	ino   uint64        // the inode the listing reports, or 0 if unknown
 }
 
 // readDir returns the entries of dir sorted by name in byte order.
@@ -128,6 +129,9 @@ type walker struct {
 	// budget bounds the entries examined (0: no bound).
 	budget   int
 	examined int
+	// hook, set by tests, is called with "enter" before a directory is
+	// opened to be read.
+	hook func(event, rel string)
 }
 
 // visitFunc is called for each entry with its type, its Lstat (nil when
@@ -137,15 +141,17 @@ type walker struct {
 // walk.
 type visitFunc func(rel string, typ iofs.FileMode, fi iofs.FileInfo, dir func() (*os.Root, error), name string) (enter, stop bool, err error)
 
+// frame is one directory being walked.
+type frame struct {
+	rel  string
+	ents []dirent
+	next int
+}
+
 // walk visits the entries below base, a directory whose identity is
 // baseInfo and whose root-relative path is baseRel. The walk checks ctx as
 // it goes and returns its error when it is done.
 func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo, baseRel string, visit visitFunc) error {
-	type frame struct {
-		rel  string
-		ents []dirent
-		next int
-	}
 	stack := newDirStack(base, baseInfo, nil, nil)
 	defer stack.closeAll()
 	ents, err := readDir(base)
@@ -184,6 +190,15 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		}
 		typ := e.typ
 		var fi iofs.FileInfo
+		if w.lazyFiles && e.known && typ.IsDir() && e.ino != 0 && len(rel) < MaxPathLen {
+			// A directory in a walk that needs no Lstat of files: read it
+			// straight away, checking the handle against the inode the
+			// listing reported instead of a separate Lstat.
+			if stop, err := w.enterListed(stack, &frames, e, rel, visit); err != nil || stop {
+				return err
+			}
+			continue
+		}
 		if !w.lazyFiles || !e.known || typ != 0 {
 			dir, err := stack.top()
 			if err != nil {
@@ -210,6 +225,9 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		if err != nil {
 			fr.next = len(fr.ents)
 			continue
+		}
+		if w.hook != nil {
+			w.hook("enter", rel)
 		}
 		ents, err := readSubdir(parent, e.name, fi)
 		if err != nil {
@@ -238,4 +256,53 @@ func openTargetDir(op string, s *call) (*os.Root, iofs.FileInfo, func(), error) 
 		return nil, nil, nil, fsError(op, s.path, err)
 	}
 	return dir, t.info, func() { dir.Close() }, nil
+}
+
+// enterListed visits and enters a directory entry whose type and inode came
+// from the directory listing (see walk). The handle is accepted if it is
+// the listed inode on the parent's device; otherwise, for example on a mount
+// point or a file system whose listing reports other inode numbers, only if
+// it is what an Lstat of the name shows now. A directory swapped for a link
+// is followed by os.Root only within its parent, fails both checks and is
+// skipped.
+func (w *walker) enterListed(stack *dirStack, frames *[]frame, e dirent, rel string, visit visitFunc) (stop bool, err error) {
+	enter, stop, err := visit(rel, e.typ, nil, stack.top, e.name)
+	if err != nil || stop || !enter {
+		return stop, err
+	}
+	parent, err := stack.top()
+	if err != nil {
+		fr := &(*frames)[len(*frames)-1]
+		fr.next = len(fr.ents)
+		return false, nil
+	}
+	if w.hook != nil {
+		w.hook("enter", rel)
+	}
+	f, err := parent.OpenFile(e.name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	got, err := f.Stat()
+	if err != nil || !got.IsDir() {
+		return false, nil
+	}
+	if !sameListed(got, e.ino, stack.levels[len(stack.levels)-1].info) {
+		now, err := parent.Lstat(e.name)
+		if err != nil || !os.SameFile(now, got) {
+			return false, nil
+		}
+	}
+	if w.o.isReserved(got) {
+		return false, nil
+	}
+	ents, err := readDirentsFile(f)
+	if err != nil {
+		return false, nil
+	}
+	sortDirents(ents)
+	stack.pushLazy(e.name, got)
+	*frames = append(*frames, frame{rel: rel, ents: ents})
+	return false, nil
 }

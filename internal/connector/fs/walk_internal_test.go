@@ -1,12 +1,16 @@
 package fs
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/warden-dev/warden/internal/core"
 )
 
 // TestReadSubdir_Swapped: a directory replaced after the walk examined it
@@ -68,6 +72,143 @@ func TestReadSubdir_Swapped(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("readSubdir blocked")
+			}
+		})
+	}
+}
+
+// TestSearch_SwapDuringWalk: while a directory flips between a real
+// directory and a link to a sibling the scope hides, name and text searches
+// never report what is in the sibling.
+func TestSearch_SwapDuringWalk(t *testing.T) {
+	base := t.TempDir()
+	for _, f := range []struct{ path, content string }{
+		{"private/secret-private.md", "WARDEN-PRIVATE"},
+		{"d/inside.md", "inside"},
+		{"e/other.md", "inside"},
+	} {
+		p := filepath.Join(base, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hidePrivate := core.ScopeFunc(func(p string) bool { return p != "private" && !strings.HasPrefix(p, "private/") })
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d, real := filepath.Join(base, "d"), filepath.Join(base, "d.real")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = os.Rename(d, real)
+			_ = os.Symlink("private", d)
+			_ = os.Remove(d)
+			_ = os.Rename(real, d)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := 0; i < 1500; i++ {
+		args := `{"path":".","name":"*.md"}`
+		if i%2 == 1 {
+			args = `{"path":".","text":"WARDEN"}`
+		}
+		inv := &core.Invocation{Op: OpSearch, Args: json.RawMessage(args)}
+		if err := c.Prepare(t.Context(), inv); err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Execute(t.Context(), inv, hidePrivate)
+		if closer, ok := inv.State.(interface{ Close() error }); ok {
+			closer.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res.Value)
+		if strings.Contains(string(b), "secret-private") || strings.Contains(string(b), "WARDEN-PRIVATE") {
+			t.Fatalf("search %d leaked the hidden directory: %s", i, b)
+		}
+	}
+}
+
+// TestWalk_SwapBeforeEnter swaps a listed directory for a link to a hidden
+// sibling exactly between the listing and the open, for every kind of
+// walk: nothing from the sibling may be listed or found.
+func TestWalk_SwapBeforeEnter(t *testing.T) {
+	for _, args := range []string{
+		`{"path":".","name":"*.md"}`,
+		`{"path":".","text":"WARDEN"}`,
+		`{"path":".","recursive":true}`,
+	} {
+		t.Run(args, func(t *testing.T) {
+			base := t.TempDir()
+			for _, f := range []struct{ path, content string }{
+				{"private/secret-private.md", "WARDEN-PRIVATE"},
+				{"d/inside.md", "inside"},
+			} {
+				p := filepath.Join(base, f.path)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(f.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			swapped := false
+			c.hook = func(event, rel string) {
+				if event == "enter" && rel == "d" && !swapped {
+					swapped = true
+					if err := os.Rename(filepath.Join(base, "d"), filepath.Join(base, "d.real")); err != nil {
+						t.Error(err)
+					}
+					if err := os.Symlink("private", filepath.Join(base, "d")); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			if err := c.Open(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			op := OpSearch
+			if strings.Contains(args, "recursive") {
+				op = OpList
+			}
+			inv := &core.Invocation{Op: op, Args: json.RawMessage(args)}
+			if err := c.Prepare(t.Context(), inv); err != nil {
+				t.Fatal(err)
+			}
+			defer inv.State.(interface{ Close() error }).Close()
+			hide := core.ScopeFunc(func(p string) bool { return p != "private" && !strings.HasPrefix(p, "private/") })
+			res, err := c.Execute(t.Context(), inv, hide)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !swapped {
+				t.Fatal("the walk never entered d")
+			}
+			b, _ := json.Marshal(res.Value)
+			if strings.Contains(string(b), "secret-private") || strings.Contains(string(b), "WARDEN-PRIVATE") {
+				t.Fatalf("%s leaked the hidden directory through the swapped link: %s", args, b)
 			}
 		})
 	}
