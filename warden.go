@@ -116,9 +116,7 @@ func (w *Warden) Call(ctx context.Context, agent, tool string, args json.RawMess
 		AuditID:    out.AuditID,
 		ApprovalID: out.ApprovalID,
 	}
-	if v, ok := out.Value.(json.RawMessage); ok {
-		r.Value = v
-	}
+	r.Value = out.Value
 	return r
 }
 

@@ -55,8 +55,11 @@ type Outcome struct {
 	Message    string
 	AuditID    string
 	ApprovalID string
-	// Value is the tool's structured result when Status is StatusOK.
-	Value     any
+	// Value is the tool's result, encoded as JSON, when Status is
+	// StatusOK. Structured is the same result before encoding, for faces
+	// that encode it themselves.
+	Value      json.RawMessage
+	Structured any
 	Truncated bool
 	// Err is the internal cause, for operator logs only.
 	Err error
@@ -213,7 +216,8 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 	rec.ResultBytes = res.Bytes
 	out.Status = StatusOK
-	out.Value = json.RawMessage(encoded)
+	out.Value = encoded
+	out.Structured = res.Value
 	out.Truncated = res.Truncated
 	return out
 }

@@ -153,10 +153,11 @@ func (h *handler) applyApproval(call core.Call, req *mcp.CallToolRequest) {
 // result renders an outcome for the model.
 func result(out *engine.Outcome) *mcp.CallToolResult {
 	if out.Status == engine.StatusOK {
-		raw, _ := out.Value.(json.RawMessage)
+		// The structured value goes out as a Go value: the SDK encodes it
+		// once, rather than re-validating already encoded JSON.
 		return &mcp.CallToolResult{
-			Content:           []mcp.Content{&mcp.TextContent{Text: string(raw)}},
-			StructuredContent: raw,
+			Content:           []mcp.Content{&mcp.TextContent{Text: string(out.Value)}},
+			StructuredContent: out.Structured,
 		}
 	}
 	var b strings.Builder

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/warden-dev/warden/internal/engine"
+	"github.com/warden-dev/warden/internal/mcpserver"
+	"github.com/warden-dev/warden/internal/policy"
+)
+
+// BenchmarkMCPRead compares a 4 KiB read through Warden's MCP server with
+// the same read through a bare SDK server, both in process over in-memory
+// transports: the cost of Warden's pipeline without process or pipe noise.
+func BenchmarkMCPRead(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "4k.txt"), []byte(strings.Repeat("abcdefgh", 512)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	connect := func(b *testing.B, s *mcp.Server) *mcp.ClientSession {
+		ct, st := mcp.NewInMemoryTransports()
+		ss, err := s.Connect(context.Background(), st, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ss.Close() })
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench"}, nil).Connect(context.Background(), ct, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	run := func(b *testing.B, cs *mcp.ClientSession, tool string) {
+		params := &mcp.CallToolParams{Name: tool, Arguments: map[string]any{"path": "4k.txt"}}
+		for b.Loop() {
+			res, err := cs.CallTool(context.Background(), params)
+			if err != nil || res.IsError {
+				b.Fatal(err, res)
+			}
+		}
+	}
+	b.Run("warden", func(b *testing.B) {
+		p, err := policy.Default(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := engine.New(context.Background(), p, engine.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		run(b, connect(b, mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})), "files_read")
+	})
+	b.Run("bare", func(b *testing.B) {
+		s := mcp.NewServer(&mcp.Implementation{Name: "bare"}, nil)
+		s.AddTool(&mcp.Tool{Name: "read", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			var a struct{ Path string }
+			_ = json.Unmarshal(req.Params.Arguments, &a)
+			data, err := os.ReadFile(filepath.Join(dir, a.Path))
+			if err != nil {
+				return nil, err
+			}
+			v := map[string]any{"path": a.Path, "size": len(data), "offset": 0, "length": len(data), "encoding": "text", "content": string(data), "truncated": false}
+			text, _ := json.Marshal(v)
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}, StructuredContent: v}, nil
+		})
+		run(b, connect(b, s), "read")
+	})
+}
