@@ -60,7 +60,7 @@ type Outcome struct {
 	// that encode it themselves.
 	Value      json.RawMessage
 	Structured any
-	Truncated bool
+	Truncated  bool
 	// Err is the internal cause, for operator logs only.
 	Err error
 }
