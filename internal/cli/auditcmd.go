@@ -25,22 +25,11 @@ const auditHelp = `  warden audit verify [--anchor SEQ:HASH] [--policy FILE | --
       Prints the last record's seq and hash, to keep elsewhere as an anchor.`
 
 func runAudit(e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(e.stderr, "Usage:\n%s\n", auditHelp)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "verify":
-		return runAuditVerify(e, args[1:])
-	case "show":
-		return runAuditShow(e, args[1:])
-	case "head":
-		return runAuditHead(e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n%s\n", auditHelp)
-		return ExitOK
-	}
-	return usageErr(e, "unknown audit command %q; use verify, show or head", args[0])
+	return subcommands(e, "audit", auditHelp, args, map[string]func(*env, []string) int{
+		"verify": runAuditVerify,
+		"show":   runAuditShow,
+		"head":   runAuditHead,
+	})
 }
 
 func runAuditVerify(e *env, args []string) int {

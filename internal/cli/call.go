@@ -53,15 +53,11 @@ func runCall(e *env, args []string) int {
 		}
 		raw = string(b)
 	}
-	eng, _, err := openEngine(e, &pf, true, false, nil)
-	if err != nil {
-		return usageErr(e, "%v", err)
+	eng, agent, code := openAgentEngine(e, &pf, false)
+	if eng == nil {
+		return code
 	}
 	defer eng.Close()
-	agent, err := agentFor(eng.Policy(), pf.agent)
-	if err != nil {
-		return usageErr(e, "%v", err)
-	}
 	out := eng.Call(e.ctx, core.Call{Agent: agent, Tool: tool, Args: json.RawMessage(raw)}, engine.CallOptions{})
 	printJSON(e, outputOf(out))
 	return exitCode(out.Status)

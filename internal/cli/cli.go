@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/warden-dev/warden/internal/engine"
@@ -236,6 +237,44 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 		return nil, false, err
 	}
 	return eng, isDefault, nil
+}
+
+// openAgentEngine opens the engine and picks the agent; on failure it has
+// already reported the problem and returns the exit code.
+func openAgentEngine(e *env, pf *policyFlags, noState bool) (*engine.Engine, string, int) {
+	eng, _, err := openEngine(e, pf, true, noState, nil)
+	if err != nil {
+		return nil, "", usageErr(e, "%v", err)
+	}
+	agent, err := agentFor(eng.Policy(), pf.agent)
+	if err != nil {
+		eng.Close()
+		return nil, "", usageErr(e, "%v", err)
+	}
+	return eng, agent, ExitOK
+}
+
+// subcommands runs the named subcommand of a command group such as
+// "policy" or "audit", or prints the group's help.
+func subcommands(e *env, group, help string, args []string, subs map[string]func(*env, []string) int) int {
+	if len(args) == 0 {
+		fmt.Fprintf(e.stderr, "Usage:\n%s\n", help)
+		return ExitUsage
+	}
+	if run, ok := subs[args[0]]; ok {
+		return run(e, args[1:])
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintf(e.stdout, "Usage:\n%s\n", help)
+		return ExitOK
+	}
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return usageErr(e, "unknown %s command %q; use %s", group, args[0], strings.Join(names, ", "))
 }
 
 // stateDir returns the state directory: the flag, else the policy's, else

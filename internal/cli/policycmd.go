@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/warden-dev/warden/internal/core"
-	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/policy"
 )
 
@@ -20,20 +19,10 @@ const policyHelp = `  warden policy check FILE
       running it, asking for approval or writing the audit log.`
 
 func runPolicy(e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(e.stderr, "Usage:\n%s\n", policyHelp)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "check":
-		return runPolicyCheck(e, args[1:])
-	case "explain":
-		return runPolicyExplain(e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n%s\n", policyHelp)
-		return ExitOK
-	}
-	return usageErr(e, "unknown policy command %q; use check or explain", args[0])
+	return subcommands(e, "policy", policyHelp, args, map[string]func(*env, []string) int{
+		"check":   runPolicyCheck,
+		"explain": runPolicyExplain,
+	})
 }
 
 func runPolicyCheck(e *env, args []string) int {
@@ -140,12 +129,9 @@ func runPolicyExplain(e *env, args []string) int {
 			}
 		}
 	}
-	return exitCode(explainStatus(x.Outcome.Status))
+	// The exit code is what warden call would give before the tool runs.
+	return exitCode(x.Outcome.Status)
 }
-
-// explainStatus maps an explanation to the exit code warden call would give
-// before running the tool: allowed is 0.
-func explainStatus(s engine.Status) engine.Status { return s }
 
 func joinReasons(rs []core.Reason) string {
 	parts := make([]string, len(rs))

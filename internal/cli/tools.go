@@ -22,15 +22,11 @@ func runTools(e *env, args []string) int {
 	if *format != "mcp" && *format != "openai" {
 		return usageErr(e, "--format must be mcp or openai, not %q", *format)
 	}
-	eng, _, err := openEngine(e, &pf, true, true, nil)
-	if err != nil {
-		return usageErr(e, "%v", err)
+	eng, agent, code := openAgentEngine(e, &pf, true)
+	if eng == nil {
+		return code
 	}
 	defer eng.Close()
-	agent, err := agentFor(eng.Policy(), pf.agent)
-	if err != nil {
-		return usageErr(e, "%v", err)
-	}
 	var list []any
 	for _, t := range eng.Tools(agent) {
 		schema := json.RawMessage(t.InputSchema)

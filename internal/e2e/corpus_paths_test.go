@@ -55,15 +55,7 @@ func pathsFixture(t testing.TB) (base string, vars map[string]string) {
 		"rootile/secret.txt":      "WARDEN-SIBLING",
 		"root_sibling/secret.txt": "WARDEN-SIBLING",
 	}
-	for name, content := range files {
-		p := filepath.Join(base, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, base, files)
 	if err := os.Mkdir(filepath.Join(base, "out"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -317,12 +309,7 @@ func symlink(t testing.TB, target, link string) {
 
 func mkfile(t testing.TB, path, content string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFiles(t, filepath.Dir(path), map[string]string{filepath.Base(path): content})
 }
 
 // scenarios implements the corpus's SCENARIO lines by name. Parts that need

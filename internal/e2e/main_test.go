@@ -56,15 +56,7 @@ func fixture(t testing.TB) (base, root string) {
 		"notes/.env":                 "TOKEN=WARDEN-ENV-VALUE",
 		"notes/docs/nested/deep.txt": "deep",
 	}
-	for name, content := range files {
-		p := filepath.Join(base, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, base, files)
 	for link, target := range map[string]string{"notes/link-out": "../sentinel.txt", "notes/link-private": "private/secret.txt"} {
 		if err := os.Symlink(target, filepath.Join(base, link)); err != nil {
 			t.Fatal(err)
@@ -194,4 +186,19 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// writeFiles creates files (relative path → content) under base, with
+// their directories.
+func writeFiles(t testing.TB, base string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
