@@ -175,11 +175,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 
 	// Limits.
-	if l := e.limiters[call.Agent]; l != nil && !l.allow(e.opts.Now()) {
-		out.Status = StatusDenied
-		out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{core.ReasonRateLimited}}
-		out.Reason = core.ReasonRateLimited
-		out.Message = fmt.Sprintf("Rate limit reached: this agent may make %d calls a minute. Wait before calling again.", e.policy.AgentLimits(call.Agent).CallsPerMinute)
+	if !e.withinLimit(call.Agent, d, out) {
 		return out
 	}
 
@@ -220,6 +216,31 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	out.Structured = res.Value
 	out.Truncated = res.Truncated
 	return out
+}
+
+// withinLimit counts the call against the agent's rate limit, and fills in
+// out with the refusal if it is over the limit or cannot be counted.
+func (e *Engine) withinLimit(agent string, d core.Decision, out *Outcome) bool {
+	l := e.limiters[agent]
+	if l == nil {
+		return true
+	}
+	ok, err := l.allow(e.opts.Now())
+	switch {
+	case err != nil:
+		// Fail closed: a limit that cannot be counted is not passed.
+		out.Reason = core.ReasonInternal
+		out.Message = "The call was stopped because Warden could not count it against the agent's rate limit; nothing was run."
+		out.Err = err
+	case !ok:
+		out.Reason = core.ReasonRateLimited
+		out.Message = fmt.Sprintf("Rate limit reached: this agent may make %d calls a minute. Wait before calling again.", e.policy.AgentLimits(agent).CallsPerMinute)
+	default:
+		return true
+	}
+	out.Status = StatusDenied
+	out.Decision = core.Decision{Rule: d.Rule, Position: d.Position, Reasons: []core.Reason{out.Reason}}
+	return false
 }
 
 // approved handles a call that needs a human: it proceeds only with an

@@ -32,7 +32,7 @@ type Engine struct {
 	audit     *audit.Log
 	approvals *approval.Store
 	redactor  *redact.Redactor
-	limiters  map[string]*limiter
+	limiters  map[string]limiter
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -65,7 +65,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		conns:     map[string]core.Connector{},
 		tools:     map[string]map[string]*Tool{},
 		toolOrder: map[string][]*Tool{},
-		limiters:  map[string]*limiter{},
+		limiters:  map[string]limiter{},
 	}
 	var values []string
 	for _, s := range p.Secrets() {
@@ -105,7 +105,11 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	}
 	for _, a := range p.Agents() {
 		if n := p.AgentLimits(a).CallsPerMinute; n > 0 {
-			e.limiters[a] = newLimiter(n, time.Minute)
+			if opts.NoState {
+				e.limiters[a] = newMemLimiter(n, time.Minute)
+			} else {
+				e.limiters[a] = newFileLimiter(settings.StateDir, a, n, time.Minute)
+			}
 		}
 	}
 	if opts.NoState {

@@ -298,15 +298,60 @@ func TestTools_DescribeScope(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
-	l := newLimiter(2, time.Minute)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
-		at   time.Duration
-		want bool
-	}{{0, true}, {time.Second, true}, {2 * time.Second, false}, {59 * time.Second, false}, {60 * time.Second, true}, {61 * time.Second, true}, {62 * time.Second, false}}
-	for _, s := range steps {
-		if got := l.allow(t0.Add(s.at)); got != s.want {
-			t.Errorf("allow(+%v) = %v, want %v", s.at, got, s.want)
+	for _, kind := range []string{"memory", "file"} {
+		t.Run(kind, func(t *testing.T) {
+			var l limiter = newMemLimiter(2, time.Minute)
+			if kind == "file" {
+				l = newFileLimiter(t.TempDir(), "a", 2, time.Minute)
+			}
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			steps := []struct {
+				at   time.Duration
+				want bool
+			}{{0, true}, {time.Second, true}, {2 * time.Second, false}, {59 * time.Second, false}, {60 * time.Second, true}, {61 * time.Second, true}, {62 * time.Second, false}}
+			for _, s := range steps {
+				got, err := l.allow(t0.Add(s.at))
+				if err != nil || got != s.want {
+					t.Errorf("allow(+%v) = %v, %v, want %v", s.at, got, err, s.want)
+				}
+			}
+		})
+	}
+}
+
+// TestFileLimiterShared: limiters on the same state directory, as separate
+// processes have, count the agent's calls together.
+func TestFileLimiterShared(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := newFileLimiter(dir, "bot", 3, time.Minute), newFileLimiter(dir, "bot", 3, time.Minute)
+	other := newFileLimiter(dir, "other", 3, time.Minute)
+	var allowed int
+	for i := 0; i < 10; i++ {
+		l := a
+		if i%2 == 1 {
+			l = b
 		}
+		if ok, err := l.allow(now.Add(time.Duration(i) * time.Second)); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Errorf("two limiters on one directory allowed %d calls, want 3", allowed)
+	}
+	if ok, _ := other.allow(now); !ok {
+		t.Errorf("another agent's count was affected")
+	}
+	// A broken limit file fails closed.
+	if err := os.RemoveAll(filepath.Join(dir, "limits")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "limits"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.allow(now.Add(time.Hour)); ok || err == nil {
+		t.Errorf("with an unusable limits directory: allow = %v, %v; want refused with an error", ok, err)
 	}
 }
