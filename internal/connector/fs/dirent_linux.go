@@ -16,7 +16,7 @@ var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &
 // Lstat per entry just to learn which entries are directories. The types
 // are hints: anything opened or entered is examined with Lstat first.
 func readDirents(dir *os.Root) ([]dirent, error) {
-	f, err := dir.Open(".")
+	f, err := dir.OpenFile(".", openDirFlags, 0)
 	if err != nil {
 		return nil, err
 	}

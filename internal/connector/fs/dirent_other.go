@@ -11,7 +11,7 @@ import (
 // readDirents reads the names in dir. Types are not known without an
 // Lstat here, so every entry is marked unknown and the walk examines it.
 func readDirents(dir *os.Root) ([]dirent, error) {
-	f, err := dir.Open(".")
+	f, err := dir.OpenFile(".", openDirFlags, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,12 @@ func readDir(dir *os.Root) ([]dirent, error) {
 	return ents, nil
 }
 
+// openDirFlags opens a directory to read its entries. O_DIRECTORY refuses
+// anything else without blocking; O_NONBLOCK also spares os.OpenFile the
+// system calls it otherwise makes to switch the descriptor to non-blocking
+// mode and back (directories, like regular files, cannot be polled).
+const openDirFlags = os.O_RDONLY | syscall.O_DIRECTORY | syscall.O_NONBLOCK
+
 // readSubdir returns the sorted entries of the directory name in parent,
 // which must be the object whose Lstat is want. It reads through a plain
 // directory handle: opened with O_DIRECTORY, so it never blocks on a FIFO
@@ -47,7 +53,7 @@ func readDir(dir *os.Root) ([]dirent, error) {
 // os.Root follows only within parent) is refused. A walk opens a
 // directory's os.Root only if it must look inside it further.
 func readSubdir(parent *os.Root, name string, want iofs.FileInfo) ([]dirent, error) {
-	f, err := parent.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	f, err := parent.OpenFile(name, openDirFlags, 0)
 	if err != nil {
 		return nil, errors.Join(errChanged, err)
 	}
@@ -279,7 +285,7 @@ func (w *walker) enterListed(stack *dirStack, frames *[]frame, e dirent, rel str
 	if w.hook != nil {
 		w.hook("enter", rel)
 	}
-	f, err := parent.OpenFile(e.name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	f, err := parent.OpenFile(e.name, openDirFlags, 0)
 	if err != nil {
 		return false, nil
 	}
