@@ -1,0 +1,275 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Targets from the issue.
+const (
+	maxFloorRatio  = 1.2                   // Warden's p50 within 1.2× of the floor's, every row
+	minSearchVsRef = 20.0                  // search at least 20× the reference's calls a second
+	maxStartup     = 20 * time.Millisecond // start-up under 20 ms
+	maxIdleRSS     = 20_000_000            // idle memory under 20 MB
+)
+
+// megabyte is 10^6 bytes, the unit of the memory target.
+const megabyte = 1e6
+
+// none fills a cell that was not measured.
+const none = "–"
+
+// environment describes the run.
+type environment struct {
+	date, command, machine, cpu, memory, kernel string
+	goVersion, nodeVersion, wardenVersion       string
+	referenceVersion                            string
+	fixture                                     string
+	loadStart, loadEnd                          string // /proc/loadavg, 1-minute figure
+	elapsed                                     time.Duration
+	cfg                                         *config
+}
+
+func describeEnv(cfg *config, fx *fixture, loadStart string, elapsed time.Duration) environment {
+	e := environment{
+		loadStart:     loadStart,
+		loadEnd:       loadAvg(),
+		date:          time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		command:       strings.Join(os.Args, " "),
+		cpu:           procField("/proc/cpuinfo", "model name"),
+		memory:        procField("/proc/meminfo", "MemTotal"),
+		kernel:        strings.TrimSpace(readString("/proc/sys/kernel/osrelease")),
+		goVersion:     runtime.Version(),
+		wardenVersion: version(cfg.warden, "version"),
+		fixture: fmt.Sprintf("%d-byte text file; directory of %d files; %d files in %d directories, %d named %s",
+			readSize, listEntries, searchFiles, searchFiles/searchFanout, fx.wantMatches, fx.searchGlob),
+		elapsed: elapsed,
+		cfg:     cfg,
+	}
+	e.machine = fmt.Sprintf("%d CPUs", runtime.NumCPU())
+	if cfg.reference != "" {
+		e.nodeVersion = version(cfg.node, "--version")
+		var pkg struct{ Version string }
+		raw := readString(filepath.Join(filepath.Dir(filepath.Dir(cfg.reference)), "package.json"))
+		if json.Unmarshal([]byte(raw), &pkg) == nil {
+			e.referenceVersion = pkg.Version
+		}
+	}
+	return e
+}
+
+// loadAvg returns the 1-minute load average.
+func loadAvg() string {
+	f := strings.Fields(readString("/proc/loadavg"))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func readString(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// procField returns the value of the first "key: value" line of a /proc
+// file.
+func procField(p, key string) string {
+	for line := range strings.Lines(readString(p)) {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "?"
+}
+
+// report writes the markdown report.
+func report(w io.Writer, env environment, rows []row, res []*results) {
+	byName := map[string]*results{}
+	for _, r := range res {
+		byName[r.name] = r
+	}
+	wd, fl, ref := byName["warden"], byName["floor"], byName["reference"]
+
+	fmt.Fprintf(w, "## MCP stdio benchmark, %s\n\n", env.date)
+	fmt.Fprintf(w, "- machine: %s, %s, %s memory, Linux %s\n", env.machine, env.cpu, env.memory, env.kernel)
+	fmt.Fprintf(w, "- Go %s; warden %s", strings.TrimPrefix(env.goVersion, "go"), env.wardenVersion)
+	if env.cfg.rev != "" {
+		fmt.Fprintf(w, " at %s", env.cfg.rev)
+	}
+	if ref != nil {
+		fmt.Fprintf(w, "; node %s; @modelcontextprotocol/server-filesystem %s", env.nodeVersion, env.referenceVersion)
+	}
+	fmt.Fprintf(w, "\n- fixture: %s\n", env.fixture)
+	fmt.Fprintf(w, "- %d rounds (median shown), batches of %s calls (cap %s each), %d start-ups per server; run took %s; load average %s at start, %s at end\n",
+		env.cfg.rounds, batchSizes(env.cfg), env.cfg.timeCap, env.cfg.starts, env.elapsed.Round(time.Second), env.loadStart, env.loadEnd)
+	if env.cfg.client == "raw" {
+		fmt.Fprintln(w, "- client for the rows: raw JSON-RPC lines, timed from writing the request to reading the response line (no client decoding in the timed part)")
+	} else {
+		fmt.Fprintln(w, "- client for the rows: the official Go SDK client (mcp.CommandTransport); its decoding of each response is part of the latency")
+	}
+	fmt.Fprintf(w, "- command: `%s`\n\n", env.command)
+
+	fmt.Fprintln(w, "| row | warden (audit on) | floor | reference | warden/floor p50 | warden vs reference | target | met? |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		w1, f1 := summary(wd, r), summary(fl, r)
+		ratio := float64(w1.p50) / float64(f1.p50)
+		cells := []string{r.String(), cell(w1), cell(f1), none, fmt.Sprintf("%.3f×", ratio), none}
+		var vsRef float64
+		if ref != nil {
+			r1 := summary(ref, r)
+			vsRef = w1.perSec / r1.perSec
+			cells[3], cells[5] = cell(r1), fmt.Sprintf("%.2f× calls/s", vsRef)
+		}
+		target := fmt.Sprintf("p50 ≤ %.1f× floor", maxFloorRatio)
+		var misses []string
+		if ratio > maxFloorRatio {
+			misses = append(misses, "floor")
+		}
+		if r == rowSearch {
+			target += fmt.Sprintf("; ≥ %.0f× reference calls/s", minSearchVsRef)
+			if ref == nil {
+				misses = append(misses, "reference not run")
+			} else if vsRef < minSearchVsRef {
+				misses = append(misses, "reference")
+			}
+		}
+		cells = append(cells, target, met(misses))
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+
+	// Start-up: process start → first tools/list result.
+	ws, fs := median(wd.start.list), median(fl.start.list)
+	cells := []string{"start-up", startCell(wd), startCell(fl), none, fmt.Sprintf("%.2f×", float64(ws)/float64(fs)), none}
+	if ref != nil {
+		cells[3] = startCell(ref)
+		cells[5] = fmt.Sprintf("%.2f× faster", float64(median(ref.start.list))/float64(ws))
+	}
+	cells = append(cells, "< 20 ms", met(missIf(ws >= maxStartup, "start-up")))
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+
+	cells = []string{"idle RSS", memCell(wd), memCell(fl), none, fmt.Sprintf("%.2f×", float64(wd.idle.rss)/float64(fl.idle.rss)), none}
+	if ref != nil {
+		cells[3] = memCell(ref)
+		cells[5] = fmt.Sprintf("%.2f× smaller", float64(ref.idle.rss)/float64(wd.idle.rss))
+	}
+	cells = append(cells, "< 20 MB", met(missIf(wd.idle.rss >= maxIdleRSS, "memory")))
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Cells: calls a second of one sequential client (n ÷ Σ latency), p50 and p99 latency, medians over rounds. "+
+		"Start-up: process start → first tools/list result (handshake alone in brackets), median. "+
+		"Idle RSS: VmRSS after connecting and a quiet second (after the benchmark; peak VmHWM).")
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Server CPU time per call (user + system, all threads, from /proc/PID/stat; median over rounds):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| row | warden | floor | reference | warden/floor |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range rows {
+		w1, f1 := summary(wd, r), summary(fl, r)
+		refCPU := none
+		if ref != nil {
+			refCPU = dur(summary(ref, r).cpu)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f× |\n", r, dur(w1.cpu), dur(f1.cpu), refCPU, float64(w1.cpu)/float64(f1.cpu))
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| server | protocol | read tool | list tool | search tool |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range res {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.name, r.protocol, r.tool[rowRead], r.tool[rowList], r.tool[rowSearch])
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Per round (calls, p50, p99), to show the spread:")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| row | server | rounds |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, r := range rows {
+		for _, x := range res {
+			var parts []string
+			for _, s := range x.rounds[r] {
+				parts = append(parts, fmt.Sprintf("%d × p50 %s p99 %s", s.n, dur(s.p50), dur(s.p99)))
+			}
+			fmt.Fprintf(w, "| %s | %s | %s |\n", r, x.name, strings.Join(parts, "; "))
+		}
+	}
+}
+
+func batchSizes(c *config) string {
+	return fmt.Sprintf("%d/%d/%d", c.n[rowRead], c.n[rowList], c.n[rowSearch])
+}
+
+// summary is the median over rounds of each statistic.
+func summary(x *results, r row) stats {
+	var rates []float64
+	var p50s, p99s, cpus []time.Duration
+	n := 0
+	for _, s := range x.rounds[r] {
+		rates = append(rates, s.perSec)
+		p50s = append(p50s, s.p50)
+		p99s = append(p99s, s.p99)
+		cpus = append(cpus, s.cpu)
+		n += s.n
+	}
+	return stats{n: n, perSec: median(rates), p50: median(p50s), p99: median(p99s), cpu: median(cpus)}
+}
+
+func cell(s stats) string {
+	return fmt.Sprintf("%s/s, p50 %s, p99 %s", rate(s.perSec), dur(s.p50), dur(s.p99))
+}
+
+func startCell(x *results) string {
+	return fmt.Sprintf("%s (%s)", dur(median(x.start.list)), dur(median(x.start.init)))
+}
+
+func memCell(x *results) string {
+	return fmt.Sprintf("%.1f MB (%.1f; %.1f)", float64(x.idle.rss)/megabyte, float64(x.after.rss)/megabyte, float64(x.after.hwm)/megabyte)
+}
+
+func missIf(miss bool, what string) []string {
+	if miss {
+		return []string{what}
+	}
+	return nil
+}
+
+func met(misses []string) string {
+	if len(misses) == 0 {
+		return "yes"
+	}
+	return "**no** (" + strings.Join(misses, ", ") + ")"
+}
+
+func rate(r float64) string {
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.2f", r)
+}
+
+// dur formats a latency with three significant digits.
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
