@@ -53,7 +53,9 @@
 // one-shot "warden call" processes) may append at once. Each append holds
 // an exclusive flock(2) on audit.log, reads the head, checks the log's size
 // against it, writes the line in a single write(2) to the end of the log,
-// then rewrites the head in place with a single pwrite(2) at offset 0.
+// then rewrites the head in place with a single pwrite(2) at offset 0. A
+// writer skips reading the head while the log still has the size its own
+// last append left: then nobody else has appended since.
 //
 // If the log is longer than the head says, a writer crashed after writing
 // but before updating the head. The next writer adopts every complete line
@@ -95,7 +97,8 @@
 // somewhere the attacker cannot write and passed to Verify, and an HMAC key
 // (Options.Key) kept where the attacker cannot read it, without which no
 // valid record can be forged. Append checks only the head and the log's
-// size on each call; edits inside the log are found by Verify.
+// size; edits inside the log, and a head rewritten while the log kept its
+// size, are found by Verify.
 //
 // Verify accepts a trailing partial line (a crash in the middle of a
 // write) and reports it in [Report.Partial]. It accepts whole records after

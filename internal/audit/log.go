@@ -99,6 +99,11 @@ type Log struct {
 	// nameChecked is when lock last found audit.log to be the open file;
 	// guarded by sem.
 	nameChecked time.Time
+	// last is the head this process last wrote, and lastOK whether it may
+	// stand in for reading the head file: while the log still has the size
+	// it records, no other process has appended since. Guarded by sem.
+	last   head
+	lastOK bool
 
 	dirty     atomic.Bool
 	done      chan struct{}
@@ -280,9 +285,11 @@ func (l *Log) append(ctx context.Context, rec *Record) (Record, error) {
 		}
 	}
 	nh := head{seq: r.Seq, hash: r.Hash, size: h.size + int64(len(line))}
+	l.lastOK = false
 	if err := writeHead(l.head, nh); err != nil {
 		return Record{}, err
 	}
+	l.last, l.lastOK = nh, true
 	if always {
 		if err := l.head.Sync(); err != nil {
 			return Record{}, fmt.Errorf("sync head: %w", err)
@@ -356,6 +363,7 @@ func (l *Log) reopen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l.lastOK = false
 	l.files.Lock()
 	oldLog, oldHead := l.log, l.head
 	l.log, l.head = lf, hf
@@ -369,6 +377,9 @@ func (l *Log) reopen(ctx context.Context) error {
 // describes the recovery for the next record's Detail. The caller holds
 // the flock.
 func (l *Log) tail(size int64) (h head, note map[string]any, err error) {
+	if l.lastOK && size == l.last.size {
+		return l.last, nil, nil
+	}
 	h, herr := readHead(l.head)
 	switch {
 	case errors.Is(herr, errHeadEmpty) && size == 0:

@@ -374,6 +374,10 @@ func TestLog_Append_adoptsRecordsAfterHead(t *testing.T) {
 		t.Errorf("Verify() = %s, want 6 records, 1 unanchored", rep)
 	}
 
+	// The writer that "crashed" is gone; the next append comes from a new
+	// process, which has only the files to go by.
+	l.Close()
+	l = newLog(t, dir, Options{})
 	r := mustAppend(t, l, callRecord(7))
 	if r.Seq != 7 || r.Prev != lost.Hash {
 		t.Errorf("Append() = seq %d prev %s, want seq 7 chained to %s", r.Seq, r.Prev, lost.Hash)
