@@ -43,8 +43,10 @@ type segment struct {
 	kind  segKind
 	param string
 	// prefix and suffix are literal text a wildcard segment's match must
-	// start and end with, checked before the slower path.Match.
+	// start and end with, checked before the slower path.Match. When the
+	// segment is just "*" around them (as in "*.md"), they decide alone.
 	prefix, suffix string
+	simple         bool
 }
 
 type segKind uint8
@@ -136,6 +138,10 @@ func wildSegment(s string) segment {
 			seg.suffix = s[i+1:]
 		}
 	}
+	// "PREFIX*SUFFIX" with one star and no other metacharacter matches
+	// exactly the names with that prefix and suffix, long enough for both.
+	seg.simple = strings.Count(s, "*") == 1 && !strings.ContainsAny(s, `?[\`) &&
+		len(seg.prefix)+len(seg.suffix)+1 == len(s)
 	return seg
 }
 
@@ -252,10 +258,7 @@ func matchSegs(segs []segment, rest string) bool {
 		case segParam:
 			// any non-empty segment
 		case segWild:
-			if !strings.HasPrefix(head, s.prefix) || !strings.HasSuffix(head, s.suffix) {
-				return false
-			}
-			if ok, _ := path.Match(s.text, head); !ok {
+			if !s.matchOne(head) {
 				return false
 			}
 		}
@@ -274,4 +277,55 @@ func Fold(s string) string {
 		}
 	}
 	return s
+}
+
+// matchOne matches a wildcard segment against one name.
+func (s *segment) matchOne(name string) bool {
+	if !strings.HasPrefix(name, s.prefix) || !strings.HasSuffix(name, s.suffix) {
+		return false
+	}
+	if s.simple {
+		return len(name) >= len(s.prefix)+len(s.suffix)
+	}
+	ok, _ := path.Match(s.text, name)
+	return ok
+}
+
+// Name is a compiled pattern for a single name (no "/"), such as a file
+// name glob ("*.md"). It is immutable and safe for concurrent use.
+type Name struct {
+	seg  segment
+	fold bool
+}
+
+// CompileName compiles a one-segment pattern in path.Match syntax. With
+// fold, matching ignores case.
+func CompileName(pattern string, fold bool) (*Name, error) {
+	if pattern == "" || strings.Contains(pattern, "/") {
+		return nil, fmt.Errorf("name pattern %q must be one non-empty segment", pattern)
+	}
+	if fold {
+		pattern = Fold(pattern)
+	}
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, fmt.Errorf("name pattern %q is malformed (check [ ] and \\ escapes)", pattern)
+	}
+	n := &Name{fold: fold}
+	if strings.ContainsAny(pattern, `*?[\`) {
+		n.seg = wildSegment(pattern)
+	} else {
+		n.seg = segment{text: pattern, kind: segLiteral}
+	}
+	return n, nil
+}
+
+// Match reports whether name matches.
+func (n *Name) Match(name string) bool {
+	if n.fold {
+		name = Fold(name)
+	}
+	if n.seg.kind == segLiteral {
+		return name == n.seg.text
+	}
+	return n.seg.matchOne(name)
 }

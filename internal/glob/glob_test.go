@@ -124,3 +124,23 @@ func BenchmarkMatch(b *testing.B) {
 		p.Match("drafts/2024/q1/report.md")
 	}
 }
+
+func FuzzCompileName(f *testing.F) {
+	for _, s := range []string{"*.md", "a*", "*x*", "[ab]*.go", `\*.md`, "report-202?.txt"} {
+		f.Add(s, "report-2024.txt", false)
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string, fold bool) {
+		n, err := CompileName(pattern, fold)
+		if err != nil || strings.Contains(name, "/") {
+			return
+		}
+		p, s := pattern, name
+		if fold {
+			p, s = Fold(p), Fold(s)
+		}
+		want, _ := path.Match(p, s)
+		if got := n.Match(name); got != want {
+			t.Fatalf("CompileName(%q, %v).Match(%q) = %v, path.Match says %v", pattern, fold, name, got, want)
+		}
+	})
+}

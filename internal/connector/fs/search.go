@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/glob"
 )
 
 const (
@@ -72,7 +73,7 @@ type searcher struct {
 	limits     core.FSLimits
 	ctx        context.Context // the caller's context: its end is an error
 	sctx       context.Context // with the search timeout: its end stops the search
-	glob       string
+	name       *glob.Name // nil: any name
 	needle     []byte
 	ignoreCase bool
 	maxResults int
@@ -100,14 +101,19 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 		limits:     c.limits,
 		ctx:        ctx,
 		sctx:       sctx,
-		glob:       s.name,
+
 		needle:     []byte(s.text),
 		ignoreCase: s.ignoreCase,
 		maxResults: s.maxResults,
 		res:        searchResult{Path: s.target.rel, Matches: []searchMatch{}},
 	}
+	if s.name != "" {
+		if sr.name, err = glob.CompileName(s.name, s.ignoreCase); err != nil {
+			// checkGlob accepted it in Prepare; this cannot happen.
+			return nil, core.E(op, core.KindInvalid, core.ReasonInvalidArguments, "name is not a valid pattern.", err)
+		}
+	}
 	if s.ignoreCase {
-		sr.glob = strings.ToLower(sr.glob)
 		sr.needle = appendLower(nil, sr.needle)
 	}
 	sr.o = o
@@ -132,17 +138,7 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 // wanted reports whether an entry the directory listing typed can match:
 // only regular files whose name fits the glob.
 func (sr *searcher) wanted(name string, typ iofs.FileMode) bool {
-	if !typ.IsRegular() {
-		return false
-	}
-	if sr.glob == "" {
-		return true
-	}
-	if sr.ignoreCase {
-		name = strings.ToLower(name)
-	}
-	ok, _ := path.Match(sr.glob, name)
-	return ok
+	return typ.IsRegular() && (sr.name == nil || sr.name.Match(name))
 }
 
 // visit handles one entry of the walk.
@@ -161,14 +157,8 @@ func (sr *searcher) visit(rel string, typ iofs.FileMode, fi iofs.FileInfo, dirOf
 		return false, true, nil
 	}
 	sr.res.FilesScanned++
-	if sr.glob != "" {
-		n := name
-		if sr.ignoreCase {
-			n = strings.ToLower(n)
-		}
-		if ok, _ := path.Match(sr.glob, n); !ok {
-			return false, false, nil
-		}
+	if sr.name != nil && !sr.name.Match(name) {
+		return false, false, nil
 	}
 	if len(sr.needle) == 0 {
 		return false, !sr.add(searchMatch{Path: rel}), nil
