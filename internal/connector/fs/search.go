@@ -73,7 +73,7 @@ type searcher struct {
 	limits     core.FSLimits
 	ctx        context.Context // the caller's context: its end is an error
 	sctx       context.Context // with the search timeout: its end stops the search
-	name       *glob.Name // nil: any name
+	name       *glob.Name      // nil: any name
 	needle     []byte
 	ignoreCase bool
 	maxResults int
@@ -98,9 +98,9 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 	sctx, cancel := context.WithTimeout(ctx, c.limits.SearchTimeout)
 	defer cancel()
 	sr := &searcher{
-		limits:     c.limits,
-		ctx:        ctx,
-		sctx:       sctx,
+		limits: c.limits,
+		ctx:    ctx,
+		sctx:   sctx,
 
 		needle:     []byte(s.text),
 		ignoreCase: s.ignoreCase,
