@@ -214,6 +214,12 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	out.Status = StatusOK
 	out.Value = encoded
 	out.Structured = res.Value
+	// A resource may hold one of the policy's secrets (a key file inside a
+	// directory, an API that echoes a header): it never reaches the agent.
+	if redacted := e.redactor.Bytes(encoded); !bytes.Equal(redacted, encoded) {
+		out.Value, out.Structured = redacted, json.RawMessage(redacted)
+		rec.Detail = map[string]any{"result_redacted": true}
+	}
 	out.Truncated = res.Truncated
 	return out
 }

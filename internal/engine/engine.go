@@ -83,8 +83,9 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 			continue
 		}
 		if spec.FS != nil {
-			// Warden's own files are never reachable through a resource.
-			spec.FS.Reserved = appendReserved(spec.FS.Reserved, settings.StateDir, p.Source())
+			// Warden's own files, and files holding the policy's secrets,
+			// are never reachable through a resource.
+			spec.FS.Reserved = appendReserved(spec.FS.Reserved, append([]string{settings.StateDir, p.Source()}, p.SecretFiles()...)...)
 		}
 		c, err := connector.New(spec)
 		if err != nil {

@@ -355,3 +355,68 @@ func TestFileLimiterShared(t *testing.T) {
 		t.Errorf("with an unusable limits directory: allow = %v, %v; want refused with an error", ok, err)
 	}
 }
+
+// TestCall_SecretsNeverReturned: a secret the policy references never
+// reaches the agent, even when a granted file holds it, and the file a
+// file: reference names is never readable through a resource.
+func TestCall_SecretsNeverReturned(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "files")
+	const secret = "sk-live-7f3a9c0d2e1b"
+	for name, content := range map[string]string{
+		"key.txt":    secret + "\n",
+		"config.txt": "api_key=" + secret + "\nother=1\n",
+	} {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := `version: 1
+resources:
+  files: {kind: fs, root: ./files}
+agents:
+  bot:
+    token: file:./files/key.txt
+    grants:
+      - {resource: files, actions: [read, list, search]}
+`
+	p, err := policy.Compile([]byte(src), policy.WithBaseDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	run := func(tool, args string) *Outcome {
+		return e.Call(context.Background(), core.Call{Agent: "bot", Tool: tool, Args: json.RawMessage(args)}, CallOptions{})
+	}
+	out := run("files_read", `{"path":"config.txt"}`)
+	if out.Status != StatusOK || strings.Contains(string(out.Value), secret) || !strings.Contains(string(out.Value), "[REDACTED]") {
+		t.Errorf("read config.txt = %v %s", out.Status, out.Value)
+	}
+	if b, _ := json.Marshal(out.Structured); strings.Contains(string(b), secret) {
+		t.Errorf("the structured result holds the secret: %s", b)
+	}
+	if out := run("files_read", `{"path":"key.txt"}`); out.Status != StatusDenied || out.Reason != core.ReasonReservedPath {
+		t.Errorf("read key.txt = %v/%s %s", out.Status, out.Reason, out.Value)
+	}
+	if out := run("files_list", `{"path":"."}`); strings.Contains(string(out.Value), "key.txt") {
+		t.Errorf("list shows the secret file: %s", out.Value)
+	}
+	if out := run("files_search", `{"path":".","text":"sk-live"}`); strings.Contains(string(out.Value), secret) {
+		t.Errorf("search returned the secret: %s", out.Value)
+	}
+	e.Close()
+	log, err := os.ReadFile(filepath.Join(dir, ".warden", audit.LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), secret) {
+		t.Errorf("the audit log holds the secret")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"strconv"
 
 	"github.com/goccy/go-yaml/ast"
@@ -241,5 +242,8 @@ func (c *compiler) secret(n ast.Node, path, what string) (core.Secret, bool) {
 	}
 	s := core.NewSecret(ref, v)
 	c.p.secrets = append(c.p.secrets, s)
+	if f, ok := strings.CutPrefix(ref, "file:"); ok {
+		c.p.secretFiles = append(c.p.secretFiles, c.abs(f))
+	}
 	return s, true
 }

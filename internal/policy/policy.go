@@ -21,7 +21,9 @@ type Policy struct {
 	agents    map[string]*agent
 	agOrder   []string
 	secrets   []core.Secret
-	warnings  []*Problem
+	// secretFiles are the absolute paths of file: secret references.
+	secretFiles []string
+	warnings    []*Problem
 }
 
 // Settings are the policy's process-wide options.
@@ -119,6 +121,10 @@ func (p *Policy) Warnings() []*Problem { return slices.Clone(p.warnings) }
 
 // Secrets returns every secret the policy loaded, so they can be redacted.
 func (p *Policy) Secrets() []core.Secret { return slices.Clone(p.secrets) }
+
+// SecretFiles returns the absolute paths of the files that secret
+// references name, so no resource exposes them.
+func (p *Policy) SecretFiles() []string { return slices.Clone(p.secretFiles) }
 
 // Resources returns the resources in file order.
 func (p *Policy) Resources() []*core.ResourceSpec {
