@@ -145,7 +145,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
 	rec.Args = auditArgs(args, raw)
 	if err := tool.schema.Validate(args); err != nil {
-		return invalid(core.ReasonInvalidArguments, fmt.Sprintf("The arguments do not match the schema of %s: %s.", tool.Name, strings.TrimSuffix(err.Error(), ".")), err)
+		return invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)
 	}
 
 	// Normalise.

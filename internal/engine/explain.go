@@ -32,7 +32,7 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, "The arguments are not valid: "+err.Error()+".", err)}
 	}
 	if err := tool.schema.Validate(args); err != nil {
-		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, fmt.Sprintf("The arguments do not match the schema of %s: %v.", tool.Name, err), err)}
+		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)}
 	}
 	inv := &core.Invocation{Op: tool.Op.Name, Args: raw}
 	defer closeState(inv)

@@ -22,8 +22,12 @@ type Tool struct {
 	Description string // what it does and the agent's scope
 	InputSchema json.RawMessage
 	schema      *jsonschema.Resolved
+	args        []string // the argument names the schema declares, sorted
 	conn        core.Connector
 }
+
+// argNames returns the argument names the tool's schema declares.
+func (t *Tool) argNames() []string { return t.args }
 
 // toolName is what both MCP and OpenAI accept as a tool name.
 var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -66,6 +70,10 @@ func (e *Engine) buildTools() error {
 					return fmt.Errorf("tool %s: schema: %w", t.Name, err)
 				}
 				t.schema = rs
+				for name := range s.Properties {
+					t.args = append(t.args, name)
+				}
+				slices.Sort(t.args)
 				t.Description = describeTool(e.policy, agent, spec, op)
 				e.tools[agent][t.Name] = t
 				e.toolOrder[agent] = append(e.toolOrder[agent], t)
