@@ -19,11 +19,7 @@ type listResult struct {
 }
 
 func (c *Connector) list(ctx context.Context, op string, s *call, scope core.Scope) (*core.Result, error) {
-	o, err := c.current(op)
-	if err != nil {
-		return nil, err
-	}
-	dir, info, release, err := openTargetDir(op, s)
+	o, dir, info, release, err := c.openWalk(op, s)
 	if err != nil {
 		return nil, err
 	}

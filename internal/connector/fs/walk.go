@@ -245,6 +245,20 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 	return nil
 }
 
+// openWalk returns the opened root and the directory a list or search
+// walks, and a function that releases the directory.
+func (c *Connector) openWalk(op string, s *call) (*opened, *os.Root, iofs.FileInfo, func(), error) {
+	o, err := c.current(op)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	dir, info, release, err := openTargetDir(op, s)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return o, dir, info, release, nil
+}
+
 // openTargetDir returns the directory a list or search works in, and a
 // function that releases it.
 func openTargetDir(op string, s *call) (*os.Root, iofs.FileInfo, func(), error) {

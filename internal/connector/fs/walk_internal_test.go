@@ -81,20 +81,7 @@ func TestReadSubdir_Swapped(t *testing.T) {
 // directory and a link to a sibling the scope hides, name and text searches
 // never report what is in the sibling.
 func TestSearch_SwapDuringWalk(t *testing.T) {
-	base := t.TempDir()
-	for _, f := range []struct{ path, content string }{
-		{"private/secret-private.md", "WARDEN-PRIVATE"},
-		{"d/inside.md", "inside"},
-		{"e/other.md", "inside"},
-	} {
-		p := filepath.Join(base, f.path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(f.content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	base := swapFixture(t, "e/other.md")
 	c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,19 +143,7 @@ func TestWalk_SwapBeforeEnter(t *testing.T) {
 		`{"path":".","recursive":true}`,
 	} {
 		t.Run(args, func(t *testing.T) {
-			base := t.TempDir()
-			for _, f := range []struct{ path, content string }{
-				{"private/secret-private.md", "WARDEN-PRIVATE"},
-				{"d/inside.md", "inside"},
-			} {
-				p := filepath.Join(base, f.path)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(f.content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			base := swapFixture(t)
 			c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
 			if err != nil {
 				t.Fatal(err)
@@ -212,4 +187,25 @@ func TestWalk_SwapBeforeEnter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// swapFixture builds private/secret-private.md (the hidden marker),
+// d/inside.md and any further files, each holding "inside".
+func swapFixture(t *testing.T, more ...string) string {
+	t.Helper()
+	base := t.TempDir()
+	files := map[string]string{"private/secret-private.md": "WARDEN-PRIVATE", "d/inside.md": "inside"}
+	for _, m := range more {
+		files[m] = "inside"
+	}
+	for name, content := range files {
+		p := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base
 }
