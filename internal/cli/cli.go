@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -275,19 +274,6 @@ func subcommands(e *env, group, help string, args []string, subs map[string]func
 	}
 	slices.Sort(names)
 	return usageErr(e, "unknown %s command %q; use %s", group, args[0], strings.Join(names, ", "))
-}
-
-// stateDir returns the state directory: the flag, else the policy's, else
-// ./.warden.
-func stateDir(e *env, pf *policyFlags, flagDir string) (string, error) {
-	if flagDir != "" {
-		return flagDir, nil
-	}
-	p, _, err := pf.load(e, true)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Clean(p.Settings().StateDir), nil
 }
 
 func runVersion(e *env, _ []string) int {

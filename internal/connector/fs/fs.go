@@ -338,8 +338,8 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 			return invalid("Give at least one of name (a file name pattern such as \"*.md\") and text (a string to find inside files).")
 		}
 		if a.Name != nil {
-			if err := checkGlob(*a.Name); err != nil {
-				return invalid(err.Error())
+			if msg := globProblem(*a.Name); msg != "" {
+				return invalid(msg)
 			}
 			s.name = *a.Name
 		}

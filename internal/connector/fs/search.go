@@ -8,7 +8,6 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -51,20 +50,21 @@ type searchMatch struct {
 	Text string `json:"text,omitempty"`
 }
 
-// checkGlob validates a name pattern.
-func checkGlob(p string) error {
+// globProblem explains, for the model, what is wrong with a name pattern,
+// or returns "" if it is valid.
+func globProblem(p string) string {
 	switch {
 	case p == "":
-		return errors.New("name must not be empty.")
+		return "name must not be empty."
 	case len(p) > 255:
-		return errors.New("name must be at most 255 bytes.")
+		return "name must be at most 255 bytes."
 	case strings.Contains(p, "/"):
-		return errors.New(`name is matched against file names only and cannot contain "/"; choose the directory with path.`)
+		return `name is matched against file names only and cannot contain "/"; choose the directory with path.`
 	}
-	if _, err := path.Match(p, ""); err != nil {
-		return errors.New("name is not a valid pattern: use * for any run of characters, ? for one character, [abc] or [a-z] for one of a set, and \\ to quote a special character.")
+	if _, err := glob.CompileName(p, false); err != nil {
+		return "name is not a valid pattern: use * for any run of characters, ? for one character, [abc] or [a-z] for one of a set, and \\ to quote a special character."
 	}
-	return nil
+	return ""
 }
 
 // searcher holds the state of one search.
@@ -105,7 +105,7 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 	}
 	if s.name != "" {
 		if sr.name, err = glob.CompileName(s.name, s.ignoreCase); err != nil {
-			// checkGlob accepted it in Prepare; this cannot happen.
+			// globProblem accepted it in Prepare; this cannot happen.
 			return nil, core.E(op, core.KindInvalid, core.ReasonInvalidArguments, "name is not a valid pattern.", err)
 		}
 	}
