@@ -61,6 +61,13 @@ type Invocation struct {
 	Paths []string
 	// State is the connector's own decoded form of the call, set by Prepare.
 	State any
+	// Journal, set by the engine before Execute for operations that are not
+	// read-only, keeps what the call replaces. Connectors must record every
+	// change in it before making it.
+	Journal Journal
+	// Options, set by the engine from the decision before Execute, are what
+	// the grant allows beyond its action.
+	Options GrantOptions
 }
 
 // Scope reports whether a target found while executing is visible to the

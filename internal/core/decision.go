@@ -71,6 +71,13 @@ const (
 	ReasonIsDirectory       Reason = "is-directory"        // a file operation named a directory
 	ReasonNotDirectory      Reason = "not-directory"       // a directory operation named a file
 	ReasonChanged           Reason = "target-changed"      // the target changed while the call ran; fails closed
+	ReasonExists            Reason = "exists"              // the target exists and the call must not replace it
+	ReasonNotEmpty          Reason = "not-empty"           // a directory has content and recursive deletion was not asked for
+	ReasonNotGranted        Reason = "option-not-granted"  // the call needs a grant option (recursive, hardlinks) the grant lacks
+	ReasonHardlinked        Reason = "hard-linked"         // the file has other hard links; writing through it is refused
+	ReasonDanglingLink      Reason = "dangling-symlink"    // a symlink to nothing is never a write target
+	ReasonNoMatch           Reason = "edit-no-match"       // an edit's old text is not in the file exactly once
+	ReasonUndoConflict      Reason = "changed-since"       // undo refused: the file changed after the call
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that
@@ -85,6 +92,18 @@ type Decision struct {
 	Position string
 	// Reasons are stable codes, most significant first.
 	Reasons []Reason
+	// Options are what the deciding grant allows beyond its actions. The
+	// zero value allows nothing extra.
+	Options GrantOptions
+}
+
+// GrantOptions are permissions a grant can add to its actions. Connectors
+// enforce them, because only they know what a call will touch.
+type GrantOptions struct {
+	// Recursive lets a delete remove a directory with everything in it.
+	Recursive bool
+	// Hardlinks lets writes replace a file that has other hard links.
+	Hardlinks bool
 }
 
 // Allowed reports whether the decision lets the call run without a human.

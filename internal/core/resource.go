@@ -45,6 +45,7 @@ type FSLimits struct {
 	MaxSearchBytes   int64         // content bytes one search scans; default 256 MiB
 	MaxSearchResults int           // matches one search returns; default 1,000
 	SearchTimeout    time.Duration // wall time of one search; default 10s
+	MaxWriteBytes    int64         // largest file a write, append or edit leaves; default 10 MiB
 }
 
 // DefaultFSLimits are the limits used where the policy sets none.
@@ -56,6 +57,7 @@ var DefaultFSLimits = FSLimits{
 	MaxSearchBytes:   256 << 20,
 	MaxSearchResults: 1000,
 	SearchTimeout:    10 * time.Second,
+	MaxWriteBytes:    10 << 20,
 }
 
 // WithDefaults returns l with every zero field replaced by its default.
@@ -81,6 +83,9 @@ func (l FSLimits) WithDefaults() FSLimits {
 	}
 	if l.SearchTimeout > 0 {
 		d.SearchTimeout = l.SearchTimeout
+	}
+	if l.MaxWriteBytes > 0 {
+		d.MaxWriteBytes = l.MaxWriteBytes
 	}
 	return d
 }
