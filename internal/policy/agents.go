@@ -108,7 +108,7 @@ func (c *compiler) agent(af field) *agent {
 
 var (
 	grantKeys = map[string][]string{
-		core.KindFS:   {"resource", "actions", "paths", "approval", "when", "description"},
+		core.KindFS:   {"resource", "actions", "paths", "approval", "when", "recursive", "hardlinks", "description"},
 		core.KindSQL:  {"resource", "actions", "tables", "max_rows", "approval", "when", "description"},
 		core.KindHTTP: {"resource", "actions", "read_only", "paths", "query", "headers", "max_body_bytes", "approval", "when", "description"},
 	}
@@ -288,6 +288,15 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 	}
 	if f, ok := get("max_body_bytes"); ok {
 		r.maxBodyBytes, _ = c.size(f.val, f.path, "max_body_bytes", 0, 1<<30)
+	}
+	if f, ok := get("recursive"); ok {
+		r.options.Recursive, _ = c.boolean(f.val, f.path, "recursive")
+		if r.options.Recursive && !contains(r.actions, "delete") {
+			c.add(f.keyN, f.path, "add delete to actions, or remove recursive", "recursive only applies to the delete action")
+		}
+	}
+	if f, ok := get("hardlinks"); ok {
+		r.options.Hardlinks, _ = c.boolean(f.val, f.path, "hardlinks")
 	}
 	if bad || len(c.probs) > probsBefore {
 		return nil

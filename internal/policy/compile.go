@@ -155,12 +155,15 @@ func (c *compiler) settings(f field) {
 		AuditSync:        "interval",
 		MaxArgumentBytes: DefaultMaxArgumentBytes,
 		MaxResultBytes:   DefaultMaxResultBytes,
+		JournalMaxBytes:  DefaultJournalMaxBytes,
+		JournalMaxAge:    DefaultJournalMaxAge,
+		Landlock:         true,
 	}
 	defer func() { c.p.settings = s }()
 	if f.val == nil {
 		return
 	}
-	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits"})
+	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits", "journal", "landlock"})
 	for _, sf := range fields {
 		switch sf.key {
 		case "state_dir":
@@ -196,6 +199,24 @@ func (c *compiler) settings(f field) {
 				case "key":
 					s.AuditKey, _ = c.secret(a.val, a.path, "audit.key")
 				}
+			}
+		case "journal":
+			sub, _ := c.mapping(sf.val, sf.path, "journal", []string{"max_bytes", "max_age"})
+			for _, a := range sub {
+				switch a.key {
+				case "max_bytes":
+					if v, ok := c.size(a.val, a.path, "journal.max_bytes", 1<<20, 1<<50); ok {
+						s.JournalMaxBytes = v
+					}
+				case "max_age":
+					if v, ok := c.duration(a.val, a.path, "journal.max_age", 3600e9, 10*365*24*3600e9); ok {
+						s.JournalMaxAge = v
+					}
+				}
+			}
+		case "landlock":
+			if v, ok := c.boolean(sf.val, sf.path, "landlock"); ok {
+				s.Landlock = v
 			}
 		case "limits":
 			sub, _ := c.mapping(sf.val, sf.path, "limits", []string{"max_argument_bytes", "max_result_bytes"})

@@ -20,10 +20,14 @@ import (
 //     approval: required: NeedsApproval (approval wins over a plain grant,
 //     as deny wins over both);
 //   - otherwise the first such grant in file order: Allow.
-//     A file that usually holds secrets (see package sensitive) matches only
-//     a grant whose pattern names it explicitly;
-//   - otherwise Deny, with the closest reason: sensitive-path,
-//     condition-false, condition-error or no-matching-grant.
+//
+// The decision's Options are the union of the options of every matching
+// grant.
+//
+//	  A file that usually holds secrets (see package sensitive) matches only
+//	  a grant whose pattern names it explicitly;
+//	- otherwise Deny, with the closest reason: sensitive-path,
+//	  condition-false, condition-error or no-matching-grant.
 //
 // With several targets the strictest outcome wins: any Deny denies, then any
 // NeedsApproval asks, otherwise Allow (decided by the first target's rule).
@@ -66,7 +70,10 @@ func (p *Policy) evaluate(ctx context.Context, req *core.Request, trace *[]Step)
 		}
 		e := p.decideTarget(ctx, rs, req, extra, trace)
 		if e.Effect == core.Deny || (e.Effect == core.NeedsApproval && d.Effect == core.Allow) {
+			e.Options = intersect(d.Options, e.Options)
 			d = e
+		} else {
+			d.Options = intersect(d.Options, e.Options)
 		}
 	}
 	return d
@@ -107,6 +114,12 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 
 	isSensitive := rs.kind == core.KindFS && sensitive.Path(target)
 	fallback := core.ReasonNoGrant
+	// Every matching grant counts: an approval grant wins over plain ones,
+	// and options (recursive, hardlinks) add up. Without approval grants or
+	// options in the index, the first match decides and the scan stops.
+	var first, approval *rule
+	var opts core.GrantOptions
+	keepLooking := rs.grants.approvals > 0 || rs.grants.withOptions > 0
 	rs.grants.each(target, func(r *rule) bool {
 		if len(r.paths) > 0 {
 			if !matchAny(r.paths, target) {
@@ -140,25 +153,26 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 				return true
 			}
 		}
-		if r.approval {
+		opts = union(opts, r.options)
+		switch {
+		case r.approval && approval == nil:
 			step(trace, r, target, "matched: needs approval")
-			d = core.Decision{Effect: core.NeedsApproval, Rule: r.id, Position: r.position, Reasons: []core.Reason{core.ReasonApprovalRequired}}
-			decided = true
-			return false
-		}
-		if !decided {
+			approval = r
+		case r.approval:
+			step(trace, r, target, "matched too (needs approval)")
+		case first == nil:
 			step(trace, r, target, "matched: allowed")
-			d = core.Decision{Effect: core.Allow, Rule: r.id, Position: r.position, Reasons: []core.Reason{core.ReasonGrant}}
-			decided = true
-		} else {
-			step(trace, r, target, "matched too; the earlier grant decides")
+			first = r
+		default:
+			step(trace, r, target, "matched too; its options add up")
 		}
-		// Approval wins over a plain grant, as deny wins over both: keep
-		// looking only if some grant here asks for approval.
-		return rs.grants.approvals > 0
+		return keepLooking
 	})
-	if decided {
-		return d
+	switch {
+	case approval != nil:
+		return core.Decision{Effect: core.NeedsApproval, Rule: approval.id, Position: approval.position, Reasons: []core.Reason{core.ReasonApprovalRequired}, Options: opts}
+	case first != nil:
+		return core.Decision{Effect: core.Allow, Rule: first.id, Position: first.position, Reasons: []core.Reason{core.ReasonGrant}, Options: opts}
 	}
 	return core.Decision{Reasons: []core.Reason{fallback}}
 }
@@ -209,4 +223,14 @@ func (p *Policy) Scope(ctx context.Context, req *core.Request) core.Scope {
 	return core.ScopeFunc(func(path string) bool {
 		return p.decideTarget(ctx, rs, req, path, nil).Effect != core.Deny
 	})
+}
+
+// union adds up the options of several matching grants.
+func union(a, b core.GrantOptions) core.GrantOptions {
+	return core.GrantOptions{Recursive: a.Recursive || b.Recursive, Hardlinks: a.Hardlinks || b.Hardlinks}
+}
+
+// intersect keeps the options every target's grant allows.
+func intersect(a, b core.GrantOptions) core.GrantOptions {
+	return core.GrantOptions{Recursive: a.Recursive && b.Recursive, Hardlinks: a.Hardlinks && b.Hardlinks}
 }

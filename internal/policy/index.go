@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/warden-dev/warden/internal/core"
+)
 
 // ruleIndex holds the rules for one agent, resource and action in file
 // order, indexed by their path patterns so that a policy with thousands of
@@ -18,15 +22,20 @@ type ruleIndex struct {
 	byExt   map[string][]*rule
 	rest    []*rule
 	n       int
-	// approvals counts grants requiring approval; when there are none, the
-	// first matching grant decides and the search stops.
-	approvals int
+	// approvals and withOptions count grants requiring approval or carrying
+	// options; when there are none, the first matching grant decides and
+	// the search stops.
+	approvals   int
+	withOptions int
 }
 
 func (x *ruleIndex) add(r *rule) {
 	x.n++
 	if r.approval {
 		x.approvals++
+	}
+	if r.options != (core.GrantOptions{}) {
+		x.withOptions++
 	}
 	if len(r.paths) == 0 {
 		x.rest = append(x.rest, r)

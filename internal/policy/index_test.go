@@ -48,6 +48,9 @@ func flatten(p *Policy) {
 						if r.approval {
 							flat.approvals++
 						}
+						if r.options != (core.GrantOptions{}) {
+							flat.withOptions++
+						}
 						flat.rest = append(flat.rest, r)
 					}
 					*x = flat

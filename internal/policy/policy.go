@@ -46,6 +46,13 @@ type Settings struct {
 	MaxArgumentBytes int64
 	// MaxResultBytes bounds a call's encoded result. Default 4 MiB.
 	MaxResultBytes int64
+	// JournalMaxBytes and JournalMaxAge bound the journal of replaced
+	// content that undo uses. Defaults 1 GiB and 30 days.
+	JournalMaxBytes int64
+	JournalMaxAge   time.Duration
+	// Landlock restricts the serving process to the paths it needs where
+	// the kernel supports it. Default true.
+	Landlock bool
 }
 
 // Defaults for [Settings].
@@ -53,6 +60,8 @@ const (
 	DefaultApprovalTTL      = 10 * time.Minute
 	DefaultMaxArgumentBytes = 256 << 10
 	DefaultMaxResultBytes   = 4 << 20
+	DefaultJournalMaxBytes  = 1 << 30
+	DefaultJournalMaxAge    = 30 * 24 * time.Hour
 )
 
 type resource struct {
@@ -98,6 +107,7 @@ type rule struct {
 	approval bool
 	cond     *condition
 
+	options      core.GrantOptions
 	description  string
 	tables       map[string][]string // sql: table → columns ("*" for all)
 	maxRows      int
@@ -178,6 +188,7 @@ type Grant struct {
 	Description string
 	Tables      map[string][]string
 	MaxRows     int
+	Options     core.GrantOptions
 }
 
 // Grants returns an agent's grants on a resource ("" for all), in file order.
@@ -208,6 +219,7 @@ func (p *Policy) describe(agentName, resourceName string, deny bool) []Grant {
 			Rule: r.id, Position: r.position, Resource: r.resource,
 			Actions: slices.Clone(r.actions), Approval: r.approval,
 			Description: r.description, Tables: r.tables, MaxRows: r.maxRows,
+			Options: r.options,
 		}
 		for _, pat := range r.paths {
 			g.Paths = append(g.Paths, pat.String())

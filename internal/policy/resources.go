@@ -126,7 +126,7 @@ func (c *compiler) fsResource(rf field, get func(string) (field, bool)) *core.FS
 		}
 	}
 	if f, ok := get("limits"); ok {
-		lf, _ := c.mapping(f.val, f.path, "limits", []string{"max_read_bytes", "max_file_bytes", "max_list_entries", "max_search_files", "max_search_bytes", "max_search_results", "search_timeout"})
+		lf, _ := c.mapping(f.val, f.path, "limits", []string{"max_read_bytes", "max_file_bytes", "max_list_entries", "max_search_files", "max_search_bytes", "max_search_results", "search_timeout", "max_write_bytes"})
 		l := &spec.Limits
 		for _, x := range lf {
 			switch x.key {
@@ -147,6 +147,8 @@ func (c *compiler) fsResource(rf field, get func(string) (field, bool)) *core.FS
 				l.MaxSearchResults = int(v)
 			case "search_timeout":
 				l.SearchTimeout, _ = c.duration(x.val, x.path, x.key, 1e6, 3600e9)
+			case "max_write_bytes":
+				l.MaxWriteBytes, _ = c.size(x.val, x.path, x.key, 1, 1<<40)
 			}
 		}
 	}

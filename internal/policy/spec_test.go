@@ -35,6 +35,10 @@ type specFile struct {
 			Effect  string   `yaml:"effect"`
 			Rule    string   `yaml:"rule"`
 			Reasons []string `yaml:"reasons"`
+			Options *struct {
+				Recursive bool `yaml:"recursive"`
+				Hardlinks bool `yaml:"hardlinks"`
+			} `yaml:"options"`
 		} `yaml:"want"`
 	} `yaml:"tests"`
 }
@@ -104,6 +108,9 @@ func TestSpecs(t *testing.T) {
 					wv := view{Effect: tt.Want.Effect, Rule: tt.Want.Rule, Reasons: tt.Want.Reasons}
 					if diff := cmp.Diff(wv, gv); diff != "" {
 						t.Errorf("Evaluate(%+v) mismatch (-want +got):\n%s", *req, diff)
+					}
+					if o := tt.Want.Options; o != nil && (o.Recursive != got.Options.Recursive || o.Hardlinks != got.Options.Hardlinks) {
+						t.Errorf("Evaluate(%+v) options = %+v, want %+v", *req, got.Options, *o)
 					}
 					// Explain must agree with Evaluate.
 					if d, _ := p.Explain(context.Background(), req); d.Effect != got.Effect || d.Rule != got.Rule || !slices.Equal(d.Reasons, got.Reasons) {
