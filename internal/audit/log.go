@@ -254,8 +254,12 @@ func (l *Log) append(ctx context.Context, rec *Record) (Record, error) {
 	r := *rec
 	now := l.opts.Now()
 	r.Seq = h.seq + 1
-	if r.ID, err = l.ids.next(now); err != nil {
-		return Record{}, err
+	if r.ID == "" {
+		if r.ID, err = l.ids.next(now); err != nil {
+			return Record{}, err
+		}
+	} else if !ValidID(r.ID) {
+		return Record{}, fmt.Errorf("record id %q is not an id from NewID", r.ID)
 	}
 	if r.Time.IsZero() {
 		r.Time = now

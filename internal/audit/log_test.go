@@ -608,3 +608,20 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	})
 }
+
+func TestLog_Append_presetID(t *testing.T) {
+	dir := t.TempDir()
+	l := newLog(t, dir, Options{})
+	id := NewID()
+	r := mustAppend(t, l, &Record{Event: "call", ID: id})
+	if r.ID != id {
+		t.Errorf("Append kept id %q, want %q", r.ID, id)
+	}
+	if _, err := l.Append(context.Background(), &Record{Event: "call", ID: "../../etc/passwd"}); err == nil {
+		t.Errorf("Append accepted a malformed id")
+	}
+	if a, b := NewID(), NewID(); a == b || !ValidID(a) || !(a < b) {
+		t.Errorf("NewID() = %q then %q: want distinct, valid, increasing", a, b)
+	}
+	wantOK(t, mustVerify(t, dir, VerifyOptions{}))
+}

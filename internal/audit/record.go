@@ -13,6 +13,7 @@ import (
 	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warden-dev/warden/internal/redact"
@@ -401,6 +402,39 @@ func isLowerHex(b []byte) bool {
 
 // crockford is the Crockford base32 alphabet used for IDs.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// global generates ids handed out before a record is appended.
+var global struct {
+	sync.Mutex
+	g idGen
+}
+
+// NewID returns a fresh record id, for a caller that must name a record
+// before appending it (a write keeps its journal under the id of its audit
+// record). Pass it in Record.ID; Append then uses it.
+func NewID() string {
+	global.Lock()
+	defer global.Unlock()
+	id, err := global.g.next(time.Now())
+	if err != nil {
+		panic(err) // the year 10889
+	}
+	return id
+}
+
+// ValidID reports whether s has the form of a record id: 26 characters of
+// Crockford's base32, the first at most '7'.
+func ValidID(s string) bool {
+	if len(s) != 26 || s[0] > '7' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(crockford, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // idGen makes record IDs: 26 Crockford base32 characters encoding a 48-bit
 // Unix millisecond time and 80 random bits. Within one generator, IDs in
