@@ -16,6 +16,7 @@ import (
 	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/journal"
 )
 
 // Status is how a call ended, as the faces report it.
@@ -60,7 +61,9 @@ type Outcome struct {
 	// that encode it themselves.
 	Value      json.RawMessage
 	Structured any
-	Truncated  bool
+	// changed reports that the call changed its resource.
+	changed   bool
+	Truncated bool
 	// Err is the internal cause, for operator logs only.
 	Err error
 }
@@ -110,6 +113,16 @@ func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Ou
 	if err != nil {
 		// Fail closed: a call that cannot be recorded does not return data.
 		e.log.Error("audit append failed; withholding the result", "tool", call.Tool, "agent", call.Agent, "err", err)
+		if out.changed {
+			// The change is made (and its intent recorded): say so.
+			return &Outcome{
+				Status:   StatusFailed,
+				Decision: out.Decision,
+				Reason:   core.ReasonAuditUnavailable,
+				Message:  "The change was made, but Warden could not record its outcome in the audit log; tell the operator.",
+				Err:      err,
+			}
+		}
 		return &Outcome{
 			Status:   StatusDenied,
 			Decision: core.Decision{Reasons: []core.Reason{core.ReasonAuditUnavailable}},
@@ -179,8 +192,24 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		return out
 	}
 
+	// A call that may change the resource is recorded before it runs, and
+	// keeps what it replaces in the journal.
+	var tx *journal.Tx
+	if !tool.Op.ReadOnly {
+		var ok bool
+		if tx, ok = e.beginChange(ctx, call, tool, rec, d, out); !ok {
+			return out
+		}
+		if tx != nil {
+			inv.Journal = tx
+		}
+	}
+	inv.Options = d.Options
+
 	// Execute.
 	res, err := tool.conn.Execute(ctx, inv, e.policy.Scope(ctx, req))
+	e.endChange(tx, rec)
+	out.changed = err == nil && !tool.Op.ReadOnly
 	if err != nil {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonOf(err)
@@ -218,7 +247,10 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// directory, an API that echoes a header): it never reaches the agent.
 	if redacted := e.redactor.Bytes(encoded); !bytes.Equal(redacted, encoded) {
 		out.Value, out.Structured = redacted, json.RawMessage(redacted)
-		rec.Detail = map[string]any{"result_redacted": true}
+		if rec.Detail == nil {
+			rec.Detail = map[string]any{}
+		}
+		rec.Detail["result_redacted"] = true
 	}
 	out.Truncated = res.Truncated
 	return out

@@ -16,6 +16,7 @@ import (
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/journal"
 	"github.com/warden-dev/warden/internal/policy"
 	"github.com/warden-dev/warden/internal/redact"
 )
@@ -31,6 +32,7 @@ type Engine struct {
 	toolOrder map[string][]*Tool
 	audit     *audit.Log
 	approvals *approval.Store
+	journal   *journal.Store // what mutating calls replace, for undo
 	redactor  *redact.Redactor
 	limiters  map[string]limiter
 	closeOnce sync.Once
@@ -136,6 +138,10 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, fmt.Errorf("%s: approvals: %w", op, err)
 	}
+	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now}); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("%s: journal: %w", op, err)
+	}
 	return e, nil
 }
 
@@ -180,6 +186,9 @@ func (e *Engine) Close() error {
 		}
 		if e.audit != nil {
 			errs = append(errs, e.audit.Close())
+		}
+		if e.journal != nil {
+			errs = append(errs, e.journal.Close())
 		}
 		e.closeErr = errors.Join(errs...)
 	})

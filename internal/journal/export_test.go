@@ -1,0 +1,9 @@
+package journal
+
+import "time"
+
+// SetCopyOnly makes s copy files instead of hard-linking them.
+func SetCopyOnly(s *Store) { s.copyOnly = true }
+
+// SetGrace sets how old a temp or hold file must be for Prune to remove it.
+func SetGrace(s *Store, d time.Duration) { s.grace = d }

@@ -1,0 +1,127 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Prune bounds the journal. It removes the entries older than MaxAge, then
+// the oldest entries until the objects the others hold total at most
+// MaxBytes, then the objects no entry holds. Temp and hold files are
+// removed once older than an hour, unless a transaction of this Store's
+// process still uses them (transactions of other processes are protected by
+// that hour). Open prunes, and so does Commit when the journal is over its
+// bounds or was last pruned an hour ago.
+func (s *Store) Prune() error {
+	return s.withLock("journal.Prune", func() error {
+		if err := s.pruneLocked(""); err != nil {
+			return fmt.Errorf("journal.Prune: %w", err)
+		}
+		return nil
+	})
+}
+
+// needPrune reports whether the in-memory totals say the journal is over
+// its bounds, or a full prune is due.
+func (s *Store) needPrune() bool {
+	now := s.now()
+	x := s.idx
+	return x.bytes > s.opts.MaxBytes ||
+		(!x.oldest.IsZero() && x.oldest.Before(now.Add(-s.opts.MaxAge))) ||
+		now.Sub(s.lastPrune) >= pruneEvery
+}
+
+// pruneLocked prunes, never removing the entry keep. Store.mu and the flock
+// are held, so no entry is committed meanwhile.
+func (s *Store) pruneLocked(keep string) error {
+	if err := s.idx.sync(s); err != nil {
+		return err
+	}
+	now := s.now()
+	s.lastPrune = now
+	var errs []error
+	drop := func(id string) {
+		if err := unlinkAt(s.entries, id+entryExt); err != nil && !isNotExist(err) {
+			errs = append(errs, fmt.Errorf("remove entry %q: %w", id, err))
+			return
+		}
+		s.idx.remove(id)
+	}
+	cutoff := now.Add(-s.opts.MaxAge)
+	for id, m := range s.idx.entries {
+		if id != keep && m.time.Before(cutoff) {
+			drop(id)
+		}
+	}
+	if s.idx.bytes > s.opts.MaxBytes {
+		ids := make([]string, 0, len(s.idx.entries))
+		for id := range s.idx.entries {
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(a, b string) int {
+			if c := s.idx.entries[a].time.Compare(s.idx.entries[b].time); c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
+		for _, id := range ids {
+			if s.idx.bytes <= s.opts.MaxBytes {
+				break
+			}
+			if id != keep {
+				drop(id)
+			}
+		}
+	}
+	errs = append(errs, s.sweep())
+	return errors.Join(errs...)
+}
+
+// sweep removes objects no entry holds, and stale temp and hold files.
+func (s *Store) sweep() error {
+	objects, err := readNames(s.objects)
+	if err != nil {
+		return fmt.Errorf("list objects: %w", err)
+	}
+	live := s.liveObjects() // after the listing: a hold listed is live or done
+	// File times come from the real clock, whatever Options.Now says.
+	stale := time.Now().Add(-s.grace)
+	var errs []error
+	for _, name := range objects {
+		switch {
+		case live[name]:
+		case validHash(name):
+			if s.idx.refs[name] == 0 {
+				errs = append(errs, s.remove(name))
+			}
+		case strings.HasPrefix(name, "."):
+			if st, err := statAt(s.objects, name); err == nil && st.ctime.Before(stale) {
+				errs = append(errs, s.remove(name))
+			}
+		}
+	}
+	entries, err := readNames(s.entries)
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("list entries: %w", err))...)
+	}
+	for _, name := range entries {
+		if strings.HasPrefix(name, ".") {
+			if st, err := statAt(s.entries, name); err == nil && st.ctime.Before(stale) {
+				if err := unlinkAt(s.entries, name); err != nil && !isNotExist(err) {
+					errs = append(errs, fmt.Errorf("remove entries/%s: %w", name, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) remove(object string) error {
+	if err := unlinkAt(s.objects, object); err != nil && !isNotExist(err) {
+		return fmt.Errorf("remove objects/%s: %w", object, err)
+	}
+	return nil
+}

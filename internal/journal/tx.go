@@ -1,0 +1,391 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Tx is the journal entry of one call while the call runs. Keep and Record
+// fill it; Commit or Abort ends it. Its methods are safe for concurrent use.
+type Tx struct {
+	s     *Store
+	mu    sync.Mutex
+	entry core.JournalEntry
+	holds []hold
+	done  bool
+}
+
+// hold is one object a Tx keeps. The hold file is the Tx's private link to
+// the object's inode: whatever another Store prunes or aborts meanwhile,
+// Commit can give the object its name back from it.
+type hold struct {
+	name    string // the hold file in objects/
+	sha     string
+	size    int64
+	created bool // this Tx gave the object its name
+}
+
+// Begin starts the entry e. e.ID must be 1 to 64 characters of
+// [0-9A-Za-z_-] and name no committed entry; a zero e.Time is set to now.
+func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
+	const op = "journal.Begin"
+	if !validID(e.ID) {
+		return nil, fmt.Errorf("%s: invalid id %q", op, e.ID)
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("%s: %w", op, os.ErrClosed)
+	}
+	if _, err := statAt(s.entries, e.ID+entryExt); err == nil {
+		return nil, fmt.Errorf("%s: entry %q already exists", op, e.ID)
+	} else if !isNotExist(err) {
+		return nil, fmt.Errorf("%s: entry %q: %w", op, e.ID, err)
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	e.Changes = slices.Clone(e.Changes)
+	return &Tx{s: s, entry: e}, nil
+}
+
+// ID returns the entry's id.
+func (t *Tx) ID() string { return t.entry.ID }
+
+// Keep preserves the regular file name in dir, described by info and
+// hashing to sha256, before the caller replaces it by rename or removes it.
+// It hard-links the file into the journal when it can (the caller's rename
+// leaves the linked inode with the old content) and copies it otherwise,
+// checking the copy hashes to sha256. It fails with ErrChanged when name is
+// no longer the object info describes, a symlink included. The new name is
+// durable when Keep returns; the content is as durable as the file was.
+func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) error {
+	const op = "journal.Keep"
+	switch {
+	case !validName(name):
+		return fmt.Errorf("%s: invalid name %q", op, name)
+	case !validHash(sha256):
+		return fmt.Errorf("%s: %q: invalid hash %q", op, name, sha256)
+	case info == nil || !info.Mode().IsRegular():
+		return fmt.Errorf("%s: %q: not a regular file", op, name)
+	}
+	if t.finished() {
+		return fmt.Errorf("%s: %q: transaction %q already finished", op, name, t.entry.ID)
+	}
+	s := t.s
+	h := hold{name: tempName(".hold-"), sha: sha256, size: info.Size()}
+	s.addLive(h.name, sha256)
+	if err := s.keep(dir, name, info, &h); err != nil {
+		s.dropLive(h.name)
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	t.mu.Lock()
+	if t.done {
+		// Committed or aborted while this Keep ran: the hold is nobody's.
+		t.mu.Unlock()
+		unlinkAt(s.objects, h.name)
+		s.dropLive(h.name)
+		return fmt.Errorf("%s: %q: transaction %q already finished", op, name, t.entry.ID)
+	}
+	t.holds = append(t.holds, h)
+	t.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of changes recorded so far.
+func (t *Tx) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entry.Changes)
+}
+
+func (t *Tx) finished() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done
+}
+
+// Record adds c to the entry. It does nothing once the Tx is finished.
+func (t *Tx) Record(c core.Change) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.done {
+		t.entry.Changes = append(t.entry.Changes, c)
+	}
+}
+
+// Commit writes the entry durably and ends the Tx. A Tx with no changes
+// writes nothing (and releases what it kept). When the journal is over its
+// bounds, Commit prunes it, never removing the entry just written.
+func (t *Tx) Commit() error {
+	const op = "journal.Commit"
+	t.mu.Lock()
+	if t.done {
+		t.mu.Unlock()
+		return fmt.Errorf("%s: %q: transaction already finished", op, t.entry.ID)
+	}
+	t.done = true
+	holds, entry := t.holds, t.entry
+	t.holds = nil
+	t.mu.Unlock()
+
+	s := t.s
+	if len(entry.Changes) == 0 {
+		s.discard(holds)
+		return nil
+	}
+	ef := &entryFile{JournalEntry: entry}
+	for _, h := range holds {
+		if ef.Objects == nil {
+			ef.Objects = map[string]int64{}
+		}
+		ef.Objects[h.sha] = h.size
+	}
+	ran := false
+	err := s.withLock(op, func() error {
+		ran = true
+		if err := s.restore(holds); err != nil {
+			s.discardLocked(holds)
+			return err
+		}
+		if err := s.writeEntry(ef); err != nil {
+			s.discardLocked(holds)
+			return err
+		}
+		s.idx.add(entry.ID, metaOf(ef))
+		s.dropHolds(holds)
+		if s.needPrune() {
+			// The entry is safe; a prune that fails is retried at the next
+			// commit, since the journal is still over its bounds.
+			_ = s.pruneLocked(entry.ID)
+		}
+		return nil
+	})
+	if !ran {
+		s.dropHolds(holds)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %q: %w", op, entry.ID, err)
+	}
+	return nil
+}
+
+// Abort ends the Tx without an entry, removing the objects it added that no
+// committed entry holds. It is idempotent, and does nothing after Commit.
+func (t *Tx) Abort() {
+	t.mu.Lock()
+	if t.done {
+		t.mu.Unlock()
+		return
+	}
+	t.done = true
+	holds := t.holds
+	t.holds = nil
+	t.mu.Unlock()
+	t.s.discard(holds)
+}
+
+// restore gives each held object its name back if a prune or an abort
+// elsewhere removed it, so the entry about to be written holds only objects
+// that exist.
+func (s *Store) restore(holds []hold) error {
+	relinked := false
+	for _, h := range holds {
+		err := linkAt(s.objects, h.name, s.objects, h.sha)
+		switch {
+		case err == nil:
+			relinked = true
+		case isExist(err):
+		case isNotExist(err):
+			// The hold is gone (pruned after the grace period); the object
+			// may still be there.
+			if st, serr := statAt(s.objects, h.sha); serr != nil || !st.regular() {
+				return fmt.Errorf("object %s: %w", h.sha, ErrNotFound)
+			}
+		default:
+			return fmt.Errorf("object %s: %w", h.sha, err)
+		}
+	}
+	if relinked {
+		if err := s.objects.Sync(); err != nil {
+			return fmt.Errorf("sync objects: %w", err)
+		}
+	}
+	return nil
+}
+
+// discard releases holds of a Tx that writes no entry.
+func (s *Store) discard(holds []hold) {
+	if len(holds) == 0 {
+		return
+	}
+	ran := false
+	s.withLock("journal.Abort", func() error {
+		ran = true
+		s.discardLocked(holds)
+		return nil
+	})
+	if !ran {
+		// Without the lock, only the holds are surely ours; a prune removes
+		// the objects later.
+		s.dropHolds(holds)
+	}
+}
+
+// discardLocked removes holds and the objects they named that no entry and
+// no other transaction of this process holds. Another process's
+// transaction keeps its own hold and restores the name at its commit.
+func (s *Store) discardLocked(holds []hold) {
+	s.dropHolds(holds)
+	if err := s.idx.sync(s); err != nil {
+		return // unsure what entries hold: leave the objects to a prune
+	}
+	live := s.liveObjects()
+	for _, h := range holds {
+		if h.created && s.idx.refs[h.sha] == 0 && !live[h.sha] {
+			if err := unlinkAt(s.objects, h.sha); err != nil && !isNotExist(err) {
+				continue // a prune retries
+			}
+		}
+	}
+}
+
+func (s *Store) dropHolds(holds []hold) {
+	for _, h := range holds {
+		unlinkAt(s.objects, h.name)
+		s.dropLive(h.name)
+	}
+}
+
+// keep makes h.name in objects/ hold the content of name, preferring a hard
+// link, and publishes it as h.sha.
+func (s *Store) keep(dir *os.File, name string, info fs.FileInfo, h *hold) error {
+	if !s.copyOnly {
+		err := linkAt(dir, name, s.objects, h.name)
+		switch {
+		case err == nil:
+			return s.keepLinked(name, info, h)
+		case isNotExist(err):
+			return fmt.Errorf("link %q: %w: %w", name, ErrChanged, err)
+		case !linkRefused(err):
+			return fmt.Errorf("link %q: %w", name, err)
+		}
+	}
+	return s.keepCopy(dir, name, info, h)
+}
+
+// keepLinked checks that the new link is the very file info describes: the
+// name may have been replaced between the caller's look and the link.
+func (s *Store) keepLinked(name string, info fs.FileInfo, h *hold) error {
+	st, err := statAt(s.objects, h.name)
+	if err == nil && (!st.regular() || !st.describes(info)) {
+		err = ErrChanged
+	}
+	if err != nil {
+		unlinkAt(s.objects, h.name)
+		return fmt.Errorf("link %q: %w", name, err)
+	}
+	return s.publish(name, h)
+}
+
+// keepCopy copies name into the hold file, refusing content that does not
+// hash to h.sha. An object already kept with that hash is linked instead.
+func (s *Store) keepCopy(dir *os.File, name string, info fs.FileInfo, h *hold) error {
+	src, err := openRead(dir, name)
+	if err != nil {
+		if errors.Is(err, errLoop) || isNotExist(err) {
+			err = fmt.Errorf("%w: %w", ErrChanged, err)
+		}
+		return fmt.Errorf("open %q: %w", name, err)
+	}
+	defer src.Close()
+	st, err := statFile(src)
+	if err != nil {
+		return fmt.Errorf("open %q: %w", name, err)
+	}
+	if !st.regular() || !st.describes(info) {
+		return fmt.Errorf("open %q: %w", name, ErrChanged)
+	}
+	if s.holdExisting(h) {
+		if err := s.objects.Sync(); err != nil {
+			s.dropHolds([]hold{*h})
+			return fmt.Errorf("sync objects: %w", err)
+		}
+		return nil
+	}
+	dst, err := createExcl(s.objects, h.name)
+	if err != nil {
+		return fmt.Errorf("copy %q: %w", name, err)
+	}
+	sum, _, err := copyHashing(dst, src)
+	if err == nil && sum != h.sha {
+		err = ErrChanged
+	}
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		unlinkAt(s.objects, h.name)
+		return fmt.Errorf("copy %q: %w", name, err)
+	}
+	return s.publish(name, h)
+}
+
+// holdExisting links the already kept object h.sha as h's hold, and reports
+// whether it did. An object whose size is wrong is not used.
+func (s *Store) holdExisting(h *hold) bool {
+	st, err := statAt(s.objects, h.sha)
+	if err != nil || !st.regular() || st.size != h.size {
+		return false
+	}
+	return linkAt(s.objects, h.sha, s.objects, h.name) == nil
+}
+
+// publish names the held object h.sha, unless an object of that name and
+// size already exists, and makes the names durable.
+func (s *Store) publish(name string, h *hold) error {
+	var err error
+	for range 3 {
+		if err = linkAt(s.objects, h.name, s.objects, h.sha); err == nil {
+			h.created = true
+			break
+		}
+		if !isExist(err) {
+			break
+		}
+		var st stat
+		if st, err = statAt(s.objects, h.sha); isNotExist(err) {
+			continue // pruned just now: link again
+		}
+		if err != nil || (st.regular() && st.size == h.size) {
+			break
+		}
+		// The object under that name is damaged; ours replaces it.
+		tmp := tempName(".tmp-")
+		if err = linkAt(s.objects, h.name, s.objects, tmp); err == nil {
+			if err = renameAt(s.objects, tmp, h.sha); err != nil {
+				unlinkAt(s.objects, tmp)
+			}
+		}
+		h.created = err == nil
+		break
+	}
+	if err == nil {
+		err = s.objects.Sync()
+	}
+	if err != nil {
+		unlinkAt(s.objects, h.name)
+		return fmt.Errorf("keep %q: %w", name, err)
+	}
+	return nil
+}
