@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -70,43 +71,70 @@ func (s *Store) readEntry(id string) (*entryFile, error) {
 	return &ef, nil
 }
 
-// writeEntry writes entries/<id>.json durably: a temp file, fsynced, renamed
-// into place without replacing an entry of the same id, then the directory
-// fsynced.
-func (s *Store) writeEntry(ef *entryFile) (err error) {
+// writeEntry writes entries/<id>.json durably, with the objects directory.
+// A new entry is created under its name and written in place, so that one
+// round of concurrent syncs (the file, both directories) makes it all
+// durable: a crash before they finish leaves a torn entry, which reads as
+// corrupt and counts as absent, and its change not yet made (see Prepare).
+// Replacing an entry goes through a temp file and a rename.
+func (s *Store) writeEntry(ef *entryFile, replace bool) (err error) {
 	data, err := json.Marshal(ef)
 	if err != nil {
 		return fmt.Errorf("encode entry: %w", err)
 	}
 	data = append(data, '\n')
-	tmp := tempName(".tmp-")
-	f, err := createExcl(s.entries, tmp)
+	name := ef.ID + entryExt
+	file := name
+	if replace {
+		file = tempName(".tmp-")
+	}
+	f, err := createExcl(s.entries, file)
 	if err != nil {
-		return fmt.Errorf("create %q: %w", tmp, err)
+		return fmt.Errorf("create %q: %w", file, err)
 	}
 	defer func() {
 		if err != nil {
-			unlinkAt(s.entries, tmp)
+			unlinkAt(s.entries, file)
 		}
 	}()
 	_, err = f.Write(data)
+	if err == nil && replace {
+		if err = f.Sync(); err == nil {
+			err = renameAt(s.entries, file, name)
+		}
+	}
 	if err == nil {
-		err = f.Sync()
+		err = syncAll(f, s.entries, s.objects)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %q: %w", tmp, err)
-	}
-	name := ef.ID + entryExt
-	if err := renameNoReplaceAt(s.entries, tmp, name); err != nil {
-		return fmt.Errorf("rename to %q: %w", name, err)
-	}
-	if err := s.entries.Sync(); err != nil {
-		return fmt.Errorf("sync entries: %w", err)
+		return fmt.Errorf("write %q: %w", name, err)
 	}
 	return nil
+}
+
+// removeEntry removes the entry id, durably.
+func (s *Store) removeEntry(id string) error {
+	if err := unlinkAt(s.entries, id+entryExt); err != nil && !isNotExist(err) {
+		return fmt.Errorf("remove entry %q: %w", id, err)
+	}
+	s.idx.remove(id)
+	return s.entries.Sync()
+}
+
+// syncAll fsyncs the files concurrently: on journaling file systems the
+// flushes then share one journal commit instead of waiting for each other.
+func syncAll(files ...*os.File) error {
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files[1:] {
+		wg.Go(func() { errs[i+1] = f.Sync() })
+	}
+	errs[0] = files[0].Sync()
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // History returns the entries of resource with a change whose Path or To is

@@ -1,0 +1,102 @@
+package journal_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/warden-dev/warden/internal/journal"
+)
+
+// TestPrepare_writeAhead checks that Prepare puts the entry and the kept
+// content on disk before the caller's change, as a second Store (another
+// process, or the same one after a crash) sees it; that Commit of the same
+// changes keeps that entry; and that Abort removes it.
+func TestPrepare_writeAhead(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	dir := mustOpenDir(t, work)
+	path := filepath.Join(work, "f")
+	mustWrite(t, path, []byte("old"))
+
+	tx := mustBegin(t, s, "prepared")
+	sum := mustKeep(t, tx, dir, "f")
+	c := replaceChange("f", sum)
+	if err := tx.Prepare(c); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	// Before the change is made, a fresh Store already finds the entry
+	// and the old content.
+	other := newStore(t, state, journal.Options{}, false)
+	e, err := other.Entry("prepared")
+	if err != nil || len(e.Changes) != 1 || e.Changes[0].Before.SHA256 != sum {
+		t.Fatalf("Entry after Prepare = %+v, %v; want the prepared change", e, err)
+	}
+	mustReplace(t, path, []byte("new"))
+	tx.Record(c)
+	before, err := os.Stat(filepath.Join(state, "journal", "entries", "prepared.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	after, err := os.Stat(filepath.Join(state, "journal", "entries", "prepared.json"))
+	if err != nil || !os.SameFile(before, after) {
+		t.Errorf("Commit of the prepared changes rewrote the entry (%v)", err)
+	}
+	if got, err := readObject(t, s, sum); err != nil || string(got) != "old" {
+		t.Errorf("object = %q, %v; want the old content", got, err)
+	}
+
+	// A prepared change that never happened leaves no entry.
+	mustWrite(t, filepath.Join(work, "g"), []byte("g"))
+	tx = mustBegin(t, s, "aborted")
+	sum = mustKeep(t, tx, dir, "g")
+	if err := tx.Prepare(replaceChange("g", sum)); err != nil {
+		t.Fatal(err)
+	}
+	tx.Abort()
+	if _, err := other.Entry("aborted"); !errors.Is(err, journal.ErrNotFound) {
+		t.Errorf("Entry of an aborted prepared Tx = %v; want ErrNotFound", err)
+	}
+}
+
+// TestPrepare_commitDiffers checks that when the recorded changes differ
+// from the prepared ones (the change failed half-way), Commit rewrites the
+// entry with what really happened, or removes it when nothing did.
+func TestPrepare_commitDiffers(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	dir := mustOpenDir(t, work)
+	for _, n := range []string{"a", "b"} {
+		mustWrite(t, filepath.Join(work, n), []byte(n))
+	}
+	tx := mustBegin(t, s, "half")
+	sa := mustKeep(t, tx, dir, "a")
+	sb := mustKeep(t, tx, dir, "b")
+	tx.Record(replaceChange("a", sa))
+	if err := tx.Prepare(replaceChange("b", sb)); err != nil {
+		t.Fatal(err)
+	}
+	// b's change failed: only a's is recorded.
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := newStore(t, state, journal.Options{}, false).Entry("half")
+	if err != nil || len(e.Changes) != 1 || e.Changes[0].Path != "a" {
+		t.Fatalf("Entry = %+v, %v; want only the change of a", e, err)
+	}
+
+	tx = mustBegin(t, s, "none")
+	if err := tx.Prepare(replaceChange("a", sa)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Entry("none"); !errors.Is(err, journal.ErrNotFound) {
+		t.Errorf("Entry of a Tx whose prepared change never happened = %v; want ErrNotFound", err)
+	}
+}
