@@ -1,6 +1,9 @@
 // Command floor is the benchmark's floor: a bare MCP server on the same Go
-// SDK as Warden that reads, lists and searches files under one directory
-// with no policy, no path checks and no audit log. Its results have the
+// SDK as Warden that reads, lists, searches, writes and edits files under
+// one directory with no policy, no path checks, no audit log and no undo
+// journal. Its writes are atomic and durable as Warden's are (temporary
+// file, fsync, rename, fsync of the directory), so that the write rows
+// measure what Warden adds to that. Its results have the
 // same shape as Warden's (a JSON text block plus the same value as
 // structured content), so a call to it does the same file work and the
 // same encoding work as a call to Warden, and nothing else.
@@ -9,7 +12,8 @@
 //
 //	floor ROOT
 //
-// serves ROOT on stdin/stdout with the tools read, list and search.
+// serves ROOT on stdin/stdout with the tools read, list, search, write and
+// edit.
 package main
 
 import (
@@ -50,6 +54,8 @@ func main() {
 	s.AddTool(&mcp.Tool{Name: "read", InputSchema: readSchema}, tool(f.read))
 	s.AddTool(&mcp.Tool{Name: "list", InputSchema: listSchema}, tool(f.list))
 	s.AddTool(&mcp.Tool{Name: "search", InputSchema: searchSchema}, tool(f.search))
+	s.AddTool(&mcp.Tool{Name: "write", InputSchema: writeSchema}, tool(f.write))
+	s.AddTool(&mcp.Tool{Name: "edit", InputSchema: editSchema}, tool(f.edit))
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil && !errors.Is(err, mcp.ErrConnectionClosed) {
 		fmt.Fprintf(os.Stderr, "floor: %v\n", err)
 		os.Exit(1)

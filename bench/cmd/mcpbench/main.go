@@ -11,9 +11,10 @@
 //     result; the median of -starts fresh processes;
 //   - idle memory: VmRSS after connecting and -idle of quiet, and VmRSS and
 //     VmHWM after the benchmark;
-//   - three rows, each a batch of sequential tools/call requests with every
+//   - five rows, each a batch of sequential tools/call requests with every
 //     result checked: read a 4 KiB file, list a 1,000-entry directory,
-//     search 1,000 files by a name glob (100 match). Per batch: calls a
+//     search 1,000 files by a name glob (100 match), overwrite a 4 KiB
+//     file, make one replacement in a 4 KiB text file. Per batch: calls a
 //     second (n / Σ latency), p50 and p99 latency, and the server's CPU
 //     time per call.
 //
@@ -37,6 +38,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -82,13 +84,15 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.n[rowRead], "n-read", 1000, "calls per batch of read-4KiB")
 	fs.IntVar(&c.n[rowList], "n-list", 200, "calls per batch of list-1000")
 	fs.IntVar(&c.n[rowSearch], "n-search", 200, "calls per batch of search-1000")
+	fs.IntVar(&c.n[rowWrite], "n-write", 200, "calls per batch of write-4KiB")
+	fs.IntVar(&c.n[rowEdit], "n-edit", 200, "calls per batch of edit-4KiB")
 	fs.DurationVar(&c.timeCap, "time-cap", 10*time.Second, "stop a batch after this long even if it has not made n calls")
 	fs.IntVar(&c.warmup, "warmup", 200, "warm-up calls per row and server before measuring")
 	fs.DurationVar(&c.warmupCap, "warmup-cap", 3*time.Second, "longest warm-up per row and server")
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds of every row on every server; the table gives the median")
 	fs.IntVar(&c.starts, "starts", 10, "fresh processes per server for the start-up time")
 	fs.DurationVar(&c.idle, "idle", time.Second, "quiet time before idle memory is read")
-	fs.StringVar(&c.rows, "rows", "read,list,search", "rows to run, comma-separated (read, list, search)")
+	fs.StringVar(&c.rows, "rows", "read,list,search,write,edit", "rows to run, comma-separated (read, list, search, write, edit; or the full names such as write-4KiB)")
 	fs.StringVar(&c.client, "client", "sdk", "client for the rows: sdk (the official Go SDK client) or raw (writes each request line and times until its response line, decoding nothing in the timed part)")
 	fs.StringVar(&c.protocol, "protocol", "", "MCP protocol version the client asks for (default: the SDK's latest)")
 	fs.StringVar(&c.refList, "ref-list", "", "reference tool for the list row (default list_directory_with_sizes)")
@@ -230,7 +234,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w (server log: %s)", err, logs)
 		}
 		sessions[i] = s
-		if s.calls, err = srv.plan(tools); err != nil {
+		s.calls = srv.plan(tools)
+		if err := checkTools(s.calls, rows, tools); err != nil {
 			return fmt.Errorf("%s: %w", srv.name, err)
 		}
 		res[i].protocol = s.protocol
@@ -290,18 +295,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func parseRows(s string) ([]row, error) {
 	var rows []row
 	for name := range strings.SplitSeq(s, ",") {
-		switch strings.TrimSpace(name) {
-		case "read":
-			rows = append(rows, rowRead)
-		case "list":
-			rows = append(rows, rowList)
-		case "search":
-			rows = append(rows, rowSearch)
-		default:
-			return nil, fmt.Errorf("-rows: unknown row %q (want read, list or search)", name)
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(allRows(), func(r row) bool { return name == r.short() || name == r.String() })
+		if i < 0 {
+			return nil, fmt.Errorf("-rows: unknown row %q (want read, list, search, write or edit)", name)
 		}
+		rows = append(rows, row(i))
 	}
 	return rows, nil
+}
+
+func allRows() []row {
+	rows := make([]row, numRows)
+	for i := range rows {
+		rows[i] = row(i)
+	}
+	return rows
 }
 
 // rotation returns 0..n-1 rotated left by k, so that each server takes

@@ -35,6 +35,9 @@ type session struct {
 	pid      int
 	protocol string
 	calls    [numRows]call
+	// done counts the calls of each row made so far, including warm-up:
+	// the next call's iteration number.
+	done [numRows]int
 }
 
 func (s *session) close() { s.c.close() }
@@ -101,7 +104,8 @@ type batch struct {
 }
 
 // runBatch makes up to n sequential calls of row r, stopping early after
-// limit, and checks every result. Only the call itself is timed.
+// limit, and checks every result and, for rows that change a file, the
+// file. Only the call itself is timed.
 func (s *session) runBatch(ctx context.Context, r row, n int, limit time.Duration) (batch, error) {
 	c := s.calls[r]
 	b := batch{lat: make([]time.Duration, 0, n)}
@@ -111,12 +115,14 @@ func (s *session) runBatch(ctx context.Context, r row, n int, limit time.Duratio
 	}
 	begin := time.Now()
 	for i := 0; i < n && (i == 0 || time.Since(begin) < limit); i++ {
-		res, d, err := s.c.callTool(ctx, c.tool, c.args)
+		it := s.done[r]
+		res, d, err := s.c.callTool(ctx, c.tool, c.args(it))
 		if err != nil {
 			return b, fmt.Errorf("%s %s: %w", s.srv.name, r, err)
 		}
-		if err := c.check(res); err != nil {
-			return b, fmt.Errorf("%s %s: %w", s.srv.name, r, err)
+		s.done[r]++
+		if err := c.check(it, res); err != nil {
+			return b, fmt.Errorf("%s %s call %d: %w", s.srv.name, r, it, err)
 		}
 		b.lat = append(b.lat, d)
 	}

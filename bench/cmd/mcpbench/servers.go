@@ -19,19 +19,33 @@ const (
 	rowRead row = iota
 	rowList
 	rowSearch
+	rowWrite
+	rowEdit
 	numRows
 )
 
 func (r row) String() string {
-	return [...]string{"read-4KiB", "list-1000", "search-1000"}[r]
+	return [...]string{"read-4KiB", "list-1000", "search-1000", "write-4KiB", "edit-4KiB"}[r]
 }
 
-// A call is one tool call of a row for one server, with the check that its
-// result did the full work.
+// short is the row's name for -rows.
+func (r row) short() string {
+	return [...]string{"read", "list", "search", "write", "edit"}[r]
+}
+
+// A call is one tool call of a row for one server, with the check that it
+// did the full work. Both take the call's iteration number i, counted from 0
+// over the session, so that a row that changes a file can change it on
+// every call and check the exact result.
 type call struct {
 	tool  string
-	args  map[string]any
-	check func(*mcp.CallToolResult) error
+	args  func(i int) map[string]any
+	check func(i int, r *mcp.CallToolResult) error
+}
+
+// fixed returns the same arguments for every iteration.
+func fixed(args map[string]any) func(int) map[string]any {
+	return func(int) map[string]any { return args }
 }
 
 // A server is one MCP server under test.
@@ -42,32 +56,47 @@ type server struct {
 	// env is added to the environment of the long-lived benchmark session
 	// only (not the start-up probes), e.g. to switch on a CPU profile.
 	env []string
-	// plan chooses the calls for each row from the server's tools.
-	plan func(tools []*mcp.Tool) ([numRows]call, error)
+	// plan chooses the calls for each row from the server's tools. A row
+	// whose tool the server lacks gets a call with an empty or unknown tool
+	// name, which only matters if the row is run (see checkTools).
+	plan func(tools []*mcp.Tool) [numRows]call
 }
 
+// Server names; each has its own files for the rows that change files.
+const (
+	nameWarden    = "warden"
+	nameFloor     = "floor"
+	nameReference = "reference"
+)
+
+var serverNames = []string{nameWarden, nameFloor, nameReference}
+
 // cleanEnv is the harness's environment without anything that would make
-// Warden load a policy file instead of its zero-config default.
+// Warden load another policy than the one it is given.
 func cleanEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "WARDEN_") })
 }
 
-// wardenServer runs "warden serve" in the fixture root, so it uses the
-// zero-config policy: the directory read-only as resource "files", with the
-// audit log on in ./.warden.
+// wardenServer runs "warden serve --policy warden.yaml" in the fixture
+// root: the directory as resource "files", with the read and write actions
+// granted, the audit log on in ./.warden and the undo journal on.
 func wardenServer(bin string, fx *fixture, env []string) *server {
 	return &server{
-		name: "warden",
+		name: nameWarden,
 		command: func() *exec.Cmd {
-			cmd := exec.Command(bin, "serve")
+			cmd := exec.Command(bin, "serve", "--policy", fx.policyPath)
 			cmd.Dir = fx.root
 			cmd.Env = cleanEnv()
 			return cmd
 		},
 		env: env,
-		plan: func(tools []*mcp.Tool) ([numRows]call, error) {
-			return goCalls(tools, fx, "files_read", "files_list", "files_search",
-				map[string]any{"limit": listEntries})
+		plan: func([]*mcp.Tool) [numRows]call {
+			return goCalls(fx, nameWarden, goTools{
+				read: "files_read", list: "files_list", search: "files_search",
+				write: "files_write", edit: "files_edit",
+				listExtra:  map[string]any{"limit": listEntries},
+				writeExtra: map[string]any{"mode": "overwrite"},
+			})
 		},
 	}
 }
@@ -75,32 +104,30 @@ func wardenServer(bin string, fx *fixture, env []string) *server {
 // floorServer runs the bare SDK server on the fixture root.
 func floorServer(bin string, fx *fixture) *server {
 	return &server{
-		name: "floor",
+		name: nameFloor,
 		command: func() *exec.Cmd {
 			cmd := exec.Command(bin, fx.root)
 			cmd.Env = cleanEnv()
 			return cmd
 		},
-		plan: func(tools []*mcp.Tool) ([numRows]call, error) {
-			return goCalls(tools, fx, "read", "list", "search", nil)
+		plan: func([]*mcp.Tool) [numRows]call {
+			return goCalls(fx, nameFloor, goTools{read: "read", list: "list", search: "search", write: "write", edit: "edit"})
 		},
 	}
 }
 
-// goCalls plans the calls for Warden and the floor, whose results have the
-// same shape. listExtra is merged into the list arguments.
-func goCalls(tools []*mcp.Tool, fx *fixture, read, list, search string, listExtra map[string]any) ([numRows]call, error) {
+// goTools names the tools of Warden or the floor, whose arguments and
+// results have the same shape, and the extra arguments one of them needs.
+type goTools struct {
+	read, list, search, write, edit string
+	listExtra, writeExtra           map[string]any
+}
+
+// goCalls plans the calls for Warden or the floor; name picks the server's
+// own files for the write and edit rows.
+func goCalls(fx *fixture, name string, t goTools) [numRows]call {
 	var c [numRows]call
-	for _, name := range []string{read, list, search} {
-		if !hasTool(tools, name) {
-			return c, fmt.Errorf("no tool %q among %v", name, toolNames(tools))
-		}
-	}
-	listArgs := map[string]any{"path": fx.listPath}
-	for k, v := range listExtra {
-		listArgs[k] = v
-	}
-	c[rowRead] = call{read, map[string]any{"path": fx.readPath}, func(r *mcp.CallToolResult) error {
+	c[rowRead] = call{t.read, fixed(map[string]any{"path": fx.readPath}), func(_ int, r *mcp.CallToolResult) error {
 		var v struct {
 			Encoding, Content string
 			Truncated         bool
@@ -113,7 +140,7 @@ func goCalls(tools []*mcp.Tool, fx *fixture, read, list, search string, listExtr
 		}
 		return nil
 	}}
-	c[rowList] = call{list, listArgs, func(r *mcp.CallToolResult) error {
+	c[rowList] = call{t.list, fixed(with(map[string]any{"path": fx.listPath}, t.listExtra)), func(_ int, r *mcp.CallToolResult) error {
 		var v struct {
 			Entries []struct {
 				Path, Type, Modified string
@@ -129,7 +156,7 @@ func goCalls(tools []*mcp.Tool, fx *fixture, read, list, search string, listExtr
 		}
 		return nil
 	}}
-	c[rowSearch] = call{search, map[string]any{"path": fx.searchPath, "name": fx.searchGlob}, func(r *mcp.CallToolResult) error {
+	c[rowSearch] = call{t.search, fixed(map[string]any{"path": fx.searchPath, "name": fx.searchGlob}), func(_ int, r *mcp.CallToolResult) error {
 		var v struct {
 			Matches   []struct{ Path string }
 			Truncated bool
@@ -142,7 +169,41 @@ func goCalls(tools []*mcp.Tool, fx *fixture, read, list, search string, listExtr
 		}
 		return nil
 	}}
-	return c, nil
+	writePath, editPath := fx.writePath(name), fx.editPath(name)
+	c[rowWrite] = call{t.write,
+		func(i int) map[string]any {
+			return with(map[string]any{"path": writePath, "content": writeContent(i)}, t.writeExtra)
+		},
+		func(i int, r *mcp.CallToolResult) error {
+			if _, err := text(r); err != nil {
+				return err
+			}
+			return fx.checkFile(writePath, writeContent(i))
+		}}
+	c[rowEdit] = call{t.edit,
+		func(i int) map[string]any {
+			from, to := editStep(i)
+			return map[string]any{"path": editPath, "edits": []map[string]any{{"old": from, "new": to}}}
+		},
+		func(i int, r *mcp.CallToolResult) error {
+			var v struct{ Diff string }
+			if err := decodeText(r, &v); err != nil {
+				return err
+			}
+			if err := checkDiff(v.Diff, i); err != nil {
+				return err
+			}
+			return fx.checkFile(editPath, editContent(i))
+		}}
+	return c
+}
+
+// with returns args with extra merged in.
+func with(args, extra map[string]any) map[string]any {
+	for k, v := range extra {
+		args[k] = v
+	}
+	return args
 }
 
 // referenceServer runs @modelcontextprotocol/server-filesystem with node,
@@ -151,14 +212,14 @@ func goCalls(tools []*mcp.Tool, fx *fixture, read, list, search string, listExtr
 // as Warden's list does (list_directory only reads the names).
 func referenceServer(node, script string, fx *fixture, listTool string) *server {
 	return &server{
-		name: "reference",
+		name: nameReference,
 		command: func() *exec.Cmd {
 			cmd := exec.Command(node, script, fx.root)
 			cmd.Dir = fx.root
 			cmd.Env = cleanEnv()
 			return cmd
 		},
-		plan: func(tools []*mcp.Tool) ([numRows]call, error) {
+		plan: func(tools []*mcp.Tool) [numRows]call {
 			var c [numRows]call
 			read := firstTool(tools, "read_text_file", "read_file")
 			list := firstTool(tools, "list_directory_with_sizes", "list_directory")
@@ -166,10 +227,9 @@ func referenceServer(node, script string, fx *fixture, listTool string) *server 
 				list = firstTool(tools, listTool)
 			}
 			search := firstTool(tools, "search_files")
-			if read == "" || list == "" || search == "" {
-				return c, fmt.Errorf("missing a read, list or search tool among %v", toolNames(tools))
-			}
-			c[rowRead] = call{read, map[string]any{"path": fx.abs(fx.readPath)}, func(r *mcp.CallToolResult) error {
+			write := firstTool(tools, "write_file")
+			edit := firstTool(tools, "edit_file")
+			c[rowRead] = call{read, fixed(map[string]any{"path": fx.abs(fx.readPath)}), func(_ int, r *mcp.CallToolResult) error {
 				t, err := text(r)
 				if err != nil {
 					return err
@@ -179,7 +239,7 @@ func referenceServer(node, script string, fx *fixture, listTool string) *server 
 				}
 				return nil
 			}}
-			c[rowList] = call{list, map[string]any{"path": fx.abs(fx.listPath)}, func(r *mcp.CallToolResult) error {
+			c[rowList] = call{list, fixed(map[string]any{"path": fx.abs(fx.listPath)}), func(_ int, r *mcp.CallToolResult) error {
 				t, err := text(r)
 				if err != nil {
 					return err
@@ -191,7 +251,7 @@ func referenceServer(node, script string, fx *fixture, listTool string) *server 
 			}}
 			// The reference matches the glob against the path relative to
 			// the search directory, so it needs "**/" to look below it.
-			c[rowSearch] = call{search, map[string]any{"path": fx.abs(fx.searchPath), "pattern": "**/" + fx.searchGlob}, func(r *mcp.CallToolResult) error {
+			c[rowSearch] = call{search, fixed(map[string]any{"path": fx.abs(fx.searchPath), "pattern": "**/" + fx.searchGlob}), func(_ int, r *mcp.CallToolResult) error {
 				t, err := text(r)
 				if err != nil {
 					return err
@@ -201,9 +261,45 @@ func referenceServer(node, script string, fx *fixture, listTool string) *server 
 				}
 				return nil
 			}}
-			return c, nil
+			writePath, editPath := fx.writePath(nameReference), fx.editPath(nameReference)
+			c[rowWrite] = call{write,
+				func(i int) map[string]any {
+					return map[string]any{"path": fx.abs(writePath), "content": writeContent(i)}
+				},
+				func(i int, r *mcp.CallToolResult) error {
+					if _, err := text(r); err != nil {
+						return err
+					}
+					return fx.checkFile(writePath, writeContent(i))
+				}}
+			c[rowEdit] = call{edit,
+				func(i int) map[string]any {
+					from, to := editStep(i)
+					return map[string]any{"path": fx.abs(editPath), "edits": []map[string]any{{"oldText": from, "newText": to}}, "dryRun": false}
+				},
+				func(i int, r *mcp.CallToolResult) error {
+					t, err := text(r)
+					if err != nil {
+						return err
+					}
+					if err := checkDiff(t, i); err != nil {
+						return err
+					}
+					return fx.checkFile(editPath, editContent(i))
+				}}
+			return c
 		},
 	}
+}
+
+// checkTools reports a row to run whose tool the server does not have.
+func checkTools(calls [numRows]call, rows []row, tools []*mcp.Tool) error {
+	for _, r := range rows {
+		if !hasTool(tools, calls[r].tool) {
+			return fmt.Errorf("no tool for %s (want %q) among %v", r, calls[r].tool, toolNames(tools))
+		}
+	}
+	return nil
 }
 
 func hasTool(tools []*mcp.Tool, name string) bool {
