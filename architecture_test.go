@@ -50,9 +50,11 @@ func TestImportDirection(t *testing.T) {
 	}{
 		{"internal/core", []string{"internal/"}, "the vocabulary imports nothing internal"},
 		{"internal/policy", []string{"internal/connector", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the policy is pure decision logic"},
-		{"internal/connector", []string{"internal/policy", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "connectors see only core"},
+		{"internal/connector", []string{"internal/policy", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval", "internal/journal"}, "connectors see only core"},
 		{"internal/audit", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli"}, "the audit log stands alone"},
 		{"internal/approval", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli"}, "the approval store stands alone"},
+		{"internal/journal", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the journal sees only core"},
+		{"internal/sandbox", []string{"internal/"}, "the process sandbox knows nothing of Warden"},
 		{"internal/engine", []string{"internal/mcpserver", "internal/cli"}, "faces depend on the engine, not the reverse"},
 		{"internal/mcpserver", []string{"internal/cli"}, "only main wires the CLI"},
 	}

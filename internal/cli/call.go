@@ -58,6 +58,9 @@ func runCall(e *env, args []string) int {
 		return code
 	}
 	defer eng.Close()
+	if _, err := confine(eng.Policy()); err != nil {
+		return usageErr(e, "%v", err)
+	}
 	out := eng.Call(e.ctx, core.Call{Agent: agent, Tool: tool, Args: json.RawMessage(raw)}, engine.CallOptions{})
 	printJSON(e, outputOf(out))
 	return exitCode(out.Status)

@@ -59,6 +59,9 @@ func init() {
 		{"approve", "approve one pending call by its ID", runApprove},
 		{"deny", "refuse one pending call by its ID", runDeny},
 		{"audit", "verify or show the audit log (audit verify|show|head)", runAudit},
+		{"undo", "restore what one call changed, by its audit ID", runUndo},
+		{"history", "list the journaled versions of a file", runHistory},
+		{"doctor", "print what each layer of defence does on this machine", runDoctor},
 		{"init", "write a commented starter policy for the current directory", runInit},
 		{"version", "print Warden's version", runVersion},
 	}

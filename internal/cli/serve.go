@@ -60,6 +60,11 @@ func runServe(e *env, args []string) int {
 		root := p.Resource(policy.DefaultResource).FS.Root
 		fmt.Fprintf(e.stderr, "warden: no policy file: serving %s read-only as resource %q (files that usually hold secrets are hidden; audit log in %s). Run \"warden init\" to write a policy.\n", root, policy.DefaultResource, p.Settings().StateDir)
 	}
+	confined, err := confine(p)
+	if err != nil {
+		return usageErr(e, "%v", err)
+	}
+	logConfinement(logger, confined)
 	opts := mcpserver.Options{Version: Version, Logger: logger}
 
 	if *httpAddr == "" {

@@ -18,6 +18,15 @@ type Journal interface {
 	// once the preserved copy is durable. The file must still be the object
 	// described by info; Keep fails otherwise.
 	Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) error
+	// Prepare makes what was kept and recorded so far, and next, durable
+	// before the caller makes next happen (write-ahead). The caller still
+	// Records next once it happened. If Prepare fails, nothing may change.
+	Prepare(next Change) error
+	// Links counts the journal's own hard links to the file info
+	// describes, whose content hashes to sha256 (a call killed after Keep
+	// leaves some). They are no name an agent or a user reaches, so a
+	// check for other hard links subtracts them.
+	Links(sha256 string, info fs.FileInfo) int
 	// Record adds one change to the call's entry. Changes are undone in
 	// reverse order.
 	Record(c Change)

@@ -41,6 +41,13 @@ func (st stat) describes(info fs.FileInfo) bool {
 		st.size == info.Size() && st.mtime.Equal(info.ModTime())
 }
 
+// sameInode reports whether st is the object info was taken from, whatever
+// happened to its content since.
+func (st stat) sameInode(info fs.FileInfo) bool {
+	sys, ok := info.Sys().(*syscall.Stat_t)
+	return ok && uint64(sys.Dev) == st.dev && uint64(sys.Ino) == st.ino
+}
+
 // control runs fn with f's descriptor, which stays valid during fn even if
 // f is closed concurrently.
 func control(f *os.File, fn func(fd int) error) error {

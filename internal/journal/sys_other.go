@@ -26,6 +26,7 @@ var (
 
 func (stat) regular() bool                             { return false }
 func (stat) describes(fs.FileInfo) bool                { return false }
+func (stat) sameInode(fs.FileInfo) bool                { return false }
 func statAt(*os.File, string) (stat, error)            { return stat{}, errUnsupported }
 func statFile(*os.File) (stat, error)                  { return stat{}, errUnsupported }
 func linkAt(*os.File, string, *os.File, string) error  { return errUnsupported }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -440,4 +441,34 @@ func (s *Store) publish(name string, h *hold) error {
 		return fmt.Errorf("keep %q: %w", name, err)
 	}
 	return nil
+}
+
+// Links counts the journal's own links to the file info describes, whose
+// content hashes to sha256: the object of that name and the hold links of
+// transactions, in this process or one that was killed before it ended.
+// A caller that refuses files with other hard links subtracts these: they
+// are no name an agent or a user reaches.
+func (t *Tx) Links(sha256 string, info fs.FileInfo) int {
+	if !validHash(sha256) || info == nil {
+		return 0
+	}
+	s := t.s
+	same := func(name string) bool {
+		st, err := statAt(s.objects, name)
+		return err == nil && st.regular() && st.sameInode(info)
+	}
+	n := 0
+	if same(sha256) {
+		n++
+	}
+	names, err := readNames(s.objects)
+	if err != nil {
+		return n
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, ".hold-") && same(name) {
+			n++
+		}
+	}
+	return n
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/corpus"
 )
@@ -176,10 +178,8 @@ func mustCreateForPayload(tb testing.TB, root, p string) (isDir bool) {
 	return isDir
 }
 
-// TestCorpus_Scenarios implements the SCENARIO lines of paths.txt that
-// apply to a read-only connector. Scenarios about writing are satisfied by
-// construction: the connector offers no operation that changes anything,
-// which the first subtest checks.
+// TestCorpus_Scenarios implements the SCENARIO lines of paths.txt. The
+// first subtest checks which operations are marked read-only.
 func TestCorpus_Scenarios(t *testing.T) {
 	cases := corpus.Load(t, "paths.txt")
 	scenarios := map[string]func(t *testing.T){
@@ -216,11 +216,31 @@ func TestCorpus_Scenarios(t *testing.T) {
 			mustBuild(t, root, "out => "+filepath.Join(tmp, "out"))
 			checkCorpusEscape(t, root, "out/new.txt")
 			checkCorpusEscape(t, root, "out")
+			mustRefuseWrites(t, tmp, root,
+				[]string{"write", `{"path":"out/new.txt","content":"x"}`},
+				[]string{"mkdir", `{"path":"out/newdir"}`},
+				[]string{"mkdir", `{"path":"out/newdir","parents":true}`},
+			)
 		},
 		"mcp-deep-path-under-dir-symlink": func(t *testing.T) {
 			tmp, root := newCorpusFixture(t)
 			mustBuild(t, root, "sub1 => "+filepath.Join(tmp, "out"))
 			checkCorpusEscape(t, root, "sub1/sub2/file.txt")
+			mustRefuseWrites(t, tmp, root,
+				[]string{"mkdir", `{"path":"sub1/sub2","parents":true}`},
+				[]string{"write", `{"path":"sub1/sub2/file.txt","content":"x"}`},
+			)
+		},
+		"mcp-race-leaf-planted-before-write": TestRace_LeafPlantedBeforeWrite,
+		"mcp-dir-replaced-by-symlink":        TestRace_DirReplacedBySymlink,
+		"go-root/remove-dot": func(t *testing.T) {
+			tmp, root := newCorpusFixture(t)
+			mustRefuseWrites(t, tmp, root,
+				[]string{"delete", `{"path":"."}`},
+				[]string{"delete", `{"path":".","recursive":true}`},
+				[]string{"delete", `{"path":"sub/..","recursive":true}`},
+				[]string{"delete", `{"path":"./","recursive":true}`},
+			)
 		},
 		"go-root/symlink":                     goRootScenario([]string{"link => target"}, "link", "target"),
 		"go-root/symlink-dotdot-slash":        goRootScenario([]string{"link => ../"}, "link", ""),
@@ -240,16 +260,12 @@ func TestCorpus_Scenarios(t *testing.T) {
 		"go-root/symlink-to-root-parent":        goRootScenario([]string{"d/", "d/d => .."}, "d/d/d/d/notes.txt", "notes.txt"),
 		"go-root/race-rename-dir":               TestRace_RenameDir,
 	}
-	writeOnly := map[string]bool{
-		"mcp-race-leaf-planted-before-write": true,
-		"mcp-dir-replaced-by-symlink":        true,
-		"go-root/remove-dot":                 true,
-	}
-	t.Run("read-only", func(t *testing.T) {
+	t.Run("read-only flags", func(t *testing.T) {
 		_, root := newCorpusFixture(t)
+		readOnly := map[string]bool{"read": true, "list": true, "search": true, "stat": true}
 		for _, op := range newConnector(t, root).Operations() {
-			if !op.ReadOnly {
-				t.Errorf("operation %q is not read-only", op.Name)
+			if op.ReadOnly != readOnly[op.Name] {
+				t.Errorf("operation %q: ReadOnly = %v, want %v", op.Name, op.ReadOnly, readOnly[op.Name])
 			}
 		}
 	})
@@ -259,9 +275,6 @@ func TestCorpus_Scenarios(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			if writeOnly[name] {
-				t.Skip("a write scenario; the connector has no operation that writes")
-			}
 			f, ok := scenarios[name]
 			if !ok {
 				t.Fatalf("paths.txt:%d: scenario %q is not implemented", cs.Line, name)
@@ -306,5 +319,22 @@ func mustRefuseArgs(t testing.TB, a string) {
 		} else if core.KindOf(err) != core.KindInvalid {
 			t.Errorf("Prepare(%s %s) error kind = %v, want %v", op, a, core.KindOf(err), core.KindInvalid)
 		}
+	}
+}
+
+// mustRefuseWrites requires each call (op, JSON arguments) to fail, with
+// every grant option given, and <T> to be unchanged afterwards.
+func mustRefuseWrites(t *testing.T, tmp, root string, calls ...[]string) {
+	t.Helper()
+	before := snapshot(t, tmp, nil)
+	c := newConnector(t, root)
+	for _, call := range calls {
+		got := doWith(t, c, call[0], json.RawMessage(call[1]), with{scope: policy, options: grantAll})
+		if got.Err == nil {
+			t.Errorf("%s %s = %v, want a refusal", call[0], call[1], got)
+		}
+	}
+	if after := snapshot(t, tmp, nil); !cmp.Equal(before, after) {
+		t.Errorf("refused calls changed files: %s", cmp.Diff(before, after))
 	}
 }

@@ -1,5 +1,8 @@
-// Package fs is Warden's local file system connector: read-only tools
-// (read, list, search, stat) over one directory tree, the resource root.
+// Package fs is Warden's local file system connector: tools that read
+// (read, list, search, stat) and change (write, edit, mkdir, move, delete)
+// one directory tree, the resource root. Every change is atomic, checked
+// against what the policy saw, and journaled so that it can be undone
+// ([Connector.Undo]).
 //
 // The connector registers itself as kind "fs". [New] stores the
 // configuration; [Connector.Open] opens the root with [os.OpenRoot] and
@@ -119,6 +122,125 @@
 // alone, paging is stable while the tree is unchanged, and a cursor
 // reveals nothing the agent did not already receive.
 //
+// # Write operations
+//
+// The mutating tools are write (path, content, encoding "text" or
+// "base64", mode "create" (the default; fails if the file exists),
+// "overwrite" or "append"), edit (path, 1 to 100 edits {old, new} applied
+// in order, each old text occurring exactly once in the text the edits
+// before it left, counting overlapping occurrences; dry_run shows the
+// unified diff and changes nothing), mkdir (path; parents creates missing
+// directories too and accepts an existing one), move (from, to, overwrite
+// for a file at to; directories move only to a new name, never into
+// themselves) and delete (path; a directory only if empty, unless
+// recursive is asked for and the grant has recursive: true). Prepare sets
+// inv.Path to the target, and for move inv.Paths to the destination, so
+// the policy decides on both ends.
+//
+// Resolution is the same as for reads, with three differences. A path
+// that ends at a directory ("d/", "d/.", "a/..") resolves to the
+// directory holding it and its name, because changing an entry needs its
+// parent; only the root has no parent, and it is never written, moved or
+// deleted. When only the final component is missing, the target keeps
+// the parent's handle and the name, so that it can be created; when
+// several are missing (and nothing after them is ".."), mkdir with parents
+// creates them one at a time, each by one name in the handle of the one
+// before, re-checked under that directory's lock. And a missing name that
+// came from a symbolic link's target is a dangling link, which is never a
+// write target (dangling-symlink): Warden never creates anything at a
+// link's destination, even one inside the root. Links are followed for
+// every operation, including move and delete, which act on the object the
+// link leads to (the one the policy saw), never on the link itself; Warden
+// does not create links, except when undo restores one it recorded.
+//
+// # How a change is made
+//
+// Each check is a separate layer:
+//
+//   - Serialised writers. The directory holding the entry is opened as a
+//     plain descriptor and locked with an exclusive flock (polled, so a
+//     cancelled call never hangs) from the checks through the rename;
+//     writers in other goroutines and other Warden processes wait. Under
+//     the lock the entry is examined again (Lstat) and must be the object
+//     Prepare saw, or be missing if it was missing; otherwise the call
+//     fails (target-changed, or exists for create) and nothing is
+//     written. A move locks both directories, in inode order.
+//   - Only regular files change. FIFOs, sockets and devices are refused
+//     from their Lstat, and files are opened O_NONBLOCK|O_NOFOLLOW and
+//     compared with it, so nothing ever blocks. A file with more than one
+//     hard link is refused (hard-linked) unless the grant has hardlinks:
+//     true; then the write replaces this name only, and the other links
+//     keep the old content. A link the journal itself holds (a call killed
+//     after keeping the file leaves one) does not count, if the journal
+//     can say so (a HoldsLink method).
+//   - Reserved paths (Warden's state and policy) are never written, moved
+//     onto, moved away or deleted, by path or by identity (hard links), nor
+//     is a directory that holds one moved or deleted.
+//   - Atomic replace. New content goes into a temporary file
+//     ".warden-tmp-<random>", created O_CREATE|O_EXCL in the same directory
+//     handle, written, given the replaced file's permission bits (and its
+//     owner where the process may set it; new files get 0644 less the
+//     umask), and flushed. It then takes the target's name in one step:
+//     renameat2 with RENAME_NOREPLACE for a new file, so that a file created
+//     meanwhile is never replaced, and with RENAME_EXCHANGE over an
+//     existing one, after which the object that came back is compared with
+//     the file that was checked and kept; if another process had put
+//     something else there, the names are exchanged back and the call fails,
+//     so nothing that was not kept is lost. The directory is then flushed.
+//     Append and edit write a new file too (old content plus the change),
+//     so readers see the old or the new file, never a mix, and a copy the
+//     journal hard-linked is never changed in place. A delete first renames
+//     the entry to a temporary name, checks what it moved, and only then
+//     removes it. On failure the temporary file is removed; a failed call
+//     changes nothing.
+//   - Limits. Written content, an appended file and an edited file (before
+//     and after) are at most MaxWriteBytes (too-large); a file is read for
+//     an edit or append only up to that bound.
+//
+// Temporary names are reserved: an agent cannot name them (reserved-path)
+// and list and search never show them. A process killed between creating
+// and renaming one leaves it behind, hidden; stale ones (older than a
+// minute) are removed at Open, by a bounded walk of the tree, and by later
+// writes in the same directory (at most once a minute per directory).
+//
+// # Directory trees
+//
+// Moving a directory or deleting one recursively affects everything in it,
+// so the whole tree is walked first (handles, identity checks and a bound
+// on entries, like list): every entry must be visible to the grant (the
+// scope; for a move, at its old and its new path), none may be reserved,
+// and a recursive delete refuses devices, FIFOs and sockets, which the
+// journal could not restore. A recursive delete keeps every file in the
+// journal and records the tree (Before.Entries), then renames the directory
+// to a temporary name in one step and removes, deepest first, only the
+// objects it recorded (by identity). Anything added meanwhile stays, and so
+// does the hidden directory holding it; the call then reports the
+// leftover.
+//
+// # Journal and undo
+//
+// When the engine gives a call a journal (inv.Journal), the connector
+// keeps every file before it is replaced or removed (Journal.Keep, with the
+// SHA-256 computed while reading it) and records every effect after it
+// happens (Journal.Record): "create" (a new file), "replace", "remove",
+// "mkdir" and "move", with the object's state before and after (type,
+// mode, size, hash). A journal with a Prepare method (write-ahead) is
+// told each change just before it happens, so that it is durable first.
+// Without a journal (the connector used directly) nothing is kept.
+//
+// [Connector.Undo] reverses an entry's changes, newest first. Journal paths
+// are physical, so undo resolves them without following any link: a link
+// on the way is a conflict. It first checks every path against the state
+// the entry left (type, hash, mode; for an undone create of a tree, the
+// whole tree), simulating the earlier steps of the same undo, and refuses
+// with changed-since, naming each path and what differs, unless forced;
+// a refused undo changes nothing. Then it restores content from the
+// journal's objects (verifying their hash), atomically, with the recorded
+// mode; removes what was created (keeping it first); removes created
+// directories only if empty; recreates removed files, links and trees; and
+// moves moved objects back without replacing anything. Every effect is
+// recorded in the undo's own journal, so an undo can be undone.
+//
 // # Why this is race-safe
 //
 // Every system call is relative to a directory handle that was itself
@@ -159,6 +281,21 @@
 //     atomic rewrite) is still refused by path, not by identity.
 //   - Directories are opened O_RDONLY, so a directory the Warden process
 //     may traverse but not read cannot be walked through.
+//   - Writes land in the directory handle Prepare resolved. If that
+//     directory is moved elsewhere between Prepare and Execute (which
+//     takes write access to both places), the write follows it.
+//   - The lock is advisory: it serialises Warden's writers, not other
+//     programs. Against those, the exchange-and-check rename keeps what
+//     was checked, but a program writing into a file in place may race
+//     with Warden's reading of it for the journal.
+//   - Concurrent writers of one file: a call whose file was replaced
+//     after its Prepare fails with target-changed and should be retried.
+//   - Ownership is kept only where the process may set it; otherwise a
+//     replaced file belongs to Warden's user. Extended attributes and ACLs
+//     of a replaced file are not copied.
+//   - Without renameat2 (systems other than Linux), a new file is linked
+//     into place (which cannot replace anything) and a replaced one is
+//     renamed over without the check that it is still the kept object.
 //   - The design relies on openat-style system calls; it is written and
 //     tested for Unix systems.
 package fs

@@ -106,3 +106,59 @@ func fsError(op, p string, err error) error {
 	}
 	return unavailable(op, p, err)
 }
+
+func exists(op, p string) error {
+	return core.E(op, core.KindExists, core.ReasonExists,
+		quote(p)+" already exists; nothing was changed.", nil)
+}
+
+func danglingLink(op, p string) error {
+	return core.E(op, core.KindDenied, core.ReasonDanglingLink,
+		quote(p)+" is a symbolic link to something that does not exist; Warden never creates a file at a link's destination.", nil)
+}
+
+func hardlinked(op, p string) error {
+	return core.E(op, core.KindDenied, core.ReasonHardlinked,
+		quote(p)+" has other hard links, so changing it would change files elsewhere; the grant must allow this with hardlinks: true (then only this name is replaced).", nil)
+}
+
+func notRegularWrite(op, p string) error {
+	return core.E(op, core.KindDenied, core.ReasonNotRegularFile,
+		quote(p)+" is not a regular file (it is a device, pipe or socket); Warden only changes regular files and directories.", nil)
+}
+
+func changedWrite(op, p string, err error) error {
+	return core.E(op, core.KindConflict, core.ReasonChanged,
+		quote(p)+" changed while Warden was checking it; nothing was changed. Try again.", err)
+}
+
+func tooLarge(op, what string, limit int64) error {
+	return core.E(op, core.KindTooLarge, core.ReasonTooLarge,
+		what+" would be larger than the "+itoa(limit)+"-byte write limit; nothing was changed.", nil)
+}
+
+// journalError reports that what a call replaces could not be kept.
+func journalError(op, p string, err error) error {
+	return core.E(op, core.KindUnavailable, core.ReasonInternal,
+		"Warden could not keep a copy of "+quote(p)+" for undo, so nothing was changed.", err)
+}
+
+// writeError maps a failure while changing the file system. The raw error
+// stays in Err for the logs.
+func writeError(op, p string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, errChanged):
+		return changedWrite(op, p, err)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return core.E(op, core.KindUnavailable, core.ReasonToolFailed,
+			"The file system is full; nothing was changed.", err)
+	case errors.Is(err, syscall.EROFS):
+		return core.E(op, core.KindDenied, core.ReasonToolFailed,
+			"The file system holding "+quote(p)+" is read-only; nothing was changed.", err)
+	case errors.As(err, &errno) && errno == syscall.EXDEV:
+		return core.E(op, core.KindInvalid, core.ReasonToolFailed,
+			"Both paths must be on the same file system (a mount point lies between them); nothing was changed.", err)
+	}
+	return fsError(op, p, err)
+}

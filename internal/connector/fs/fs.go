@@ -26,8 +26,8 @@ func init() {
 	})
 }
 
-// Connector is the read-only local file system connector. Create it with
-// [New], then call Open; it is safe for concurrent use.
+// Connector is the local file system connector. Create it with [New], then
+// call Open; it is safe for concurrent use.
 type Connector struct {
 	resource string
 	rootPath string   // host path of the root; never shown to the agent
@@ -38,9 +38,10 @@ type Connector struct {
 	mu     sync.RWMutex
 	open   *opened // nil before Open and after Close
 	closed bool
+	swept  sync.Map // directory id → when sweepTemps last ran there
 
-	// hook, when set by tests, is called at points of the resolution where
-	// a concurrent change matters ("lstat", "open", "reopen").
+	// hook, when set by tests, is called at points where a concurrent
+	// change matters ("lstat", "open", "reopen", "commit").
 	hook func(event, rel string)
 }
 
@@ -117,6 +118,7 @@ func (c *Connector) Open(ctx context.Context) error {
 		return fail(err)
 	}
 	c.open = o
+	c.sweepTree(ctx, o)
 	return nil
 }
 
@@ -217,6 +219,20 @@ type call struct {
 	name, text string
 	ignoreCase bool
 	maxResults int
+
+	// write
+	content   []byte
+	writeMode string // "create", "overwrite" or "append"
+	// edit
+	edits  []edit
+	dryRun bool
+	// mkdir
+	parents bool
+	// move: path and target are the source
+	to        string
+	toTarget  *target
+	overwrite bool
+	// delete uses recursive
 }
 
 // Close releases the handles the call holds. It is idempotent.
@@ -224,12 +240,25 @@ func (s *call) Close() error {
 	if s.target != nil {
 		s.target.close()
 	}
+	if s.toTarget != nil {
+		s.toTarget.close()
+	}
 	return nil
 }
 
+// mutating reports whether op changes the resource.
+func mutating(op string) bool {
+	switch op {
+	case OpWrite, OpEdit, OpMkdir, OpMove, OpDelete:
+		return true
+	}
+	return false
+}
+
 // Prepare decodes the arguments, validates the path and resolves it inside
-// the root, setting inv.Path to the resolved path relative to the root and
-// inv.State to an io.Closer that holds the resolved directory handle.
+// the root, setting inv.Path to the resolved path relative to the root (for
+// a move, the source, and inv.Paths to the destination) and inv.State to
+// an io.Closer that holds the resolved directory handles.
 // Failures that depend on what exists are reported by Execute, so that the
 // policy decides on inv.Path before anything about the target is revealed;
 // reserved paths are refused here.
@@ -245,29 +274,64 @@ func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
 	if err := checkPath(op, c.resource, s.path); err != nil {
 		return err
 	}
+	if s.op == OpMove {
+		if err := checkPath(op, c.resource, s.to); err != nil {
+			return err
+		}
+	}
 	o, err := c.current(op)
 	if err != nil {
 		return err
 	}
-	r := resolver{root: o.root, rootInfo: o.rootInfo, reserved: o.isReserved, hook: c.hook}
-	t, err := r.resolve(ctx, op, s.path)
+	r := resolver{root: o.root, rootInfo: o.rootInfo, reserved: o.isReserved, hook: c.hook, parent: mutating(s.op)}
+	t, err := c.prepareTarget(ctx, op, o, &r, s.path)
 	if err != nil {
 		return err
-	}
-	if o.isReservedPath(t.rel) || (t.fail == nil && o.isReserved(t.info)) {
-		t.close()
-		return reservedError(op, s.path)
 	}
 	if s.cursor != "" && !under(s.cursor, t.rel) {
 		t.close()
 		return core.E(op, core.KindInvalid, core.ReasonInvalidArguments,
 			"The cursor belongs to a different listing; start again without a cursor.", nil)
 	}
+	if s.op == OpMove || s.op == OpDelete {
+		// Moving or deleting a directory takes everything in it along.
+		if o.reservedUnder(t.rel) {
+			t.close()
+			return reservedError(op, s.path)
+		}
+	}
 	s.target = t
 	inv.Path = t.rel
 	inv.Paths = nil
+	if s.op == OpMove {
+		to, err := c.prepareTarget(ctx, op, o, &r, s.to)
+		if err != nil {
+			t.close()
+			return err
+		}
+		s.toTarget = to
+		inv.Paths = []string{to.rel}
+	}
 	inv.State = s
 	return nil
+}
+
+// prepareTarget resolves p and refuses reserved and temporary paths.
+func (c *Connector) prepareTarget(ctx context.Context, op string, o *opened, r *resolver, p string) (*target, error) {
+	t, err := r.resolve(ctx, op, p)
+	if err != nil {
+		return nil, err
+	}
+	if o.isReservedPath(t.rel) || (t.fail == nil && o.isReserved(t.info)) {
+		t.close()
+		return nil, reservedError(op, p)
+	}
+	if hasTempComponent(t.rel) || hasTempComponent(strings.ReplaceAll(p, "\\", "/")) {
+		t.close()
+		return nil, core.E(op, core.KindDenied, core.ReasonReservedPath,
+			quote(p)+" uses a name starting with "+quote(tempPrefix)+", which is reserved for Warden's temporary files.", nil)
+	}
+	return t, nil
 }
 
 // decode fills s from inv.Args according to the operation.
@@ -368,9 +432,11 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 			return err
 		}
 		s.path = a.Path
+	case OpWrite, OpEdit, OpMkdir, OpMove, OpDelete:
+		return c.decodeWrite(op, inv, s)
 	default:
 		return core.E(op, core.KindInvalid, core.ReasonUnknownTool,
-			"This resource has no operation "+quote(inv.Op)+"; it offers read, list, search and stat.", nil)
+			"This resource has no operation "+quote(inv.Op)+"; it offers read, list, search, stat, write, edit, mkdir, move and delete.", nil)
 	}
 	return nil
 }
@@ -408,6 +474,22 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 	case OpStat:
 		return c.stat(op, s)
 	}
+	if s.toTarget != nil && s.toTarget.fail != nil {
+		return nil, s.toTarget.fail
+	}
+	m := &mutation{c: c, ctx: ctx, op: op, s: s, j: inv.Journal, opts: inv.Options, scope: scope}
+	switch s.op {
+	case OpWrite:
+		return m.write()
+	case OpEdit:
+		return m.edit()
+	case OpMkdir:
+		return m.mkdir()
+	case OpMove:
+		return m.move()
+	case OpDelete:
+		return m.delete()
+	}
 	return nil, core.E(op, core.KindInternal, core.ReasonInternal, "", errInternalState)
 }
 
@@ -430,6 +512,17 @@ func (o *opened) isReserved(info iofs.FileInfo) bool {
 	}
 	for _, r := range o.reserved {
 		if r.info != nil && os.SameFile(r.info, info) {
+			return true
+		}
+	}
+	return false
+}
+
+// reservedUnder reports whether a reserved path lies inside rel, so that
+// moving or deleting rel would take it along.
+func (o *opened) reservedUnder(rel string) bool {
+	for _, r := range o.reserved {
+		if under(r.rel, rel) {
 			return true
 		}
 	}

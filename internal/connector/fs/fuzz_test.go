@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warden-dev/warden/internal/connector/connectortest"
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/corpus"
 )
@@ -57,6 +59,7 @@ func FuzzResolve(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, p string) {
+		fuzzWrite(t, c, rootFS, tmp, p)
 		inv := &core.Invocation{Op: "read", Args: pathArgs(t, p)}
 		err := c.Prepare(context.Background(), inv)
 		defer func() {
@@ -96,6 +99,44 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("read(%q) = %q at %q, but the root holds %q there (%v)", p, content, got, want, err)
 		}
 	})
+}
+
+// fuzzWrite resolves p for a write: inv.Path must be a clean local path.
+// Inside the test sandbox (connectortest.Sandboxed) it also creates the
+// file, which must then exist at inv.Path inside the root with the
+// content written, and nothing outside may change; it is removed again.
+func fuzzWrite(t *testing.T, c *fs.Connector, rootFS *os.Root, tmp, p string) {
+	inv := &core.Invocation{Op: "write", Args: args(t, map[string]any{"path": p, "content": "WARDEN-FUZZ"})}
+	err := c.Prepare(context.Background(), inv)
+	defer func() {
+		if cl, ok := inv.State.(interface{ Close() error }); ok {
+			cl.Close()
+		}
+	}()
+	if err != nil {
+		if k := core.KindOf(err); k == core.KindOther || k == core.KindInternal {
+			t.Errorf("Prepare(write %q) error of kind %v: %v", p, k, err)
+		}
+		return
+	}
+	got := inv.Path
+	if got != "." && (!filepath.IsLocal(got) || path.Clean(got) != got) {
+		t.Fatalf("Prepare(write %q): inv.Path %q is not a clean local path", p, got)
+	}
+	if os.Getenv(connectortest.SandboxEnv) == "" {
+		return
+	}
+	if _, err := c.Execute(context.Background(), inv, allVisible); err != nil {
+		return
+	}
+	b, err := rootFS.ReadFile(got)
+	if err != nil || string(b) != "WARDEN-FUZZ" {
+		t.Fatalf("write(%q) succeeded, but %q in the root holds %q (%v)", p, got, b, err)
+	}
+	rootFS.Remove(got)
+	if s, _ := os.ReadFile(filepath.Join(tmp, "sentinel.txt")); string(s) != sentinel {
+		t.Fatalf("write(%q) changed the sentinel", p)
+	}
 }
 
 // readValueContent extracts the text content of a read result value.

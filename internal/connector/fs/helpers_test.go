@@ -136,6 +136,26 @@ func do(tb testing.TB, c core.Connector, op string, a json.RawMessage, scope cor
 
 func doCtx(tb testing.TB, ctx context.Context, c core.Connector, op string, a json.RawMessage, scope core.Scope) outcome {
 	tb.Helper()
+	return doWith(tb, c, op, a, with{ctx: ctx, scope: scope})
+}
+
+// with is what the engine adds to a call: the policy (as a scope, also
+// checked on inv.Path and every inv.Paths entry), the journal and the
+// grant's options.
+type with struct {
+	ctx     context.Context
+	scope   core.Scope
+	journal core.Journal
+	options core.GrantOptions
+}
+
+// doWith runs one call like do, with a journal and grant options.
+func doWith(tb testing.TB, c core.Connector, op string, a json.RawMessage, w with) outcome {
+	tb.Helper()
+	ctx, scope := w.ctx, w.scope
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	inv := &core.Invocation{Op: op, Args: a}
 	defer func() {
 		if cl, ok := inv.State.(interface{ Close() error }); ok {
@@ -148,6 +168,15 @@ func doCtx(tb testing.TB, ctx context.Context, c core.Connector, op string, a js
 	if scope != nil && !scope.Visible(inv.Path) {
 		return outcome{Path: inv.Path, Stage: "Policy", Err: core.E("policy", core.KindDenied, core.ReasonDenyRule, "denied", nil)}
 	}
+	for _, p := range inv.Paths {
+		if scope != nil && !scope.Visible(p) {
+			return outcome{Path: inv.Path, Stage: "Policy", Err: core.E("policy", core.KindDenied, core.ReasonDenyRule, "denied", nil)}
+		}
+	}
+	if w.journal != nil {
+		inv.Journal = w.journal
+	}
+	inv.Options = w.options
 	res, err := c.Execute(ctx, inv, scope)
 	if err != nil {
 		return outcome{Path: inv.Path, Stage: "Execute", Err: err}

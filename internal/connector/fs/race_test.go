@@ -3,6 +3,7 @@ package fs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
@@ -307,4 +310,140 @@ func doWithin(t testing.TB, d time.Duration, c core.Connector, op string, a []by
 		t.Fatalf("%s(%s) blocked for %v", op, a, d)
 	}
 	return outcome{Err: errors.New("unreachable")}
+}
+
+// TestRace_WriteSymlinkSwap runs writes, edits, mkdirs, moves and deletes
+// under d/ while another goroutine keeps swapping d between a real
+// directory and a link (to a directory outside the root, or to private/,
+// which the policy denies). Nothing outside the root and nothing under
+// private/ may ever change.
+func TestRace_WriteSymlinkSwap(t *testing.T) {
+	tests := []struct {
+		name string
+		link func(tmp string) string
+	}{
+		{"outside absolute", func(tmp string) string { return filepath.Join(tmp, "outside") }},
+		{"outside relative", func(string) string { return "../outside" }},
+		{"inside private", func(string) string { return "private" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp, root := newFixture(t, "d/x.txt = inside", "private/x.txt = WARDEN-PRIVATE")
+			mustBuild(t, tmp, "outside/x.txt = WARDEN-OUTSIDE")
+			mustBuild(t, root, "dlink => "+tt.link(tmp))
+			guarded := func() map[string]string {
+				return snapshot(t, tmp, func(rel string) bool {
+					return rel == "root" || strings.HasPrefix(rel, "root/") && !strings.HasPrefix(rel, "root/private")
+				})
+			}
+			before := guarded()
+			c := newConnector(t, root)
+			d, real, link := filepath.Join(root, "d"), filepath.Join(root, "dreal"), filepath.Join(root, "dlink")
+			var swaps atomic.Int64
+			swapLoop(t, func() error {
+				for _, mv := range [][2]string{{d, real}, {link, d}, {d, link}, {real, d}} {
+					if err := os.Rename(mv[0], mv[1]); err != nil {
+						return err
+					}
+				}
+				swaps.Add(1)
+				// Leave the calls time to run between swaps.
+				time.Sleep(50 * time.Microsecond)
+				return nil
+			})
+			const workers, rounds = 4, 40
+			var ok atomic.Int64
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := range rounds {
+						n := fmt.Sprintf("%d-%d", w, i)
+						calls := []struct {
+							op   string
+							args map[string]any
+						}{
+							{"write", map[string]any{"path": "d/x.txt", "content": "W" + n, "mode": "overwrite"}},
+							{"write", map[string]any{"path": "d/new-" + n, "content": "N"}},
+							{"write", map[string]any{"path": "d/x.txt", "content": "+", "mode": "append"}},
+							{"edit", map[string]any{"path": "d/x.txt", "edits": []map[string]string{{"old": "x", "new": "y"}}}},
+							// Not with parents: while d is missing that would
+							// rightly create d, and the swapping would stop.
+							{"mkdir", map[string]any{"path": "d/sub-" + n}},
+							{"mkdir", map[string]any{"path": "d/sub-" + n + "/a"}},
+							{"move", map[string]any{"from": "d/new-" + n, "to": "d/moved-" + n}},
+							{"delete", map[string]any{"path": "d/moved-" + n}},
+							{"delete", map[string]any{"path": "d/sub-" + n, "recursive": true}},
+						}
+						for _, call := range calls {
+							got := doWith(t, c, call.op, args(t, call.args), with{scope: policy, options: core.GrantOptions{Recursive: true}})
+							if got.Err == nil {
+								ok.Add(1)
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if after := guarded(); !cmp.Equal(before, after) {
+				t.Errorf("calls raced with a link swap changed files outside the root or in private/: %s", cmp.Diff(before, after))
+			}
+			t.Logf("%d swaps; %d of %d calls succeeded", swaps.Load(), ok.Load(), workers*rounds*9)
+		})
+	}
+}
+
+// TestRace_LeafPlantedBeforeWrite is the corpus scenario
+// mcp-race-leaf-planted-before-write: while a link to the sentinel appears
+// and disappears at new.txt, creating new.txt never writes the sentinel.
+func TestRace_LeafPlantedBeforeWrite(t *testing.T) {
+	tmp, root := newFixture(t)
+	sentinelPath := filepath.Join(tmp, "sentinel.txt")
+	leaf := filepath.Join(root, "new.txt")
+	swapLoop(t, func() error {
+		if err := os.Symlink(sentinelPath, leaf); err != nil && !os.IsExist(err) {
+			return err
+		}
+		os.Remove(leaf)
+		return nil
+	})
+	c := newConnector(t, root)
+	for range 500 {
+		doWith(t, c, "write", writeArgs(t, "new.txt", "PWNED", "create"), with{scope: allVisible})
+		// Whatever won, remove a file the write created, so the next write
+		// creates again.
+		if fi, err := os.Lstat(leaf); err == nil && fi.Mode().IsRegular() {
+			os.Remove(leaf)
+		}
+	}
+	if s := mustContent(t, sentinelPath); s != sentinel {
+		t.Fatalf("the sentinel was written: %q", s)
+	}
+}
+
+// TestRace_DirReplacedBySymlink is the corpus scenario
+// mcp-dir-replaced-by-symlink: d is replaced by a link to {OUTDIR} and back
+// while d/x.txt is written 500 times; {OUTDIR} stays empty.
+func TestRace_DirReplacedBySymlink(t *testing.T) {
+	tmp, root := newFixture(t, "d/")
+	mustBuild(t, tmp, "out/")
+	d, real := filepath.Join(root, "d"), filepath.Join(root, "dreal")
+	swapLoop(t, func() error {
+		if err := os.Rename(d, real); err != nil {
+			return err
+		}
+		if err := os.Symlink(filepath.Join(tmp, "out"), d); err != nil {
+			return err
+		}
+		if err := os.Remove(d); err != nil {
+			return err
+		}
+		return os.Rename(real, d)
+	})
+	c := newConnector(t, root)
+	for range 500 {
+		doWith(t, c, "write", writeArgs(t, "d/x.txt", "PWNED", "overwrite"), with{scope: allVisible})
+	}
+	if ents, _ := os.ReadDir(filepath.Join(tmp, "out")); len(ents) != 0 {
+		t.Fatalf("{OUTDIR} holds %d entries after the race", len(ents))
+	}
 }

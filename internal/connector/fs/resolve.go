@@ -239,15 +239,30 @@ type target struct {
 	// errors never reveal what exists under a path the agent may not see.
 	fail error
 	// missing reports that a component does not exist; rel is then the
-	// resolved prefix with the rest of the path appended lexically.
+	// resolved prefix with the rest of the path appended lexically. When
+	// the rest holds no "..", dir and name are the directory holding the
+	// first missing component and its name, and rest are the components
+	// after it (empty when only the final component is missing), so that
+	// create, mkdir and move can proceed; reads report not-found.
 	missing bool
+	rest    []string
+	// viaLink reports that the missing name came from a symbolic link's
+	// target: the link dangles. A dangling link is never a write target,
+	// so that writing never creates a file at a link's destination.
+	viaLink bool
+	// dirOnly reports that the path ended in "/" or "." after the missing
+	// name, so it can only name a directory.
+	dirOnly bool
 	// dir is the directory holding the final entry name, or, when name is
 	// "", the final object itself (the path ended in "/", "." or "..").
-	dir   *os.Root
-	owned bool // whether closing the target closes dir
-	name  string
+	// With resolver.parent set, name is "" only for the root.
+	dir    *os.Root
+	dirRel string // the path of dir relative to the root
+	owned  bool   // whether closing the target closes dir
+	name   string
 	// info is the Lstat of the final entry (never a link: links are
-	// followed), or the identity of dir when name is "".
+	// followed, except by a strict resolver), or the identity of dir when
+	// name is "", or nil when it is missing.
 	info iofs.FileInfo
 }
 
@@ -266,6 +281,15 @@ type resolver struct {
 	// reserved returns true if info is one of Warden's reserved objects.
 	reserved func(info iofs.FileInfo) bool
 	hook     func(event, rel string)
+	// parent makes a path that ends in a directory ("d/", "d/.", "a/..")
+	// resolve to that directory's parent and its name, as the final
+	// component does, because changing an entry needs the directory that
+	// holds it. Mutating operations set it.
+	parent bool
+	// strict refuses symbolic links: one in the middle of the path fails
+	// with a conflict, and one at the end is the target itself (info is
+	// its Lstat). Undo sets it, because journal paths are physical.
+	strict bool
 }
 
 // resolve walks p, which passed checkPath, component by component from the
@@ -281,6 +305,11 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 
 	pending := appendReversed(nil, p)
 	links := 0
+	// linkBase is the lowest index of pending holding a component that
+	// came from a link's target; such components always sit on top of the
+	// ones from the path itself. noLink when there are none.
+	const noLink = int(^uint(0) >> 1)
+	linkBase := noLink
 	// lastLink is where the most recent link was found. A path that only
 	// escapes because of a link is reported at the link's location, so the
 	// policy decides on where the link lives before anything is revealed.
@@ -300,8 +329,13 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 				return nil, ctxError(op, err)
 			}
 		}
-		name := pending[len(pending)-1]
-		pending = pending[:len(pending)-1]
+		idx := len(pending) - 1
+		name := pending[idx]
+		pending = pending[:idx]
+		fromLink := idx >= linkBase
+		if idx <= linkBase {
+			linkBase = noLink
+		}
 		switch name {
 		case ".":
 			continue
@@ -323,12 +357,7 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 		fi, err := parent.Lstat(name)
 		if err != nil {
 			if errors.Is(err, iofs.ErrNotExist) {
-				rel, ok := lexicalRest(st.names(), name, pending)
-				if !ok {
-					return deferFail(lastLink, escapesViaLink(op, p))
-				}
-				t.missing = true
-				return deferFail(rel, notFound(op, p, err))
+				return r.missing(op, p, t, st, name, pending, fromLink, lastLink, err)
 			}
 			return deferFail(here(), fsError(op, p, err))
 		}
@@ -339,6 +368,14 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 			return nil, reservedError(op, p)
 		}
 		switch {
+		case fi.Mode()&iofs.ModeSymlink != 0 && r.strict:
+			if !onlyDots(pending) {
+				return deferFail(here(), core.E(op, core.KindConflict, core.ReasonChanged,
+					quote(p)+" now passes through a symbolic link; Warden does not follow links here.", nil))
+			}
+			t.rel, t.name, t.info, t.dirRel = here(), name, fi, st.rel()
+			t.dir, t.owned = st.detachTop()
+			return t, nil
 		case fi.Mode()&iofs.ModeSymlink != 0:
 			if links++; links > maxSymlinks {
 				return deferFail(here(), core.E(op, core.KindInvalid, core.ReasonInvalidPath,
@@ -356,15 +393,16 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 			if dest[0] == '/' {
 				return deferFail(lastLink, escapesViaLink(op, p))
 			}
+			linkBase = min(linkBase, len(pending))
 			pending = appendReversed(pending, dest)
-		case fi.IsDir() && len(pending) > 0:
+		case fi.IsDir() && len(pending) > 0 && !(r.parent && onlyDots(pending)):
 			if err := st.push(name, fi); err != nil {
 				return nil, fsError(op, p, err)
 			}
-		case len(pending) > 0:
+		case len(pending) > 0 && !fi.IsDir():
 			return deferFail(here(), notDirectory(op, p, nil))
 		default:
-			t.rel, t.name, t.info = here(), name, fi
+			t.rel, t.name, t.info, t.dirRel = here(), name, fi, st.rel()
 			t.dir, t.owned = st.detachTop()
 			return t, nil
 		}
@@ -373,10 +411,63 @@ func (r *resolver) resolve(ctx context.Context, op, p string) (*target, error) {
 	if _, err := st.top(); err != nil {
 		return nil, fsError(op, p, err)
 	}
+	if r.parent && st.depth() > 0 {
+		// Hand over the directory that holds the top, with its name.
+		top := st.levels[len(st.levels)-1]
+		st.pop()
+		if _, err := st.top(); err != nil {
+			return nil, fsError(op, p, err)
+		}
+		t.rel, t.name, t.info, t.dirRel = join(st.rel(), top.name), top.name, top.info, st.rel()
+		t.dir, t.owned = st.detachTop()
+		return t, nil
+	}
 	t.rel = st.rel()
+	t.dirRel = t.rel
 	t.info = st.levels[len(st.levels)-1].info
 	t.dir, t.owned = st.detachTop()
 	return t, nil
+}
+
+// missing completes the target of a path whose component name does not
+// exist in the top directory of st. The failure stays deferred; when the
+// rest of the path holds no "..", the target keeps the directory and the
+// names still to create, for the operations that create them.
+func (r *resolver) missing(op, p string, t *target, st *dirStack, name string, pending []string, fromLink bool, lastLink string, err error) (*target, error) {
+	rel, ok := lexicalRest(st.names(), name, pending)
+	if !ok {
+		t.rel, t.fail = lastLink, escapesViaLink(op, p)
+		return t, nil
+	}
+	t.rel, t.missing = rel, true
+	var rest []string
+	for i := len(pending) - 1; i >= 0; i-- {
+		switch c := pending[i]; c {
+		case ".":
+		case "..":
+			// Creating "a/missing/../b" would create a/missing, which the
+			// policy never saw: report not-found, as the kernel would.
+			t.fail = notFound(op, p, err)
+			return t, nil
+		default:
+			rest = append(rest, c)
+		}
+	}
+	t.name, t.rest, t.viaLink = name, rest, fromLink
+	t.dirOnly = len(pending) > 0 && pending[0] == "."
+	t.dirRel = st.rel()
+	t.dir, t.owned = st.detachTop()
+	return t, nil
+}
+
+// onlyDots reports whether every pending component is ".".
+func onlyDots(pending []string) bool {
+	for _, c := range pending {
+		if c != "." {
+			return false
+		}
+	}
+	return true
 }
 
 // appendReversed appends the components of p (split at '/') to stack in

@@ -14,7 +14,15 @@ const (
 	OpList   = "list"
 	OpSearch = "search"
 	OpStat   = "stat"
+	OpWrite  = "write"
+	OpEdit   = "edit"
+	OpMkdir  = "mkdir"
+	OpMove   = "move"
+	OpDelete = "delete"
 )
+
+// maxEdits bounds the edits of one edit call.
+const maxEdits = 100
 
 // operations builds the tool descriptions for a resource. The schemas
 // carry the resource's limits, so the model sees the real bounds.
@@ -81,6 +89,59 @@ func operations(resource string, l core.FSLimits) []core.Operation {
 			Summary:     fmt.Sprintf("Show the type, size, permissions and modification time of a file or directory in %s, after following symbolic links.", r),
 			InputSchema: schema(pathProp("The file or directory,"), `"path"`),
 			ReadOnly:    true,
+		},
+		{
+			Name:    OpWrite,
+			Action:  "write",
+			Summary: fmt.Sprintf("Create a file in %s, or replace or append to one, atomically: readers see the old or the new content, never a mix. The change can be undone.", r),
+			InputSchema: schema(pathProp("The file to write,")+`,
+    "content": {"type": "string", "description": "The content: UTF-8 text, or base64 when encoding is \"base64\". At most `+fmt.Sprint(l.MaxWriteBytes)+` bytes after decoding; with mode \"append\" the whole file must stay within that."},
+    "encoding": {"type": "string", "enum": ["text", "base64"], "default": "text", "description": "How content is encoded."},
+    "mode": {"type": "string", "enum": ["create", "overwrite", "append"], "default": "create", "description": "create fails if the file exists; overwrite replaces it (or creates it); append adds content at its end (or creates it)."}`,
+				`"path", "content"`),
+		},
+		{
+			Name:    OpEdit,
+			Action:  "edit",
+			Summary: fmt.Sprintf("Replace exact text in a UTF-8 text file in %s and show the change as a unified diff. Each edit's old text must occur exactly once in the file as the edits before it left it. The change can be undone.", r),
+			InputSchema: schema(pathProp("The file to edit,")+`,
+    "edits": {"type": "array", "minItems": 1, "maxItems": `+fmt.Sprint(maxEdits)+`, "description": "Replacements, applied in order.", "items": {
+      "type": "object",
+      "properties": {
+        "old": {"type": "string", "minLength": 1, "description": "Text to replace; it must occur exactly once. Include enough surrounding text to make it unique."},
+        "new": {"type": "string", "description": "Text to put in its place."}
+      },
+      "required": ["old", "new"],
+      "additionalProperties": false
+    }},
+    "dry_run": {"type": "boolean", "default": false, "description": "Only show the diff; change nothing."}`,
+				`"path", "edits"`),
+		},
+		{
+			Name:    OpMkdir,
+			Action:  "mkdir",
+			Summary: fmt.Sprintf("Create a directory in %s. The change can be undone.", r),
+			InputSchema: schema(pathProp("The directory to create,")+`,
+    "parents": {"type": "boolean", "default": false, "description": "Also create missing parent directories, and succeed if the directory exists (like mkdir -p)."}`,
+				`"path"`),
+		},
+		{
+			Name:    OpMove,
+			Action:  "move",
+			Summary: fmt.Sprintf("Move or rename a file or directory within %s. The change can be undone.", r),
+			InputSchema: schema(`
+    "from": {"type": "string", "maxLength": 4096, "description": `+pathDesc("The file or directory to move,")+`},
+    "to": {"type": "string", "maxLength": 4096, "description": `+pathDesc("Its new path (not an existing directory to move it into),")+`},
+    "overwrite": {"type": "boolean", "default": false, "description": "Replace a file that exists at to. A directory is never replaced."}`,
+				`"from", "to"`),
+		},
+		{
+			Name:    OpDelete,
+			Action:  "delete",
+			Summary: fmt.Sprintf("Delete a file or an empty directory in %s; with recursive, a directory and everything in it, if the grant allows recursive deletion. The change can be undone.", r),
+			InputSchema: schema(pathProp("The file or directory to delete,")+`,
+    "recursive": {"type": "boolean", "default": false, "description": "Delete a directory with everything in it. Needs a grant with recursive: true."}`,
+				`"path"`),
 		},
 	}
 }

@@ -1,0 +1,29 @@
+package fs
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// renameNoReplace renames oldName in oldDir to newName in newDir (both
+// directory descriptors) and fails with EEXIST if newName exists, as one
+// system call, so that a file created in the meantime is never replaced.
+func renameNoReplace(oldDir int, oldName string, newDir int, newName string) error {
+	err := unix.Renameat2(oldDir, oldName, newDir, newName, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return errNoRenameFlags
+	}
+	return err
+}
+
+// renameExchange swaps two names atomically. Afterwards oldName holds what
+// newName held, so the caller can check it is what it meant to replace and
+// swap back if it is not.
+func renameExchange(oldDir int, oldName string, newDir int, newName string) error {
+	err := unix.Renameat2(oldDir, oldName, newDir, newName, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return errNoRenameFlags
+	}
+	return err
+}
