@@ -37,25 +37,28 @@ agents:
         paths: ["private/**"]
 `
 
+// pathsFixtureFiles is the corpus README's fixture (section 2), relative
+// to <T>.
+var pathsFixtureFiles = map[string]string{
+	"sentinel.txt":            "WARDEN-SENTINEL-OUTSIDE",
+	"other/secret.txt":        "WARDEN-OUTSIDE-OTHER",
+	"root/notes.txt":          "WARDEN-INSIDE",
+	"root/target":             "WARDEN-INSIDE",
+	"root/sub/inner.txt":      "WARDEN-INSIDE",
+	"root/private/secret.txt": "WARDEN-PRIVATE",
+	"root2/secret.txt":        "WARDEN-SIBLING",
+	"root-old/secret.txt":     "WARDEN-SIBLING",
+	"root_backup/secret.txt":  "WARDEN-SIBLING",
+	"root.bak/secret.txt":     "WARDEN-SIBLING",
+	"rootile/secret.txt":      "WARDEN-SIBLING",
+	"root_sibling/secret.txt": "WARDEN-SIBLING",
+}
+
 // pathsFixture builds the tree of the corpus README, section 2.
 func pathsFixture(t testing.TB) (base string, vars map[string]string) {
 	t.Helper()
 	base = t.TempDir()
-	files := map[string]string{
-		"sentinel.txt":            "WARDEN-SENTINEL-OUTSIDE",
-		"other/secret.txt":        "WARDEN-OUTSIDE-OTHER",
-		"root/notes.txt":          "WARDEN-INSIDE",
-		"root/target":             "WARDEN-INSIDE",
-		"root/sub/inner.txt":      "WARDEN-INSIDE",
-		"root/private/secret.txt": "WARDEN-PRIVATE",
-		"root2/secret.txt":        "WARDEN-SIBLING",
-		"root-old/secret.txt":     "WARDEN-SIBLING",
-		"root_backup/secret.txt":  "WARDEN-SIBLING",
-		"root.bak/secret.txt":     "WARDEN-SIBLING",
-		"rootile/secret.txt":      "WARDEN-SIBLING",
-		"root_sibling/secret.txt": "WARDEN-SIBLING",
-	}
-	writeFiles(t, base, files)
+	writeFiles(t, base, pathsFixtureFiles)
 	if err := os.Mkdir(filepath.Join(base, "out"), 0o755); err != nil {
 		t.Fatal(err)
 	}

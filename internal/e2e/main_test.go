@@ -25,15 +25,26 @@ func TestMain(m *testing.M) {
 		cancel()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltWarden()
+	os.Exit(code)
 }
 
 // warden returns a command running warden with args in dir.
 func warden(t testing.TB, dir string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	return wardenAt(t, os.Args[0], dir, env, args...)
+}
+
+// wardenAt is warden run from the binary bin: this test binary, or the
+// command built by bigPayloadWarden.
+func wardenAt(t testing.TB, bin, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "WARDEN_E2E_MAIN=1", "WARDEN_POLICY="), env...)
+	// Under -race, a process sleeps a second at exit unless told not to.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(append(os.Environ(), "WARDEN_E2E_MAIN=1", "WARDEN_POLICY=", "GORACE="+gorace), env...)
 	return cmd
 }
 
@@ -78,9 +89,15 @@ func writePolicy(t testing.TB, dir, src string) string {
 // connectStdio starts warden serve over stdio and connects an SDK client.
 func connectStdio(t testing.TB, dir string, env []string, opts *mcp.ClientOptions, args ...string) *mcp.ClientSession {
 	t.Helper()
+	return connectStdioAt(t, os.Args[0], dir, env, opts, args...)
+}
+
+// connectStdioAt is connectStdio with warden run from bin.
+func connectStdioAt(t testing.TB, bin, dir string, env []string, opts *mcp.ClientOptions, args ...string) *mcp.ClientSession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := warden(t, dir, env, append([]string{"serve"}, args...)...)
+	cmd := wardenAt(t, bin, dir, env, append([]string{"serve"}, args...)...)
 	cmd.Stderr = &testWriter{t: t, prefix: "warden: "}
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "v0"}, opts)
 	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
@@ -95,13 +112,19 @@ func connectStdio(t testing.TB, dir string, env []string, opts *mcp.ClientOption
 // its base URL.
 func startHTTP(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()
+	return startHTTPAt(t, os.Args[0], dir, env, args...)
+}
+
+// startHTTPAt is startHTTP with warden run from bin.
+func startHTTPAt(t testing.TB, bin, dir string, env []string, args ...string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := warden(t, dir, env, append([]string{"serve", "--http", addr}, args...)...)
+	cmd := wardenAt(t, bin, dir, env, append([]string{"serve", "--http", addr}, args...)...)
 	cmd.Stderr = &testWriter{t: t, prefix: "warden: "}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

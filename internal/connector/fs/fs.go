@@ -118,7 +118,7 @@ func (c *Connector) Open(ctx context.Context) error {
 		return fail(err)
 	}
 	c.open = o
-	c.sweepTree(ctx, o)
+	c.sweepRoot(o)
 	return nil
 }
 

@@ -1,12 +1,8 @@
 package fs
 
 import (
-	"context"
-	iofs "io/fs"
 	"os"
 	"time"
-
-	"github.com/warden-dev/warden/internal/core"
 )
 
 // staleTempAge is how old a temporary file must be before a sweep removes
@@ -26,13 +22,18 @@ func (c *Connector) sweepTemps(d *dirHandle) {
 		return
 	}
 	c.swept.Store(key, now)
-	ents, err := readDirents(d.root)
+	sweepDir(d.root)
+}
+
+// sweepDir removes the stale temporary files in dir.
+func sweepDir(dir *os.Root) {
+	ents, err := readDirents(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
 		if isTempName(e.name) {
-			removeStaleTemp(d.root, e.name)
+			removeStaleTemp(dir, e.name)
 		}
 	}
 }
@@ -47,12 +48,10 @@ func removeStaleTemp(dir *os.Root, name string) {
 	dir.Remove(name)
 }
 
-// sweepTree removes stale temporary files from the whole tree at Open, as
-// far as a bounded walk reaches.
-func (c *Connector) sweepTree(ctx context.Context, o *opened) {
-	w := &walker{o: o, scope: core.ScopeFunc(func(string) bool { return true }), lazyFiles: true, budget: c.limits.MaxSearchFiles,
-		temps: removeStaleTemp}
-	w.walk(ctx, o.root, o.rootInfo, ".", func(string, iofs.FileMode, iofs.FileInfo, func() (*os.Root, error), string) (bool, bool, error) {
-		return true, false, nil
-	})
+// sweepRoot removes stale temporary files from the root directory at Open.
+// Deeper directories are swept by the next write in them: walking the
+// whole tree here would make start-up as slow as the tree is large, and
+// list and search hide temporary files anyway.
+func (c *Connector) sweepRoot(o *opened) {
+	sweepDir(o.root)
 }

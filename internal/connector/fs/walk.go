@@ -138,9 +138,6 @@ type walker struct {
 	// hook, set by tests, is called with "enter" before a directory is
 	// opened to be read.
 	hook func(event, rel string)
-	// temps, if set, is called for Warden's temporary files, which the
-	// walk never visits, with the directory that holds them.
-	temps func(dir *os.Root, name string)
 }
 
 // visitFunc is called for each entry with its type, its Lstat (nil when
@@ -185,12 +182,7 @@ func (w *walker) walk(ctx context.Context, base *os.Root, baseInfo iofs.FileInfo
 		e := fr.ents[fr.next]
 		fr.next++
 		if isTempName(e.name) {
-			if w.temps != nil && !w.o.isReservedPath(join(fr.rel, e.name)) {
-				if dir, err := stack.top(); err == nil {
-					w.temps(dir, e.name)
-				}
-			}
-			continue
+			continue // Warden's own temporary files are never shown
 		}
 		if w.prefilter != nil && e.known && !e.typ.IsDir() && !w.prefilter(e.name, e.typ) {
 			if w.examined++; w.budget > 0 && w.examined > w.budget {

@@ -460,9 +460,16 @@ func TestWrite_StaleTempsSwept(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	newConnector(t, root) // Open sweeps
-	assertMissing(t, filepath.Join(root, "d/.warden-tmp-old"))
+	c := newConnector(t, root) // Open sweeps the root
 	assertMissing(t, filepath.Join(root, ".warden-tmp-rootold"))
+	if _, err := os.Lstat(filepath.Join(root, "d/.warden-tmp-old")); err != nil {
+		t.Errorf("Open swept below the root (it should not walk the tree): %v", err)
+	}
+	// A write in d sweeps d.
+	if got := do(t, c, "write", args(t, map[string]any{"path": "d/new.txt", "content": "x"}), allVisible); got.Err != nil {
+		t.Fatalf("write: %v", got.Err)
+	}
+	assertMissing(t, filepath.Join(root, "d/.warden-tmp-old"))
 	if _, err := os.Lstat(filepath.Join(root, "d/.warden-tmp-new")); err != nil {
 		t.Errorf("a fresh temporary file was swept: %v", err)
 	}
