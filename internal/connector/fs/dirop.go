@@ -317,7 +317,25 @@ type newFile struct {
 // temporary name, the content's SHA-256 (hex) and the file's Lstat. On
 // failure nothing is left behind.
 func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, err error) {
-	var f *os.File
+	name, sum, fi, f, err := d.writeTempOpen(ctx, r, nf)
+	if err != nil {
+		return "", "", nil, err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		d.unlink(name, false)
+		return "", "", nil, err
+	}
+	return name, sum, fi, nil
+}
+
+// writeTempOpen is writeTemp without the final sync: it returns the open
+// file, which the caller must sync (it may do so while the journal syncs,
+// so both share one disk flush) and close, or close and unlink on failure.
+func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
 	for range 8 {
 		name = newTempName()
 		f, err = d.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -326,7 +344,7 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 		}
 	}
 	if err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -336,7 +354,7 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 	}()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	if nf.uid >= 0 {
 		// Keep the replaced file's owner where the process may; otherwise
@@ -347,19 +365,13 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 	}
 	if nf.keep {
 		if err = f.Chmod(nf.perm.Perm()); err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 	}
-	if err = f.Sync(); err != nil {
-		return "", "", nil, err
-	}
 	if fi, err = f.Stat(); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
-	if err = f.Close(); err != nil {
-		return "", "", nil, err
-	}
-	return name, hex.EncodeToString(h.Sum(nil)), fi, nil
+	return name, hex.EncodeToString(h.Sum(nil)), fi, f, nil
 }
 
 func mustStat(f *os.File) iofs.FileInfo {

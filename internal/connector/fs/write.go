@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	iofs "io/fs"
+	"os"
 
 	"github.com/warden-dev/warden/internal/core"
 	"golang.org/x/sys/unix"
@@ -107,7 +108,7 @@ func (m *mutation) write() (*core.Result, error) {
 // appeared), or in place of cur, which is kept in the journal first. The
 // directory is flushed and the change recorded. It returns the new state.
 func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, content io.Reader, nf newFile) (core.ObjectState, error) {
-	tmp, sum, fi, err := d.writeTemp(m.ctx, content, nf)
+	tmp, sum, fi, f, err := d.writeTempOpen(m.ctx, content, nf)
 	if err != nil {
 		if m.ctx.Err() != nil {
 			return core.ObjectState{}, ctxError(m.op, m.ctx.Err())
@@ -116,6 +117,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 	}
 	done := false
 	defer func() {
+		f.Close()
 		if !done {
 			d.unlink(tmp, false)
 		}
@@ -123,7 +125,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 	after := stateOf(fi, sum)
 	if cur == nil {
 		ch := core.Change{Op: "create", Path: t.rel, After: after}
-		if err := m.announce(ch); err != nil {
+		if err := m.syncAnnouncing(f, ch, p); err != nil {
 			return core.ObjectState{}, err
 		}
 		m.commitHook(t.rel)
@@ -140,7 +142,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 			return core.ObjectState{}, err
 		}
 		ch := core.Change{Op: "replace", Path: t.rel, Before: stateOf(cur, oldSum), After: after}
-		if err := m.announce(ch); err != nil {
+		if err := m.syncAnnouncing(f, ch, p); err != nil {
 			return core.ObjectState{}, err
 		}
 		m.commitHook(t.rel)
@@ -155,6 +157,20 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 		return after, writeError(m.op, p, err)
 	}
 	return after, nil
+}
+
+// syncAnnouncing flushes the new content of f to disk while the journal
+// makes the announcement of ch durable: on a journaling file system the two
+// then share one flush instead of waiting for each other. Both must
+// succeed before ch may happen.
+func (m *mutation) syncAnnouncing(f *os.File, ch core.Change, p string) error {
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
+	aerr := m.announce(ch)
+	if err := <-synced; err != nil {
+		return writeError(m.op, p, err)
+	}
+	return aerr
 }
 
 // commitHook calls the test hook, if any, just before a directory entry
