@@ -126,7 +126,9 @@ func (e *Engine) Undo(ctx context.Context, id, by string, force bool) *Outcome {
 	if err != nil {
 		out.Status, out.Reason, out.Message, out.Err = StatusFailed, core.ReasonOf(err), core.MessageOf(err), err
 		if core.KindOf(err) == core.KindDenied || core.KindOf(err) == core.KindConflict {
+			// Refused (the files changed since): say so as a denial.
 			out.Status = StatusDenied
+			out.Decision = core.Decision{Reasons: []core.Reason{out.Reason}}
 		}
 		return e.finishUndo(ctx, out, rec, start)
 	}
@@ -137,7 +139,7 @@ func (e *Engine) Undo(ctx context.Context, id, by string, force bool) *Outcome {
 
 // finishUndo encodes an undo's result and audits it.
 func (e *Engine) finishUndo(ctx context.Context, out *Outcome, rec *audit.Record, start time.Time) *Outcome {
-	rec.Decision = core.Allow.String()
+	rec.Decision = out.Decision.Effect.String()
 	rec.Reasons = reasonStrings(out.Decision.Reasons)
 	if out.Status == StatusOK {
 		rec.Outcome = "ok"

@@ -64,7 +64,7 @@ func (c *Connector) Undo(ctx context.Context, e *core.JournalEntry, objects core
 			more = fmt.Sprintf(" (and %d more)", len(conflicts)-len(shown))
 		}
 		return nil, core.E(op, core.KindConflict, core.ReasonUndoConflict,
-			"Nothing was undone, because the files changed after the call: "+strings.Join(shown, "; ")+more+". Undo with force to restore anyway.", nil)
+			"Nothing was undone, because the files changed after the call: "+strings.Join(shown, "; ")+more+". To restore anyway, undo with force (warden undo --force).", nil)
 	}
 	res := undoResult{Undone: e.ID, Restored: []string{}}
 	for i := len(e.Changes) - 1; i >= 0; i-- {
