@@ -100,3 +100,28 @@ func BenchmarkCommit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrepare measures the write-ahead step of a call that kept one
+// 1 KiB file, and the Commit of the same changes that follows it.
+func BenchmarkPrepare(b *testing.B) {
+	state, work := b.TempDir(), b.TempDir()
+	s := newStore(b, state, journal.Options{}, false)
+	dir := mustOpenDir(b, work)
+	path := filepath.Join(work, "f")
+	content := make([]byte, 1<<10)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		binary.LittleEndian.PutUint64(content, uint64(i))
+		mustWrite(b, path, content)
+		tx := mustBegin(b, s, fmt.Sprint("b", i))
+		c := replaceChange("f", mustKeep(b, tx, dir, "f"))
+		b.StartTimer()
+		if err := tx.Prepare(c); err != nil {
+			b.Fatal(err)
+		}
+		tx.Record(c)
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

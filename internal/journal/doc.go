@@ -11,14 +11,32 @@
 //
 //	<state>/journal/            0700
 //	    lock                    flock around commit, abort and prune
+//	    entries.log             0600, the entries, one JSON line each
 //	    objects/<sha256>        kept contents, named by their hash
 //	    objects/.hold-*, .tmp-* a transaction's private links, temp files
-//	    entries/<id>.json       one committed entry each
+//	    .tmp-*                  a log being compacted
 //
-// An entry file is a [core.JournalEntry] in JSON plus "objects", the hashes
-// and sizes of the objects its transaction kept. It is written to a temp
-// file, fsynced, renamed into place (never over an existing entry), and the
-// directory is fsynced.
+// Each line of entries.log is an entry, a [core.JournalEntry] in JSON plus
+// "objects" (the hashes and sizes of the objects its transaction kept), or
+// a tombstone {"id":"X","removed":true}. The last line of an id wins:
+// Commit appends a replacement when its changes differ from the prepared
+// ones, and a tombstone when a prepared entry is dropped. Lines are
+// appended under the flock and flushed with fdatasync, together with the
+// objects directory's fsync, before Prepare or Commit returns: one append
+// and one flush per call, and no file to create or directory entry to
+// sync, which a file per entry cost as much again as the write it
+// journals. A crash mid-append leaves a torn last line; the next append
+// ends it with a '\n' first and readers skip it: it can only be the
+// write-ahead record of a change that was never made, since Prepare
+// returns only once the line is durable. Entry files of an older Warden,
+// entries/<id>.json, are imported into the log at Open and removed.
+//
+// Each Store keeps an index of the log in memory (where each live entry's
+// line is, its time, paths and objects), reading lines other Stores
+// appended before it answers, and Entry reads one line. Pruning compacts
+// the log: the live lines, byte for byte, go to a temp file that is
+// fsynced and renamed over the log; a Store that finds another file at
+// the path reads it again from the start.
 //
 // # Keeping a file
 //
@@ -41,19 +59,23 @@
 // # Sharing and bounds
 //
 // Several Stores, in one process or several (a server and the undo
-// command), may use one journal. Commit, Abort and Prune hold a flock on
-// the lock file, so an object is removed only when no committed entry holds
+// command), may use one journal. Prepare, Commit, Abort and Prune hold a
+// flock on the lock file, so appends never interleave, a compaction loses
+// no line, and an object is removed only when no committed entry holds
 // it. Each Keep also leaves its transaction a private hold link to the
 // object's inode, from which Commit restores the object's name should a
 // prune or another transaction's abort have removed it meanwhile.
 //
 // [Store.Prune] removes entries older than Options.MaxAge, then the oldest
 // entries until the objects the rest hold fit Options.MaxBytes, then
-// objects no entry holds. Commit prunes only when the running totals it
-// keeps in memory say the journal is over its bounds, or an hour after the
-// last prune, so it does not scan the journal on every call.
+// objects no entry holds. It compacts the log when it drops entries, and
+// when over half the log (and at least 64 KiB) is replaced lines and
+// tombstones. Commit prunes only when the running totals it keeps in
+// memory say the journal is over its bounds or its log is due for
+// compaction, or an hour after the last prune, so it does not scan the
+// journal on every call.
 //
-// Directories are 0700 and entry files 0600. A hard-linked object keeps its
+// Directories are 0700 and the entry log 0600. A hard-linked object keeps its
 // original file's mode, which the 0700 directory makes moot.
 //
 // Only Linux is supported; elsewhere [Open] fails with errors.ErrUnsupported.

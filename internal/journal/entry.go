@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -13,15 +12,19 @@ import (
 	"github.com/warden-dev/warden/internal/core"
 )
 
+// entryExt ends the entry files of the layout before the log (see migrate).
 const entryExt = ".json"
 
-// entryFile is the JSON of entries/<id>.json: a core.JournalEntry plus the
+// entryFile is one line of the entry log: a core.JournalEntry plus the
 // objects its transaction kept, so pruning knows what the entry holds
-// without reading its changes.
+// without reading its changes; or, with Removed, a tombstone saying the
+// entry of that id is gone.
 type entryFile struct {
 	core.JournalEntry
 	// Objects maps each kept object to its size in bytes.
 	Objects map[string]int64 `json:"objects,omitempty"`
+	// Removed marks a tombstone, which has only the id besides.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // Entry returns the committed entry id, or an error wrapping ErrNotFound.
@@ -30,142 +33,141 @@ func (s *Store) Entry(id string) (*core.JournalEntry, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("%s: invalid id %q: %w", op, id, ErrNotFound)
 	}
-	ef, err := s.readEntry(id)
+	efs, err := s.readEntries(func(x *index) []string { return []string{id} })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return &ef.JournalEntry, nil
+	if len(efs) == 0 {
+		return nil, fmt.Errorf("%s: entry %q: %w", op, id, ErrNotFound)
+	}
+	return &efs[0].JournalEntry, nil
 }
 
-// readEntry reads and checks entries/<id>.json.
-func (s *Store) readEntry(id string) (*entryFile, error) {
-	f, err := openRead(s.entries, id+entryExt)
-	if err != nil {
-		if isNotExist(err) {
-			return nil, fmt.Errorf("entry %q: %w: %w", id, ErrNotFound, err)
+// readEntries syncs the index, then reads the lines of the entries pick
+// names from it, skipping names the index does not have. The lines are
+// read without Store.mu, from the log file the index describes.
+func (s *Store) readEntries(pick func(*index) []string) ([]*entryFile, error) {
+	type at struct {
+		id     string
+		off, n int64
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, os.ErrClosed
+	}
+	if err := s.idx.sync(s); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	var lines []at
+	for _, id := range pick(s.idx) {
+		if m, ok := s.idx.entries[id]; ok {
+			lines = append(lines, at{id, m.off, m.n})
 		}
-		return nil, fmt.Errorf("entry %q: %w", id, err)
 	}
-	defer f.Close()
-	st, err := statFile(f)
-	if err != nil {
-		return nil, fmt.Errorf("entry %q: %w", id, err)
+	// Held until the lines are read, so the handle is not swapped.
+	s.logMu.RLock()
+	defer s.logMu.RUnlock()
+	f := s.log
+	s.mu.Unlock()
+	out := make([]*entryFile, 0, len(lines))
+	for _, l := range lines {
+		ef, err := readLine(f, l.id, l.off, l.n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ef)
 	}
-	if !st.regular() {
-		return nil, fmt.Errorf("entry %q: not a regular file: %w", id, ErrCorrupt)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxEntryBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("entry %q: %w", id, err)
-	}
-	if len(data) > maxEntryBytes {
-		return nil, fmt.Errorf("entry %q: over %d bytes: %w", id, maxEntryBytes, ErrCorrupt)
-	}
-	var ef entryFile
-	if err := json.Unmarshal(data, &ef); err != nil {
-		return nil, fmt.Errorf("entry %q: %w: %w", id, ErrCorrupt, err)
-	}
-	if ef.ID != id {
-		return nil, fmt.Errorf("entry %q: holds id %q: %w", id, ef.ID, ErrCorrupt)
-	}
-	return &ef, nil
+	return out, nil
 }
 
-// writeEntry writes entries/<id>.json durably, with the objects directory.
-// A new entry is created under its name and written in place, so that one
-// round of concurrent syncs (the file, both directories) makes it all
-// durable: a crash before they finish leaves a torn entry, which reads as
-// corrupt and counts as absent, and its change not yet made (see Prepare).
-// Replacing an entry goes through a temp file and a rename.
-func (s *Store) writeEntry(ef *entryFile, replace bool) (err error) {
+// writeEntry appends ef to the entry log and makes it durable, together
+// with the objects directory when syncObjects is set (Keep's links), and
+// records it in the index. One entry costs one append to a file that
+// exists and one data flush, run alongside the directory's: creating a
+// file per entry, and syncing the directory it lands in, cost as much
+// again. An append torn by a crash is skipped by readers, and its change
+// was not yet made (see Prepare). The flock is held.
+func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 	data, err := json.Marshal(ef)
 	if err != nil {
 		return fmt.Errorf("encode entry: %w", err)
 	}
 	data = append(data, '\n')
-	name := ef.ID + entryExt
-	file := name
-	if replace {
-		file = tempName(".tmp-")
+	if err := s.appendSynced(data, syncObjects); err != nil {
+		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
-	f, err := createExcl(s.entries, file)
-	if err != nil {
-		return fmt.Errorf("create %q: %w", file, err)
-	}
-	defer func() {
-		if err != nil {
-			unlinkAt(s.entries, file)
-		}
-	}()
-	_, err = f.Write(data)
-	if err == nil && replace {
-		if err = f.Sync(); err == nil {
-			err = renameAt(s.entries, file, name)
-		}
-	}
-	if err == nil {
-		err = syncAll(f, s.entries, s.objects)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %q: %w", name, err)
-	}
+	s.idx.put(ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
 	return nil
 }
 
-// removeEntry removes the entry id, durably.
+// removeEntry appends a tombstone for the entry id, durably. The flock is
+// held.
 func (s *Store) removeEntry(id string) error {
-	if err := unlinkAt(s.entries, id+entryExt); err != nil && !isNotExist(err) {
+	// Written by hand: a JournalEntry encodes its empty fields too. A valid
+	// id needs no escaping.
+	data := fmt.Appendf(nil, `{"id":%q,"removed":true}`+"\n", id)
+	if err := s.appendSynced(data, false); err != nil {
 		return fmt.Errorf("remove entry %q: %w", id, err)
 	}
 	s.idx.remove(id)
-	return s.entries.Sync()
+	return nil
 }
 
-// syncAll fsyncs the files concurrently: on journaling file systems the
-// flushes then share one journal commit instead of waiting for each other.
-func syncAll(files ...*os.File) error {
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	for i, f := range files[1:] {
-		wg.Go(func() { errs[i+1] = f.Sync() })
+// appendSynced syncs the index, appends data to the log and flushes it,
+// with the objects directory when syncObjects is set; on success the index
+// ends past data. The flock is held.
+func (s *Store) appendSynced(data []byte, syncObjects bool) error {
+	if err := s.idx.sync(s); err != nil {
+		return err
 	}
-	errs[0] = files[0].Sync()
+	off, err := s.appendLog(data)
+	if err != nil {
+		return err
+	}
+	syncs := []func() error{func() error { return datasync(s.log) }}
+	if syncObjects {
+		syncs = append(syncs, s.objects.Sync)
+	}
+	if err := syncAll(syncs...); err != nil {
+		return err
+	}
+	s.idx.end = off + int64(len(data))
+	return nil
+}
+
+// syncAll runs the syncs concurrently: on journaling file systems the
+// flushes then share one journal commit instead of waiting for each other.
+func syncAll(syncs ...func() error) error {
+	errs := make([]error, len(syncs))
+	var wg sync.WaitGroup
+	for i, f := range syncs[1:] {
+		wg.Go(func() { errs[i+1] = f() })
+	}
+	errs[0] = syncs[0]()
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
 // History returns the entries of resource with a change whose Path or To is
-// path, newest first. Entries pruned while it runs are left out.
+// path, newest first.
 func (s *Store) History(resource, path string) ([]*core.JournalEntry, error) {
 	const op = "journal.History"
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w", op, os.ErrClosed)
-	}
-	err := s.idx.sync(s)
-	var ids []string
-	for id, m := range s.idx.entries {
-		if m.resource == resource && slices.Contains(m.paths, path) {
-			ids = append(ids, id)
+	efs, err := s.readEntries(func(x *index) []string {
+		var ids []string
+		for id, m := range x.entries {
+			if m.resource == resource && slices.Contains(m.paths, path) {
+				ids = append(ids, id)
+			}
 		}
-	}
-	s.mu.Unlock()
+		return ids
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var out []*core.JournalEntry
-	for _, id := range ids {
-		ef, err := s.readEntry(id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
+	for _, ef := range efs {
 		out = append(out, &ef.JournalEntry)
 	}
 	slices.SortFunc(out, func(a, b *core.JournalEntry) int {

@@ -7,3 +7,7 @@ func SetCopyOnly(s *Store) { s.copyOnly = true }
 
 // SetGrace sets how old a temp or hold file must be for Prune to remove it.
 func SetGrace(s *Store, d time.Duration) { s.grace = d }
+
+// SetCompactFloor sets how many bytes of the log must be waste before a
+// prune compacts it for that alone.
+func SetCompactFloor(s *Store, n int64) { s.compactFloor = n }

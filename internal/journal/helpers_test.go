@@ -3,6 +3,7 @@ package journal_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,3 +175,56 @@ func wantErr(tb testing.TB, call string, err, want error) {
 		tb.Errorf("%s = %v, want %v", call, err, want)
 	}
 }
+
+// logPath is the entry log of the journal in state.
+func logPath(state string) string { return filepath.Join(state, "journal", "entries.log") }
+
+func readLog(tb testing.TB, state string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(logPath(state))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// logEntries reads the entry log the way its format is documented, apart
+// from the package: each whole line is an entry or a tombstone, the last
+// line of an id wins, a line that does not parse is skipped. It returns
+// each live entry's line, without its '\n'.
+func logEntries(tb testing.TB, state string) map[string]string {
+	tb.Helper()
+	live := map[string]string{}
+	lines := strings.SplitAfter(string(readLog(tb, state)), "\n")
+	for _, line := range lines {
+		if !strings.HasSuffix(line, "\n") {
+			continue // torn
+		}
+		var l struct {
+			ID      string `json:"id"`
+			Removed bool   `json:"removed"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.ID == "" {
+			continue
+		}
+		if l.Removed {
+			delete(live, l.ID)
+		} else {
+			live[l.ID] = strings.TrimSuffix(line, "\n")
+		}
+	}
+	return live
+}
+
+// logIDs returns the ids logEntries finds, sorted.
+func logIDs(tb testing.TB, state string) []string {
+	tb.Helper()
+	var ids []string
+	for id := range logEntries(tb, state) {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func inodeOf(fi os.FileInfo) uint64 { return fi.Sys().(*syscall.Stat_t).Ino }

@@ -59,8 +59,8 @@ type Options struct {
 // several Stores (in one or several processes) may share one directory.
 type Store struct {
 	root    string   // <state>/journal
+	dir     *os.File // <root>, for the *at calls on the log
 	objects *os.File // <root>/objects, for the *at calls
-	entries *os.File // <root>/entries
 	lock    *os.File // <root>/lock, flocked around commit, abort and prune
 	opts    Options
 
@@ -68,6 +68,8 @@ type Store struct {
 	copyOnly bool
 	// grace overrides holdGrace (a test hook).
 	grace time.Duration
+	// compactFloor overrides compactFloor (a test hook).
+	compactFloor int64
 
 	liveMu sync.Mutex
 	live   map[string]string // hold file → object, of this process's open transactions
@@ -76,10 +78,15 @@ type Store struct {
 	closed    bool
 	idx       *index
 	lastPrune time.Time
+	// log is <root>/entries.log, as the index last read it. Swapping it
+	// (under mu) also takes logMu, which Entry and History hold to read it.
+	log   *os.File
+	logMu sync.RWMutex
 }
 
 // Open opens the journal in stateDir/journal, creating it (mode 0700) if
-// needed, and prunes it.
+// needed, imports the entry files of an older Warden into the log, and
+// prunes it.
 func Open(stateDir string, opts Options) (*Store, error) {
 	const op = "journal.Open"
 	if !supported {
@@ -100,26 +107,30 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{root: filepath.Join(stateDir, "journal"), opts: opts, grace: holdGrace, live: map[string]string{}, idx: newIndex()}
+	s := &Store{root: filepath.Join(stateDir, "journal"), opts: opts, grace: holdGrace, compactFloor: compactFloor, live: map[string]string{}, idx: newIndex()}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	for _, d := range []string{s.root, filepath.Join(s.root, "objects"), filepath.Join(s.root, "entries")} {
+	for _, d := range []string{s.root, filepath.Join(s.root, "objects")} {
 		if err := mkdirPrivate(d); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	var err error
-	if s.objects, err = openDir(filepath.Join(s.root, "objects")); err == nil {
-		if s.entries, err = openDir(filepath.Join(s.root, "entries")); err == nil {
+	if s.dir, err = openDir(s.root); err == nil {
+		if s.objects, err = openDir(filepath.Join(s.root, "objects")); err == nil {
 			s.lock, err = openLock(filepath.Join(s.root, "lock"))
 		}
 	}
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+	if err == nil {
+		err = s.withLock(op, func() error {
+			if err := s.migrate(); err != nil {
+				return err
+			}
+			return s.pruneLocked("")
+		})
 	}
-	if err := s.Prune(); err != nil {
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -156,11 +167,16 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	var errs []error
-	for _, f := range []*os.File{s.objects, s.entries, s.lock} {
+	for _, f := range []*os.File{s.dir, s.objects, s.lock} {
 		if f != nil {
 			errs = append(errs, f.Close())
 		}
 	}
+	s.logMu.Lock()
+	if s.log != nil {
+		errs = append(errs, s.log.Close())
+	}
+	s.logMu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -223,7 +239,7 @@ func (s *Store) liveObjects() map[string]bool {
 	return m
 }
 
-// validID reports whether id can name an entry file: 1 to 64 characters of
+// validID reports whether id can name an entry: 1 to 64 characters of
 // [0-9A-Za-z_-].
 func validID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {

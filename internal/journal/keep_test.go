@@ -393,8 +393,8 @@ func TestTx_Commit_empty(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("Commit() = %v", err)
 	}
-	if got := journalFiles(t, state, "entries"); len(got) != 0 {
-		t.Errorf("entries = %q, want none", got)
+	if got := readLog(t, state); len(got) != 0 {
+		t.Errorf("entry log = %q, want it empty", got)
 	}
 	if got := journalFiles(t, state, "objects"); len(got) != 0 {
 		t.Errorf("objects = %q, want none", got)

@@ -1,9 +1,10 @@
 package journal_test
 
 import (
+	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/warden-dev/warden/internal/journal"
@@ -35,16 +36,12 @@ func TestPrepare_writeAhead(t *testing.T) {
 	}
 	mustReplace(t, path, []byte("new"))
 	tx.Record(c)
-	before, err := os.Stat(filepath.Join(state, "journal", "entries", "prepared.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := readLog(t, state)
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	after, err := os.Stat(filepath.Join(state, "journal", "entries", "prepared.json"))
-	if err != nil || !os.SameFile(before, after) {
-		t.Errorf("Commit of the prepared changes rewrote the entry (%v)", err)
+	if after := readLog(t, state); !bytes.Equal(before, after) {
+		t.Errorf("Commit of the prepared changes rewrote the entry:\n%s\nthen\n%s", before, after)
 	}
 	if got, err := readObject(t, s, sum); err != nil || string(got) != "old" {
 		t.Errorf("object = %q, %v; want the old content", got, err)
@@ -60,6 +57,9 @@ func TestPrepare_writeAhead(t *testing.T) {
 	tx.Abort()
 	if _, err := other.Entry("aborted"); !errors.Is(err, journal.ErrNotFound) {
 		t.Errorf("Entry of an aborted prepared Tx = %v; want ErrNotFound", err)
+	}
+	if ids := logIDs(t, state); !slices.Equal(ids, []string{"prepared"}) {
+		t.Errorf("entries in the log = %q, want [prepared]", ids)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 
 // Prune bounds the journal. It removes the entries older than MaxAge, then
 // the oldest entries until the objects the others hold total at most
-// MaxBytes, then the objects no entry holds. Temp and hold files are
+// MaxBytes, then the objects no entry holds. It compacts the entry log
+// when it removed entries or when most of the log is lines no entry
+// points at (replaced entries and tombstones). Temp and hold files are
 // removed once older than an hour, unless a transaction of this Store's
 // process still uses them (transactions of other processes are protected by
 // that hour). Open prunes, and so does Commit when the journal is over its
@@ -25,13 +27,13 @@ func (s *Store) Prune() error {
 }
 
 // needPrune reports whether the in-memory totals say the journal is over
-// its bounds, or a full prune is due.
+// its bounds or its log is due for compaction, or a full prune is due.
 func (s *Store) needPrune() bool {
 	now := s.now()
 	x := s.idx
 	return x.bytes > s.opts.MaxBytes ||
 		(!x.oldest.IsZero() && x.oldest.Before(now.Add(-s.opts.MaxAge))) ||
-		now.Sub(s.lastPrune) >= pruneEvery
+		now.Sub(s.lastPrune) >= pruneEvery || s.needCompact()
 }
 
 // pruneLocked prunes, never removing the entry keep. Store.mu and the flock
@@ -42,13 +44,10 @@ func (s *Store) pruneLocked(keep string) error {
 	}
 	now := s.now()
 	s.lastPrune = now
-	var errs []error
+	dropped := false
 	drop := func(id string) {
-		if err := unlinkAt(s.entries, id+entryExt); err != nil && !isNotExist(err) {
-			errs = append(errs, fmt.Errorf("remove entry %q: %w", id, err))
-			return
-		}
 		s.idx.remove(id)
+		dropped = true
 	}
 	cutoff := now.Add(-s.opts.MaxAge)
 	for id, m := range s.idx.entries {
@@ -76,8 +75,15 @@ func (s *Store) pruneLocked(keep string) error {
 			}
 		}
 	}
-	errs = append(errs, s.sweep())
-	return errors.Join(errs...)
+	if dropped || s.needCompact() {
+		if err := s.compact(); err != nil {
+			// The dropped entries may still be in the log: keep their
+			// objects, and read the log again at the next sync.
+			s.idx.reset(0, 0)
+			return err
+		}
+	}
+	return s.sweep()
 }
 
 // sweep removes objects no entry holds, and stale temp and hold files.
@@ -103,15 +109,15 @@ func (s *Store) sweep() error {
 			}
 		}
 	}
-	entries, err := readNames(s.entries)
+	names, err := readNames(s.dir)
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list entries: %w", err))...)
+		return errors.Join(append(errs, fmt.Errorf("list journal: %w", err))...)
 	}
-	for _, name := range entries {
-		if strings.HasPrefix(name, ".") {
-			if st, err := statAt(s.entries, name); err == nil && st.ctime.Before(stale) {
-				if err := unlinkAt(s.entries, name); err != nil && !isNotExist(err) {
-					errs = append(errs, fmt.Errorf("remove entries/%s: %w", name, err))
+	for _, name := range names {
+		if strings.HasPrefix(name, ".tmp-") {
+			if st, err := statAt(s.dir, name); err == nil && st.ctime.Before(stale) {
+				if err := unlinkAt(s.dir, name); err != nil && !isNotExist(err) {
+					errs = append(errs, fmt.Errorf("remove %s: %w", name, err))
 				}
 			}
 		}

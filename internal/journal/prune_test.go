@@ -72,8 +72,8 @@ func TestStore_Prune_age(t *testing.T) {
 	if err := s.Prune(); err != nil {
 		t.Fatal(err)
 	}
-	if got := journalFiles(t, state, "entries"); len(got) != 0 {
-		t.Errorf("entries 35 days on = %q, want none", got)
+	if got := readLog(t, state); len(got) != 0 {
+		t.Errorf("entry log 35 days on = %q, want it compacted to nothing", got)
 	}
 	if got := journalFiles(t, state, "objects"); len(got) != 0 {
 		t.Errorf("objects 35 days on = %q, want none", got)
@@ -169,7 +169,7 @@ func TestStore_Prune_temps(t *testing.T) {
 	state, work := t.TempDir(), t.TempDir()
 	s := newStore(t, state, journal.Options{}, false)
 	journal.SetGrace(s, 0)
-	for _, p := range []string{"objects/.tmp-stray", "objects/.hold-stray", "entries/.tmp-stray"} {
+	for _, p := range []string{"objects/.tmp-stray", "objects/.hold-stray", ".tmp-stray"} {
 		mustWrite(t, filepath.Join(state, "journal", p), []byte("x"))
 	}
 	mustWrite(t, filepath.Join(state, "journal", "objects", "unknown-name"), []byte("x"))
@@ -180,8 +180,8 @@ func TestStore_Prune_temps(t *testing.T) {
 	if err := s.Prune(); err != nil {
 		t.Fatal(err)
 	}
-	if got := journalFiles(t, state, "entries"); len(got) != 0 {
-		t.Errorf("entries = %q, want none", got)
+	if got := tempFiles(journalFiles(t, state, "")); len(got) != 0 {
+		t.Errorf("temp files in journal/ = %q, want none", got)
 	}
 	objects := journalFiles(t, state, "objects")
 	if !slices.Contains(objects, sum) || !slices.Contains(objects, "unknown-name") || len(tempFiles(objects)) != 1 {

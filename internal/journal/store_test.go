@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,17 +46,14 @@ func TestEntry_file(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	path := filepath.Join(state, "journal", "entries", want.ID+".json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(state, "journal", "entries.log")
+	data := logEntries(t, state)[want.ID]
 	var got core.JournalEntry
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatalf("entry file is not JSON: %v\n%s", err, data)
+	if err := json.Unmarshal([]byte(data), &got); err != nil {
+		t.Fatalf("entry line is not JSON: %v\n%s", err, data)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("entry file mismatch (-want +got):\n%s", diff)
+		t.Errorf("entry line mismatch (-want +got):\n%s", diff)
 	}
 	viaAPI, err := s.Entry(want.ID)
 	if err != nil {
@@ -70,7 +68,6 @@ func TestEntry_file(t *testing.T) {
 	}{
 		{path, 0o600},
 		{filepath.Join(state, "journal"), os.ModeDir | 0o700},
-		{filepath.Join(state, "journal", "entries"), os.ModeDir | 0o700},
 		{filepath.Join(state, "journal", "objects"), os.ModeDir | 0o700},
 		{filepath.Join(state, "journal", "lock"), 0o600},
 	} {
@@ -82,20 +79,52 @@ func TestEntry_file(t *testing.T) {
 			t.Errorf("mode of %s = %v, want %v", p.path, fi.Mode(), p.want)
 		}
 	}
+	if _, err := os.Lstat(filepath.Join(state, "journal", "entries")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal/entries exists (err %v); want the log only", err)
+	}
 }
 
+// TestStore_Entry_corrupt checks an entry line changed in place reads as
+// corrupt, and a line that does not parse is skipped.
 func TestStore_Entry_corrupt(t *testing.T) {
 	state := t.TempDir()
 	s := newStore(t, state, journal.Options{}, false)
-	dir := filepath.Join(state, "journal", "entries")
-	mustWrite(t, filepath.Join(dir, "bad.json"), []byte("{not json"))
-	mustWrite(t, filepath.Join(dir, "renamed.json"), []byte(`{"id":"other"}`))
-	for _, id := range []string{"bad", "renamed"} {
-		_, err := s.Entry(id)
-		wantErr(t, "Entry("+id+")", err, journal.ErrCorrupt)
+	for _, id := range []string{"good", "bad"} {
+		tx := mustBegin(t, s, id)
+		tx.Record(core.Change{Op: "mkdir", Path: id, After: core.ObjectState{Type: "dir"}})
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	_, err := s.Entry("absent")
-	wantErr(t, "Entry(absent)", err, journal.ErrNotFound)
+	data := readLog(t, state)
+	line := logEntries(t, state)["bad"]
+	at := bytes.Index(data, []byte(line))
+	copy(data[at:], "{not json")
+	data = append(data, "{\"id\":\"garbage\"\n"...)
+	f, err := os.OpenFile(logPath(state), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "bad" keeps its length, changed in place; a torn line follows.
+	if _, err := f.WriteAt(data[at:], int64(at)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	_, err = s.Entry("bad")
+	wantErr(t, "Entry(bad)", err, journal.ErrCorrupt)
+	other := newStore(t, state, journal.Options{}, false)
+	for _, st := range []*journal.Store{s, other} {
+		for _, id := range []string{"absent", "garbage"} {
+			_, err := st.Entry(id)
+			wantErr(t, "Entry("+id+")", err, journal.ErrNotFound)
+		}
+		if e, err := st.Entry("good"); err != nil || e.Changes[0].Path != "good" {
+			t.Errorf("Entry(good) = %+v, %v", e, err)
+		}
+	}
+	_, err = other.Entry("bad")
+	wantErr(t, "Entry(bad) in a fresh Store", err, journal.ErrNotFound)
 }
 
 // TestBegin_badID checks ids that are not safe file names are refused and
@@ -305,13 +334,13 @@ func keepRacing(tx *journal.Tx, dir *os.File, work, name string) (string, error)
 // name opens with its content, no object is unheld, and no temp is left.
 func checkIntact(t *testing.T, state string, s *journal.Store, want int) {
 	t.Helper()
-	names := journalFiles(t, state, "entries")
+	names := logIDs(t, state)
 	if len(names) != want {
 		t.Errorf("entries = %d, want %d", len(names), want)
 	}
 	held := map[string]bool{}
 	for _, n := range names {
-		e, err := s.Entry(strings.TrimSuffix(n, ".json"))
+		e, err := s.Entry(n)
 		if err != nil {
 			t.Errorf("Entry(%s) = %v", n, err)
 			continue

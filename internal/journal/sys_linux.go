@@ -96,22 +96,6 @@ func renameAt(dir *os.File, from, to string) error {
 	return control(dir, func(fd int) error { return unix.Renameat(fd, from, fd, to) })
 }
 
-// renameNoReplaceAt renames within dir, failing with EEXIST if to exists.
-func renameNoReplaceAt(dir *os.File, from, to string) error {
-	return control(dir, func(fd int) error {
-		err := unix.Renameat2(fd, from, fd, to, unix.RENAME_NOREPLACE)
-		if err != unix.EINVAL && err != unix.ENOSYS {
-			return err
-		}
-		// The file system cannot rename without replacing: a link fails
-		// on an existing name just the same.
-		if err := unix.Linkat(fd, from, fd, to, 0); err != nil {
-			return err
-		}
-		return unix.Unlinkat(fd, from, 0)
-	})
-}
-
 func unlinkAt(dir *os.File, name string) error {
 	return control(dir, func(fd int) error { return unix.Unlinkat(fd, name, 0) })
 }
@@ -138,6 +122,24 @@ func openRead(dir *os.File, name string) (*os.File, error) {
 
 func createExcl(dir *os.File, name string) (*os.File, error) {
 	return openAt(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600)
+}
+
+// openAppend opens name in dir for reading and appending, creating it
+// (mode 0600, failing if it exists) when create is set.
+func openAppend(dir *os.File, name string, create bool) (*os.File, error) {
+	flags := unix.O_RDWR | unix.O_APPEND
+	if create {
+		flags |= unix.O_CREAT | unix.O_EXCL
+	}
+	return openAt(dir, name, flags, 0o600)
+}
+
+// datasync flushes f's data and the metadata needed to read it back (its
+// size), not its times: cheaper than fsync for a file that only grows.
+func datasync(f *os.File) error {
+	return control(f, func(fd int) error {
+		return ignoringEINTR(func() error { return unix.Fdatasync(fd) })
+	})
 }
 
 // openTemp opens a private read-write file in dir that has no name, so no

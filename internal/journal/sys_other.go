@@ -24,23 +24,24 @@ var (
 	errLoop        error = errors.ErrUnsupported
 )
 
-func (stat) regular() bool                             { return false }
-func (stat) describes(fs.FileInfo) bool                { return false }
-func (stat) sameInode(fs.FileInfo) bool                { return false }
-func statAt(*os.File, string) (stat, error)            { return stat{}, errUnsupported }
-func statFile(*os.File) (stat, error)                  { return stat{}, errUnsupported }
-func linkAt(*os.File, string, *os.File, string) error  { return errUnsupported }
-func renameAt(*os.File, string, string) error          { return errUnsupported }
-func renameNoReplaceAt(*os.File, string, string) error { return errUnsupported }
-func unlinkAt(*os.File, string) error                  { return errUnsupported }
-func openRead(*os.File, string) (*os.File, error)      { return nil, errUnsupported }
-func createExcl(*os.File, string) (*os.File, error)    { return nil, errUnsupported }
-func openTemp(*os.File) (*os.File, error)              { return nil, errUnsupported }
-func openDir(string) (*os.File, error)                 { return nil, errUnsupported }
-func openLock(string) (*os.File, error)                { return nil, errUnsupported }
-func lockFile(*os.File) error                          { return errUnsupported }
-func unlockFile(*os.File) error                        { return errUnsupported }
-func readNames(*os.File) ([]string, error)             { return nil, errUnsupported }
-func linkRefused(error) bool                           { return false }
-func isExist(err error) bool                           { return errors.Is(err, fs.ErrExist) }
-func isNotExist(err error) bool                        { return errors.Is(err, fs.ErrNotExist) }
+func (stat) regular() bool                                { return false }
+func (stat) describes(fs.FileInfo) bool                   { return false }
+func (stat) sameInode(fs.FileInfo) bool                   { return false }
+func statAt(*os.File, string) (stat, error)               { return stat{}, errUnsupported }
+func statFile(*os.File) (stat, error)                     { return stat{}, errUnsupported }
+func linkAt(*os.File, string, *os.File, string) error     { return errUnsupported }
+func renameAt(*os.File, string, string) error             { return errUnsupported }
+func unlinkAt(*os.File, string) error                     { return errUnsupported }
+func openRead(*os.File, string) (*os.File, error)         { return nil, errUnsupported }
+func createExcl(*os.File, string) (*os.File, error)       { return nil, errUnsupported }
+func openTemp(*os.File) (*os.File, error)                 { return nil, errUnsupported }
+func openAppend(*os.File, string, bool) (*os.File, error) { return nil, errUnsupported }
+func datasync(*os.File) error                             { return errUnsupported }
+func openDir(string) (*os.File, error)                    { return nil, errUnsupported }
+func openLock(string) (*os.File, error)                   { return nil, errUnsupported }
+func lockFile(*os.File) error                             { return errUnsupported }
+func unlockFile(*os.File) error                           { return errUnsupported }
+func readNames(*os.File) ([]string, error)                { return nil, errUnsupported }
+func linkRefused(error) bool                              { return false }
+func isExist(err error) bool                              { return errors.Is(err, fs.ErrExist) }
+func isNotExist(err error) bool                           { return errors.Is(err, fs.ErrNotExist) }

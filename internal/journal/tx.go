@@ -46,15 +46,18 @@ func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
 		return nil, fmt.Errorf("%s: invalid id %q", op, e.ID)
 	}
 	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.closed {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("%s: %w", op, os.ErrClosed)
 	}
-	if _, err := statAt(s.entries, e.ID+entryExt); err == nil {
-		return nil, fmt.Errorf("%s: entry %q already exists", op, e.ID)
-	} else if !isNotExist(err) {
+	err := s.idx.sync(s)
+	_, exists := s.idx.entries[e.ID]
+	s.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("%s: entry %q: %w", op, e.ID, err)
+	}
+	if exists {
+		return nil, fmt.Errorf("%s: entry %q already exists", op, e.ID)
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -134,8 +137,8 @@ func (t *Tx) Record(c core.Change) {
 // It is the write-ahead step: a crash after Prepare leaves an entry whose
 // last change may not have happened, which undo then finds not in its
 // After state and refuses without force. The caller still Records next
-// once it happened; Commit rewrites the entry only if the recorded changes
-// differ from the prepared ones.
+// once it happened; Commit appends a replacement entry only if the
+// recorded changes differ from the prepared ones.
 func (t *Tx) Prepare(next core.Change) error {
 	const op = "journal.Prepare"
 	t.mu.Lock()
@@ -143,7 +146,7 @@ func (t *Tx) Prepare(next core.Change) error {
 		t.mu.Unlock()
 		return fmt.Errorf("%s: %q: transaction already finished", op, t.entry.ID)
 	}
-	entry, holds, replace := t.entry, slices.Clone(t.holds), t.written
+	entry, holds := t.entry, slices.Clone(t.holds)
 	entry.Changes = append(slices.Clone(entry.Changes), next)
 	t.mu.Unlock()
 
@@ -153,7 +156,7 @@ func (t *Tx) Prepare(next core.Change) error {
 		if err := s.restore(holds); err != nil {
 			return err
 		}
-		return s.writeEntry(ef, replace)
+		return s.writeEntry(ef, len(holds) > 0)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %q: %w", op, entry.ID, err)
@@ -177,8 +180,8 @@ func newEntryFile(entry core.JournalEntry, holds []hold) *entryFile {
 
 // Commit writes the entry durably and ends the Tx. A Tx with no changes
 // writes nothing (and releases what it kept). After Prepare, the entry is
-// already on disk and is rewritten only if the recorded changes differ
-// from the prepared ones. When the journal is over its bounds, Commit
+// already on disk and is replaced only if the recorded changes differ
+// from the prepared ones, or removed if none were recorded. When the journal is over its bounds, Commit
 // prunes it, never removing the entry just written.
 func (t *Tx) Commit() error {
 	const op = "journal.Commit"
@@ -209,12 +212,11 @@ func (t *Tx) Commit() error {
 				s.discardLocked(holds)
 				return err
 			}
-			if err := s.writeEntry(ef, written); err != nil {
+			if err := s.writeEntry(ef, len(holds) > 0); err != nil {
 				s.discardLocked(holds)
 				return err
 			}
 		}
-		s.idx.add(entry.ID, metaOf(ef))
 		s.dropHolds(holds)
 		if s.needPrune() {
 			// The entry is safe; a prune that fails is retried at the next

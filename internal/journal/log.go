@@ -1,0 +1,304 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// logName is the entry log in the journal directory.
+const logName = "entries.log"
+
+// compactFloor is the waste below which the log is not compacted for its
+// own sake: rewriting a small log often would cost more than it saves.
+const compactFloor = 64 << 10
+
+// reopenLog opens the log at its path, creating it if it is missing, and
+// makes the index read it from the start. Store.mu is held.
+func (s *Store) reopenLog() error {
+	f, err := openAppend(s.dir, logName, false)
+	if isNotExist(err) {
+		if f, err = openAppend(s.dir, logName, true); err == nil {
+			err = s.dir.Sync()
+		} else if isExist(err) {
+			f, err = openAppend(s.dir, logName, false) // created meanwhile
+		}
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return fmt.Errorf("open %s: %w", logName, err)
+	}
+	st, err := statFile(f)
+	if err == nil && !st.regular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open %s: %w", logName, err)
+	}
+	s.swapLog(f)
+	s.idx.reset(st.dev, st.ino)
+	return nil
+}
+
+// swapLog makes f the log handle, closing the old one once no Entry or
+// History reads it.
+func (s *Store) swapLog(f *os.File) {
+	s.logMu.Lock()
+	old := s.log
+	s.log = f
+	s.logMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+}
+
+// appendLog appends data, whole lines, to the log and returns the offset
+// it starts at. The flock is held and the index synced, so nobody else
+// writes meanwhile and anything past the index's end is a torn line from a
+// crash: it is ended with a '\n' first, leaving it a line readers skip. The
+// caller makes the lines durable.
+func (s *Store) appendLog(data []byte) (int64, error) {
+	st, err := statFile(s.log)
+	if err != nil {
+		return 0, fmt.Errorf("append to %s: %w", logName, err)
+	}
+	off := st.size
+	if off > s.idx.end {
+		data = append([]byte{'\n'}, data...)
+		off++
+	}
+	if _, err := s.log.Write(data); err != nil {
+		return 0, fmt.Errorf("append to %s: %w", logName, err)
+	}
+	return off, nil
+}
+
+// readLine reads the entry id from its line in f, which the index says is
+// the n bytes at off.
+func readLine(f *os.File, id string, off, n int64) (*entryFile, error) {
+	if n > maxEntryBytes+1 {
+		return nil, fmt.Errorf("entry %q: over %d bytes: %w", id, maxEntryBytes, ErrCorrupt)
+	}
+	line := make([]byte, n)
+	if _, err := f.ReadAt(line, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("entry %q: %w", id, err)
+	}
+	var ef entryFile
+	if line[n-1] != '\n' {
+		return nil, fmt.Errorf("entry %q: line not ended: %w", id, ErrCorrupt)
+	}
+	if err := json.Unmarshal(line, &ef); err != nil {
+		return nil, fmt.Errorf("entry %q: %w: %w", id, ErrCorrupt, err)
+	}
+	if ef.ID != id || ef.Removed {
+		return nil, fmt.Errorf("entry %q: line holds %q: %w", id, ef.ID, ErrCorrupt)
+	}
+	return &ef, nil
+}
+
+// needCompact reports whether the log is mostly lines no entry points at.
+func (s *Store) needCompact() bool {
+	w := s.idx.waste()
+	return w > s.idx.live && w >= s.compactFloor
+}
+
+// compact rewrites the log with only the lines of live entries, byte for
+// byte and in their order, through a temp file renamed over the log; other
+// Stores notice the new file at their next sync. The flock is held and the
+// index synced.
+func (s *Store) compact() error {
+	x := s.idx
+	ids := make([]string, 0, len(x.entries))
+	for id := range x.entries {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(x.entries[a].off, x.entries[b].off) })
+	f, offs, err := s.writeCompacted(ids)
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", logName, err)
+	}
+	st, err := statFile(f)
+	s.swapLog(f)
+	if err != nil {
+		// The index cannot tell this file from the next: read it again.
+		s.idx.reset(0, 0)
+		return fmt.Errorf("compact %s: %w", logName, errors.Join(err, s.idx.sync(s)))
+	}
+	for i, id := range ids {
+		x.entries[id].off = offs[i]
+	}
+	x.end, x.dev, x.ino = x.live, st.dev, st.ino
+	// The new log is in place; should this sync fail, a crash may bring
+	// back the old one, whose dropped entries a prune drops again.
+	if err := s.dir.Sync(); err != nil {
+		return fmt.Errorf("compact %s: %w", logName, err)
+	}
+	return nil
+}
+
+// writeCompacted writes the lines of ids to a temp file, makes it durable
+// and renames it over the log. It returns the file, open for appending,
+// and the new offset of each line.
+func (s *Store) writeCompacted(ids []string) (_ *os.File, offs []int64, err error) {
+	tmp := tempName(".tmp-")
+	f, err := openAppend(s.dir, tmp, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			unlinkAt(s.dir, tmp)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 64<<10)
+	offs = make([]int64, len(ids))
+	var end int64
+	for i, id := range ids {
+		m := s.idx.entries[id]
+		offs[i] = end
+		if _, err := io.Copy(w, io.NewSectionReader(s.log, m.off, m.n)); err != nil {
+			return nil, nil, err
+		}
+		end += m.n
+	}
+	if err := w.Flush(); err != nil {
+		return nil, nil, err
+	}
+	st, err := statFile(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.size != end {
+		// The old log was cut short under the index.
+		return nil, nil, fmt.Errorf("copied %d bytes of %d: %w", st.size, end, ErrCorrupt)
+	}
+	if err := datasync(f); err != nil {
+		return nil, nil, err
+	}
+	if err := renameAt(s.dir, tmp, logName); err != nil {
+		return nil, nil, err
+	}
+	return f, offs, nil
+}
+
+// migrate imports the entry files of the layout before the log,
+// entries/<id>.json, into the log, then removes them. The flock is held.
+// A file that does not read as an entry (torn by a crash, so counted as
+// absent then too) is removed without import.
+func (s *Store) migrate() error {
+	dir := filepath.Join(s.root, "entries")
+	d, err := openDir(dir)
+	if isNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("migrate entries: %w", err)
+	}
+	defer d.Close()
+	if err := s.idx.sync(s); err != nil {
+		return fmt.Errorf("migrate entries: %w", err)
+	}
+	names, err := readNames(d)
+	if err != nil {
+		return fmt.Errorf("migrate entries: %w", err)
+	}
+	slices.Sort(names)
+	var data []byte
+	for _, name := range names {
+		id, ok := strings.CutSuffix(name, entryExt)
+		if !ok || !validID(id) {
+			continue
+		}
+		if _, ok := s.idx.entries[id]; ok {
+			continue // imported before a crash stopped the removal
+		}
+		line, err := readEntryFile(d, id)
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("migrate entries: %w", err)
+		}
+		data = append(append(data, line...), '\n')
+	}
+	if len(data) > 0 {
+		if _, err := s.appendLog(data); err != nil {
+			return fmt.Errorf("migrate entries: %w", err)
+		}
+		if err := datasync(s.log); err != nil {
+			return fmt.Errorf("migrate entries: %w", err)
+		}
+		if err := s.idx.sync(s); err != nil {
+			return fmt.Errorf("migrate entries: %w", err)
+		}
+	}
+	var errs []error
+	for _, name := range names {
+		if strings.HasSuffix(name, entryExt) || strings.HasPrefix(name, ".tmp-") {
+			if err := unlinkAt(d, name); err != nil && !isNotExist(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := os.Remove(dir); err == nil {
+		errs = append(errs, s.dir.Sync())
+	} else if len(errs) == 0 && !errors.Is(err, os.ErrNotExist) {
+		// Files Warden did not write are left with their directory.
+		errs = append(errs, d.Sync())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("migrate entries: %w", err)
+	}
+	return nil
+}
+
+// readEntryFile reads entries/<id>.json of the layout before the log and
+// returns it as one line of JSON, unchanged but for white space.
+func readEntryFile(d *os.File, id string) ([]byte, error) {
+	f, err := openRead(d, id+entryExt)
+	if err != nil {
+		if isNotExist(err) || errors.Is(err, errLoop) {
+			return nil, fmt.Errorf("entry %q: %w: %w", id, ErrNotFound, err)
+		}
+		return nil, fmt.Errorf("entry %q: %w", id, err)
+	}
+	defer f.Close()
+	st, err := statFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("entry %q: %w", id, err)
+	}
+	if !st.regular() {
+		return nil, fmt.Errorf("entry %q: not a regular file: %w", id, ErrCorrupt)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxEntryBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("entry %q: %w", id, err)
+	}
+	if len(data) > maxEntryBytes {
+		return nil, fmt.Errorf("entry %q: over %d bytes: %w", id, maxEntryBytes, ErrCorrupt)
+	}
+	var ef entryFile
+	if err := json.Unmarshal(data, &ef); err != nil || ef.ID != id || ef.Removed {
+		return nil, fmt.Errorf("entry %q: %w", id, ErrCorrupt)
+	}
+	var line bytes.Buffer
+	if err := json.Compact(&line, data); err != nil {
+		return nil, fmt.Errorf("entry %q: %w: %w", id, ErrCorrupt, err)
+	}
+	return line.Bytes(), nil
+}
