@@ -25,18 +25,11 @@ func (m *mutation) delete() (*core.Result, error) {
 	case t.missing:
 		return nil, notFound(m.op, s.path, nil)
 	}
-	d, err := m.lockTarget(t)
+	d, cur, err := m.lockExisting(t, s.path)
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
-	cur, err := m.recheck(t, s.path)
-	switch {
-	case errors.Is(err, errAppeared) || (err == nil && cur == nil):
-		return nil, changedWrite(m.op, s.path, err)
-	case err != nil:
-		return nil, err
-	}
 	switch {
 	case cur.IsDir():
 		return m.deleteDir(d, t, cur)

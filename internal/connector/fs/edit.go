@@ -85,18 +85,11 @@ func (m *mutation) edit() (*core.Result, error) {
 	case !t.info.Mode().IsRegular():
 		return nil, notRegularWrite(m.op, s.path)
 	}
-	d, err := m.lockTarget(t)
+	d, cur, err := m.lockExisting(t, s.path)
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
-	cur, err := m.recheck(t, s.path)
-	switch {
-	case errors.Is(err, errAppeared) || (err == nil && cur == nil):
-		return nil, changedWrite(m.op, s.path, err)
-	case err != nil:
-		return nil, err
-	}
 	if err := m.checkReplaceable(t, cur, s.path); err != nil {
 		return nil, err
 	}

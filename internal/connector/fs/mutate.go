@@ -189,6 +189,24 @@ func (m *mutation) lockTarget(t *target) (*dirHandle, error) {
 	return d, nil
 }
 
+// lockExisting locks the directory of t's entry, which Prepare found, and
+// returns its Lstat under the lock; an entry gone or replaced since fails.
+func (m *mutation) lockExisting(t *target, p string) (*dirHandle, iofs.FileInfo, error) {
+	d, err := m.lockTarget(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := m.recheck(t, p)
+	if errors.Is(err, errAppeared) || (err == nil && cur == nil) {
+		err = changedWrite(m.op, p, err)
+	}
+	if err != nil {
+		d.close()
+		return nil, nil, err
+	}
+	return d, cur, nil
+}
+
 // errAppeared reports that an entry missing at Prepare exists now.
 var errAppeared = errors.New("entry appeared since the call was prepared")
 
