@@ -77,9 +77,11 @@ type CallOptions struct {
 	Approve func(ctx context.Context, a *approval.Approval) (bool, error)
 }
 
-// maxAuditArgBytes bounds the arguments copied into an audit record; longer
-// string values are replaced by their size and hash.
-const maxAuditArgBytes = 8 << 10
+// maxAuditArgBytes bounds the arguments copied into an audit record; in
+// larger ones, strings over 256 bytes are replaced by their size and hash.
+// Written content is thus recorded by hash: the journal keeps what it
+// replaced, and the log stays small and fast to append.
+const maxAuditArgBytes = 1 << 10
 
 // Call runs one tool call through the pipeline.
 func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Outcome {

@@ -125,3 +125,76 @@ func BenchmarkPrepare(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKeepPrepareCommit measures what the journal adds to a call that
+// replaces one file: Keep, Prepare and Commit. The "call" variant also
+// times the connector's atomic replace, whose new inode costs more while
+// the journal keeps the old one alive.
+func BenchmarkKeepPrepareCommit(b *testing.B) {
+	for _, call := range []bool{false, true} {
+		for _, size := range []int{1 << 10, 100 << 10} {
+			name := fmt.Sprintf("journal/%dKiB", size>>10)
+			if call {
+				name = fmt.Sprintf("call/%dKiB", size>>10)
+			}
+			b.Run(name, func(b *testing.B) {
+				state, work := b.TempDir(), b.TempDir()
+				s := newStore(b, state, journal.Options{}, false)
+				dir := mustOpenDir(b, work)
+				path := filepath.Join(work, "f")
+				content := make([]byte, size)
+				mustWrite(b, path, content)
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					info, err := os.Lstat(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					sum := hash(content)
+					tx := mustBegin(b, s, fmt.Sprint("b", i))
+					binary.LittleEndian.PutUint64(content, uint64(i))
+					b.StartTimer()
+					if err := tx.Keep(dir, "f", info, sum); err != nil {
+						b.Fatal(err)
+					}
+					c := replaceChange("f", sum)
+					if err := tx.Prepare(c); err != nil {
+						b.Fatal(err)
+					}
+					if call {
+						atomicReplace(b, dir, path, content)
+					} else {
+						b.StopTimer()
+						atomicReplace(b, dir, path, content)
+						b.StartTimer()
+					}
+					tx.Record(c)
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// atomicReplace replaces path the way a connector does: temp file, fsync,
+// rename, fsync of the directory.
+func atomicReplace(b *testing.B, dir *os.File, path string, content []byte) {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Write(content)
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		b.Fatal(err)
+	}
+	if err := dir.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}

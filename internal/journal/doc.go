@@ -12,17 +12,19 @@
 //	<state>/journal/            0700
 //	    lock                    flock around commit, abort and prune
 //	    entries.log             0600, the entries, one JSON line each
-//	    objects/<sha256>        kept contents, named by their hash
+//	    objects/<sha256>        kept contents over 64 KiB, named by their hash
 //	    objects/.hold-*, .tmp-* a transaction's private links, temp files
 //	    .tmp-*                  a log being compacted
 //
 // Each line of entries.log is an entry, a [core.JournalEntry] in JSON plus
-// "objects" (the hashes and sizes of the objects its transaction kept), or
+// "objects" (the hashes and sizes of the objects its transaction kept) and
+// "inline" (hash to base64 content of those kept in the line itself), or
 // a tombstone {"id":"X","removed":true}. The last line of an id wins:
 // Commit appends a replacement when its changes differ from the prepared
 // ones, and a tombstone when a prepared entry is dropped. Lines are
 // appended under the flock and flushed with fdatasync, together with the
-// objects directory's fsync, before Prepare or Commit returns: one append
+// objects directory's fsync when the transaction linked or copied a file,
+// before Prepare or Commit returns: one append
 // and one flush per call, and no file to create or directory entry to
 // sync, which a file per entry cost as much again as the write it
 // journals. A crash mid-append leaves a torn last line; the next append
@@ -40,10 +42,20 @@
 //
 // # Keeping a file
 //
-// Keep hard-links the file into objects/ with linkat, relative to the
-// caller's directory handle and without following symlinks, then checks the
-// link is the very file the caller examined (same inode, size and
-// modification time) and fails with [ErrChanged] otherwise. Callers replace
+// A file of at most 64 KiB is copied into the entry line: Keep opens it
+// relative to the caller's directory handle without following symlinks,
+// checks it is the very file the caller examined (same inode, size and
+// modification time) and that its content hashes to the caller's hash, and
+// fails with [ErrChanged] otherwise. Nothing is linked or created per call,
+// and the replaced inode is freed: a link kept it alive, so each new file
+// the caller wrote needed a freshly allocated inode, which costs several
+// times a create that reuses a freed one, on top of two links, an unlink
+// and the objects directory's fsync. The copy rides in the entry's one
+// append and flush, and goes with the entry when it is pruned.
+//
+// A larger file is hard-linked into objects/ with linkat, so its cost does
+// not grow with its size, then Keep checks the link is the very file the
+// caller examined and fails with [ErrChanged] otherwise. Callers replace
 // files by rename, which gives the name a new inode, so the linked inode
 // keeps the old content at the cost of one link and one directory fsync.
 // When linking is refused (the journal on another file system,
@@ -54,7 +66,7 @@
 // could still be written in place by a program that had the old file open,
 // so [Store.Open] re-hashes the object into a private unnamed copy and fails
 // with [ErrCorrupt] on a mismatch: undo refuses rather than restore the
-// wrong bytes.
+// wrong bytes. Content kept inline is decoded and checked the same way.
 //
 // # Sharing and bounds
 //
@@ -67,7 +79,8 @@
 // prune or another transaction's abort have removed it meanwhile.
 //
 // [Store.Prune] removes entries older than Options.MaxAge, then the oldest
-// entries until the objects the rest hold fit Options.MaxBytes, then
+// entries until the objects the rest hold (inline ones included) fit
+// Options.MaxBytes, then
 // objects no entry holds. It compacts the log when it drops entries, and
 // when over half the log (and at least 64 KiB) is replaced lines and
 // tombstones. Commit prunes only when the running totals it keeps in

@@ -21,8 +21,12 @@ const entryExt = ".json"
 // entry of that id is gone.
 type entryFile struct {
 	core.JournalEntry
-	// Objects maps each kept object to its size in bytes.
+	// Objects maps each kept object to its size in bytes, those in Inline
+	// included.
 	Objects map[string]int64 `json:"objects,omitempty"`
+	// Inline holds the content, in base64, of the small objects kept in
+	// the line itself rather than in objects/.
+	Inline map[string]string `json:"inline,omitempty"`
 	// Removed marks a tombstone, which has only the id besides.
 	Removed bool `json:"removed,omitempty"`
 }
@@ -83,7 +87,8 @@ func (s *Store) readEntries(pick func(*index) []string) ([]*entryFile, error) {
 }
 
 // writeEntry appends ef to the entry log and makes it durable, together
-// with the objects directory when syncObjects is set (Keep's links), and
+// with the objects directory when syncObjects is set (Keep's links; an
+// entry whose objects are all inline has none), and
 // records it in the index. One entry costs one append to a file that
 // exists and one data flush, run alongside the directory's: creating a
 // file per entry, and syncing the directory it lands in, cost as much

@@ -11,3 +11,10 @@ func SetGrace(s *Store, d time.Duration) { s.grace = d }
 // SetCompactFloor sets how many bytes of the log must be waste before a
 // prune compacts it for that alone.
 func SetCompactFloor(s *Store, n int64) { s.compactFloor = n }
+
+// SetInlineMax sets the largest file Keep stores in the entry line; a
+// negative n makes every Keep link or copy.
+func SetInlineMax(s *Store, n int64) { s.inlineMax = n }
+
+// SetInlineTxMax sets how many bytes one Tx may keep inline.
+func SetInlineTxMax(s *Store, n int64) { s.inlineTxMax = n }

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,30 +16,51 @@ import (
 // under Store.mu.
 type index struct {
 	entries map[string]*entryMeta
-	refs    map[string]int   // object → entries that hold it
-	sizes   map[string]int64 // object → size, while refs > 0
-	bytes   int64            // total size of held objects
-	oldest  time.Time        // earliest entry time; zero when empty
-	end     int64            // log offset just past the last whole line read
-	live    int64            // bytes of the lines entries point at
-	dev     uint64           // the log file read, to notice it was replaced
-	ino     uint64
+	refs    map[string]int   // object file → entries that hold it
+	sizes   map[string]int64 // object file → size, while refs > 0
+	// inline maps each object held inline to the entries whose line holds
+	// it, for Open.
+	inline map[string]map[string]bool
+	// bytes is the total size of the object files held, plus that of each
+	// entry's inline objects: each line has its own copy.
+	bytes  int64
+	oldest time.Time // earliest entry time; zero when empty
+	end    int64     // log offset just past the last whole line read
+	live   int64     // bytes of the lines entries point at
+	dev    uint64    // the log file read, to notice it was replaced
+	ino    uint64
 }
 
 type entryMeta struct {
 	time     time.Time
 	resource string
-	paths    []string // Path and To of every change
-	objects  map[string]int64
-	off, n   int64 // the entry's line in the log, its '\n' included
+	paths    []string         // Path and To of every change
+	objects  map[string]int64 // object files held, and their sizes
+	inline   map[string]int64 // objects the line holds, and their sizes
+	off, n   int64            // the entry's line in the log, its '\n' included
 }
 
 func newIndex() *index {
-	return &index{entries: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}}
+	return &index{entries: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}, inline: map[string]map[string]bool{}}
 }
 
 func metaOf(ef *entryFile, off, n int64) *entryMeta {
 	m := &entryMeta{time: ef.Time, resource: ef.Resource, objects: ef.Objects, off: off, n: n}
+	if len(ef.Inline) > 0 {
+		m.objects, m.inline = map[string]int64{}, map[string]int64{}
+		for sha, size := range ef.Objects {
+			if _, ok := ef.Inline[sha]; !ok {
+				m.objects[sha] = size
+			}
+		}
+		for sha, b64 := range ef.Inline {
+			size, ok := ef.Objects[sha]
+			if !ok {
+				size = int64(base64.StdEncoding.DecodedLen(len(b64)))
+			}
+			m.inline[sha] = size
+		}
+	}
 	for _, c := range ef.Changes {
 		m.paths = append(m.paths, c.Path)
 		if c.To != "" {
@@ -60,6 +82,13 @@ func (x *index) put(id string, m *entryMeta) {
 		}
 		x.refs[sha]++
 	}
+	for sha, size := range m.inline {
+		x.bytes += size
+		if x.inline[sha] == nil {
+			x.inline[sha] = map[string]bool{}
+		}
+		x.inline[sha][id] = true
+	}
 	if x.oldest.IsZero() || m.time.Before(x.oldest) {
 		x.oldest = m.time
 	}
@@ -77,6 +106,12 @@ func (x *index) remove(id string) {
 			x.bytes -= x.sizes[sha]
 			delete(x.refs, sha)
 			delete(x.sizes, sha)
+		}
+	}
+	for sha, size := range m.inline {
+		x.bytes -= size
+		if delete(x.inline[sha], id); len(x.inline[sha]) == 0 {
+			delete(x.inline, sha)
 		}
 	}
 	if !m.time.After(x.oldest) {

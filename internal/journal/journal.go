@@ -70,6 +70,11 @@ type Store struct {
 	grace time.Duration
 	// compactFloor overrides compactFloor (a test hook).
 	compactFloor int64
+	// inlineMax overrides inlineMax (a test hook; negative keeps nothing
+	// inline).
+	inlineMax int64
+	// inlineTxMax overrides inlineTxMax (a test hook).
+	inlineTxMax int64
 
 	liveMu sync.Mutex
 	live   map[string]string // hold file → object, of this process's open transactions
@@ -107,7 +112,7 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{root: filepath.Join(stateDir, "journal"), opts: opts, grace: holdGrace, compactFloor: compactFloor, live: map[string]string{}, idx: newIndex()}
+	s := &Store{root: filepath.Join(stateDir, "journal"), opts: opts, grace: holdGrace, compactFloor: compactFloor, inlineMax: inlineMax, inlineTxMax: inlineTxMax, live: map[string]string{}, idx: newIndex()}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

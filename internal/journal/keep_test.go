@@ -2,6 +2,8 @@ package journal_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,6 +60,7 @@ func TestKeep_roundTrip(t *testing.T) {
 				state = otherFS(t)
 			}
 			s := newStore(t, state, journal.Options{}, tt.copyOnly)
+			journal.SetInlineMax(s, -1) // object files: nothing inline
 			work := t.TempDir()
 			old := bytes.Repeat([]byte("old content\n"), 1000)
 			path := filepath.Join(work, "a.txt")
@@ -259,6 +262,7 @@ func TestStore_Open_corrupt(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			state, work := t.TempDir(), t.TempDir()
 			s := newStore(t, state, journal.Options{}, m.copyOnly)
+			journal.SetInlineMax(s, -1) // object files: nothing inline
 			path := filepath.Join(work, "a.txt")
 			mustWrite(t, path, []byte("kept content"))
 			// A program that had the old file open keeps its descriptor.
@@ -333,6 +337,7 @@ func TestTx_Abort(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			state, work := t.TempDir(), t.TempDir()
 			s := newStore(t, state, journal.Options{}, m.copyOnly)
+			journal.SetInlineMax(s, -1) // object files: nothing inline
 			dir := mustOpenDir(t, work)
 			mustWrite(t, filepath.Join(work, "shared"), []byte("shared"))
 			mustWrite(t, filepath.Join(work, "own"), []byte("own"))
@@ -412,6 +417,7 @@ func TestKeep_existingObject(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			state, work := t.TempDir(), t.TempDir()
 			s := newStore(t, state, journal.Options{}, m.copyOnly)
+			journal.SetInlineMax(s, -1) // object files: nothing inline
 			dir := mustOpenDir(t, work)
 			content := []byte("same content")
 			sum := commitFile(t, s, work, "e1", "a", content)
@@ -442,5 +448,248 @@ func TestKeep_existingObject(t *testing.T) {
 				t.Errorf("Open() after repair = %q, %v; want %q", got, err, content)
 			}
 		})
+	}
+}
+
+// inlineOf returns the content the log line of id holds inline for sum,
+// decoded the way the format is documented.
+func inlineOf(t *testing.T, state, id, sum string) ([]byte, bool) {
+	t.Helper()
+	var l struct {
+		Inline  map[string]string `json:"inline"`
+		Objects map[string]int64  `json:"objects"`
+	}
+	if err := json.Unmarshal([]byte(logEntries(t, state)[id]), &l); err != nil {
+		t.Fatalf("line of %s: %v", id, err)
+	}
+	b64, ok := l.Inline[sum]
+	if !ok {
+		return nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatalf("line of %s: inline %s: %v", id, sum, err)
+	}
+	if l.Objects[sum] != int64(len(data)) {
+		t.Errorf("line of %s: objects[%s] = %d, want %d", id, sum, l.Objects[sum], len(data))
+	}
+	return data, true
+}
+
+// TestKeep_inline checks a small file is kept in its entry line: replaced
+// by rename, its old inode is freed, nothing lands in objects/, and a fresh
+// Store gives back the exact old bytes.
+func TestKeep_inline(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			state, work := t.TempDir(), t.TempDir()
+			s := newStore(t, state, journal.Options{}, m.copyOnly)
+			old := make([]byte, 4<<10)
+			for i := range old {
+				old[i] = byte(i * 7)
+			}
+			path := filepath.Join(work, "a.txt")
+			mustWrite(t, path, old)
+			before, err := os.Open(path) // sees the old inode after the rename
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer before.Close()
+			info, _ := os.Lstat(path)
+			dir := mustOpenDir(t, work)
+
+			tx := mustBegin(t, s, "call-1")
+			sum := mustKeep(t, tx, dir, "a.txt")
+			if got := journalFiles(t, state, "objects"); len(got) != 0 {
+				t.Errorf("objects after Keep = %q, want none", got)
+			}
+			if n := tx.Links(sum, info); n != 0 {
+				t.Errorf("Links() = %d, want 0", n)
+			}
+			change := replaceChange("a.txt", sum)
+			if err := tx.Prepare(change); err != nil {
+				t.Fatal(err)
+			}
+			mustReplace(t, path, []byte("new"))
+			tx.Record(change)
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+
+			var st syscall.Stat_t
+			if err := syscall.Fstat(int(before.Fd()), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Nlink != 0 {
+				t.Errorf("old inode's link count = %d, want 0 (the journal links nothing)", st.Nlink)
+			}
+			if got := journalFiles(t, state, "objects"); len(got) != 0 {
+				t.Errorf("objects = %q, want none (no object, hold or temp file)", got)
+			}
+			if got, ok := inlineOf(t, state, "call-1", sum); !ok || !bytes.Equal(got, old) {
+				t.Errorf("line holds %d bytes inline (%v), want the %d old bytes", len(got), ok, len(old))
+			}
+			fresh := newStore(t, state, journal.Options{}, false)
+			e, err := fresh.Entry("call-1")
+			if err != nil {
+				t.Fatalf("Entry() = %v", err)
+			}
+			if diff := cmp.Diff([]core.Change{change}, e.Changes); diff != "" {
+				t.Errorf("Entry().Changes mismatch (-want +got):\n%s", diff)
+			}
+			got, err := readObject(t, fresh, sum)
+			if err != nil || !bytes.Equal(got, old) {
+				t.Errorf("Open() = %d bytes, %v; want the %d old bytes", len(got), err, len(old))
+			}
+			if cur, _ := os.ReadFile(path); string(cur) != "new" {
+				t.Errorf("original = %q, want the replacement untouched", cur)
+			}
+		})
+	}
+}
+
+// TestKeep_inlineChanged checks a small file whose content changed after
+// the caller hashed it is refused, in place and at the same size and time
+// too, and nothing of it is kept.
+func TestKeep_inlineChanged(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, path string, info os.FileInfo)
+	}{
+		{"same size and time", func(t *testing.T, path string, info os.FileInfo) {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteAt([]byte("X"), 3)
+			f.Close()
+			if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"grown", func(t *testing.T, path string, _ os.FileInfo) {
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("more"))
+			f.Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, work := t.TempDir(), t.TempDir()
+			s := newStore(t, state, journal.Options{}, false)
+			path := filepath.Join(work, "a")
+			content := []byte("the content the caller hashed")
+			mustWrite(t, path, content)
+			info, _ := os.Lstat(path)
+			sum := hash(content)
+			tt.change(t, path, info)
+
+			tx := mustBegin(t, s, "call-1")
+			err := tx.Keep(mustOpenDir(t, work), "a", info, sum)
+			wantErr(t, "Keep() of a changed file", err, journal.ErrChanged)
+			tx.Record(replaceChange("a", sum))
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := inlineOf(t, state, "call-1", sum); ok {
+				t.Error("the entry holds the changed file inline")
+			}
+			_, err = readObject(t, newStore(t, state, journal.Options{}, false), sum)
+			wantErr(t, "Open()", err, journal.ErrNotFound)
+			if got := journalFiles(t, state, "objects"); len(got) != 0 {
+				t.Errorf("objects = %q, want none", got)
+			}
+		})
+	}
+}
+
+// TestStore_Open_inlineCorrupt checks content edited in an entry line is
+// refused by Open, while the entry itself still reads.
+func TestStore_Open_inlineCorrupt(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	content := []byte("kept content, to be edited in the log")
+	sum := commitFile(t, s, work, "call-1", "a", content)
+	data := readLog(t, state)
+	at := bytes.Index(data, []byte(`"inline":{"`+sum+`":"`))
+	if at < 0 {
+		t.Fatalf("log holds no inline %s:\n%s", sum, data)
+	}
+	at += len(`"inline":{"` + sum + `":"`)
+	if data[at] == 'A' {
+		data[at] = 'B'
+	} else {
+		data[at] = 'A'
+	}
+	if err := os.WriteFile(logPath(state), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*journal.Store{"same": s, "fresh": newStore(t, state, journal.Options{}, false)} {
+		if _, err := st.Entry("call-1"); err != nil {
+			t.Errorf("%s Store: Entry() = %v", name, err)
+		}
+		f, err := st.Open(sum)
+		if err == nil {
+			f.Close()
+		}
+		wantErr(t, name+" Store: Open() of edited inline content", err, journal.ErrCorrupt)
+	}
+}
+
+// TestKeep_largeLinks checks a file over the inline bound is still kept by
+// hard link, not in the line.
+func TestKeep_largeLinks(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	path := filepath.Join(work, "big")
+	old := bytes.Repeat([]byte("0123456789abcdef"), 100<<10/16)
+	mustWrite(t, path, old)
+	before, _ := os.Lstat(path)
+	sum := commitFile(t, s, work, "call-1", "big", old)
+	obj, err := os.Lstat(filepath.Join(state, "journal", "objects", sum))
+	if err != nil {
+		t.Fatalf("object file: %v", err)
+	}
+	if !os.SameFile(before, obj) {
+		t.Error("the object is not the original inode")
+	}
+	if _, ok := inlineOf(t, state, "call-1", sum); ok {
+		t.Error("a 100 KiB file was kept inline")
+	}
+	if got, err := readObject(t, s, sum); err != nil || !bytes.Equal(got, old) {
+		t.Errorf("Open() = %d bytes, %v; want the %d old bytes", len(got), err, len(old))
+	}
+}
+
+// TestKeep_inlineTxBound checks a Tx keeps inline only up to its bound, so
+// its line stays readable; the files past it are linked.
+func TestKeep_inlineTxBound(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	journal.SetInlineTxMax(s, 10<<10)
+	dir := mustOpenDir(t, work)
+	tx := mustBegin(t, s, "call-1")
+	var sums []string
+	for i, n := range []string{"a", "b", "c"} {
+		mustWrite(t, filepath.Join(work, n), bytes.Repeat([]byte{byte('a' + i)}, 4<<10))
+		sums = append(sums, mustKeep(t, tx, dir, n))
+		tx.Record(replaceChange(n, sums[i]))
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i, sum := range sums {
+		if _, ok := inlineOf(t, state, "call-1", sum); ok != (i < 2) {
+			t.Errorf("file %d kept inline = %v, want %v", i, ok, i < 2)
+		}
+		if got, err := readObject(t, s, sum); err != nil || len(got) != 4<<10 || got[0] != byte('a'+i) {
+			t.Errorf("Open(file %d) = %d bytes, %v", i, len(got), err)
+		}
+	}
+	if got, want := journalFiles(t, state, "objects"), []string{sums[2]}; !slices.Equal(got, want) {
+		t.Errorf("objects = %q, want %q", got, want)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // so another program holding that file open could have written to it:
 // Open hashes the content into a private unnamed file while copying it and
 // fails with ErrCorrupt if it no longer hashes to sum. The returned file is
-// that copy, positioned at its start; the caller closes it. An object not
+// that copy, positioned at its start; the caller closes it. A small object
+// kept inline comes from its entry line, hashed the same way. An object not
 // in the journal is ErrNotFound.
 func (s *Store) Open(sum string) (*os.File, error) {
 	const op = "journal.Store.Open"
@@ -23,6 +24,15 @@ func (s *Store) Open(sum string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: invalid hash %q: %w", op, sum, ErrNotFound)
 	}
 	src, err := openRead(s.objects, sum)
+	if isNotExist(err) {
+		f, ierr := s.openInline(sum)
+		if ierr == nil {
+			return f, nil
+		}
+		if !errors.Is(ierr, ErrNotFound) {
+			return nil, fmt.Errorf("%s: object %s: %w", op, sum, ierr)
+		}
+	}
 	if err != nil {
 		switch {
 		case isNotExist(err):

@@ -100,3 +100,59 @@ func TestPrepare_commitDiffers(t *testing.T) {
 		t.Errorf("Entry of a Tx whose prepared change never happened = %v; want ErrNotFound", err)
 	}
 }
+
+// TestPrepare_inline checks content kept inline lives exactly as long as
+// its entry: through a Commit that differs from Prepare, not past an Abort
+// after Prepare, and through a compaction, for a Store opened afterwards.
+func TestPrepare_inline(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	journal.SetCompactFloor(s, 0)
+	dir := mustOpenDir(t, work)
+	files := map[string][]byte{"a": []byte("content of a"), "b": []byte("content of b"), "c": bytes.Repeat([]byte("aborted "), 256)}
+	for n, c := range files {
+		mustWrite(t, filepath.Join(work, n), c)
+	}
+	tx := mustBegin(t, s, "half")
+	sa, sb := mustKeep(t, tx, dir, "a"), mustKeep(t, tx, dir, "b")
+	tx.Record(replaceChange("a", sa))
+	if err := tx.Prepare(replaceChange("b", sb)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil { // b's change never happened
+		t.Fatal(err)
+	}
+	tx = mustBegin(t, s, "gone")
+	sc := mustKeep(t, tx, dir, "c")
+	if err := tx.Prepare(replaceChange("c", sc)); err != nil {
+		t.Fatal(err)
+	}
+	tx.Abort()
+
+	check := func(when string) {
+		t.Helper()
+		fresh := newStore(t, state, journal.Options{}, false)
+		for n, sum := range map[string]string{"a": sa, "b": sb} {
+			if got, err := readObject(t, fresh, sum); err != nil || !bytes.Equal(got, files[n]) {
+				t.Errorf("%s: Open(%s) = %q, %v; want %q", when, n, got, err, files[n])
+			}
+		}
+		_, err := readObject(t, fresh, sc)
+		wantErr(t, when+": Open() of the aborted Tx's content", err, journal.ErrNotFound)
+		if got := journalFiles(t, state, "objects"); len(got) != 0 {
+			t.Errorf("%s: objects = %q, want none", when, got)
+		}
+	}
+	check("before compaction")
+	if err := s.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if ids := logIDs(t, state); !slices.Equal(ids, []string{"half"}) {
+		t.Errorf("entries = %q, want [half]", ids)
+	}
+	// The aborted Tx's 2 KiB made most of the log waste: it is compacted.
+	if log := readLog(t, state); bytes.Count(log, []byte("\n")) != 1 {
+		t.Errorf("log after compaction has %d lines, want 1:\n%s", bytes.Count(log, []byte("\n")), log)
+	}
+	check("after compaction")
+}

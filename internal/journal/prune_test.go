@@ -168,6 +168,7 @@ func TestStore_Prune_liveTx(t *testing.T) {
 func TestStore_Prune_temps(t *testing.T) {
 	state, work := t.TempDir(), t.TempDir()
 	s := newStore(t, state, journal.Options{}, false)
+	journal.SetInlineMax(s, -1) // object files: nothing inline
 	journal.SetGrace(s, 0)
 	for _, p := range []string{"objects/.tmp-stray", "objects/.hold-stray", ".tmp-stray"} {
 		mustWrite(t, filepath.Join(state, "journal", p), []byte("x"))
@@ -196,5 +197,30 @@ func TestStore_Prune_temps(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, "journal", "objects", "unknown-name")); err != nil {
 		t.Errorf("Prune removed a file it does not own: %v", err)
+	}
+}
+
+// TestStore_Prune_sizeInline checks content kept inline counts against
+// MaxBytes: the entry holding the most, oldest, goes first, and its
+// content with it.
+func TestStore_Prune_sizeInline(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	clk := newClock()
+	s := newStore(t, state, journal.Options{MaxBytes: 50 << 10, Now: clk.Now}, false)
+	big := commitFile(t, s, work, "big", "a", bytes.Repeat([]byte("b"), 60<<10))
+	if got := journalFiles(t, state, "objects"); len(got) != 0 {
+		t.Fatalf("objects = %q, want none: the 60 KiB file is inline", got)
+	}
+	clk.Add(time.Minute)
+	small := commitFile(t, s, work, "small", "b", []byte("small"))
+	entries, objects := present(t, s, []string{"big", "small"}, []string{big, small})
+	if want := []string{"small"}; !slices.Equal(entries, want) {
+		t.Errorf("entries = %q, want %q", entries, want)
+	}
+	if want := []string{small}; !slices.Equal(objects, want) {
+		t.Errorf("objects = %q, want %q", objects, want)
+	}
+	if bytes.Contains(readLog(t, state), bytes.Repeat([]byte("YmJi"), 100)) {
+		t.Error("the pruned entry's inline content is still in the log")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -21,7 +22,13 @@ type Tx struct {
 	mu    sync.Mutex
 	entry core.JournalEntry
 	holds []hold
-	done  bool
+	// inline maps the objects kept in the entry line to their content in
+	// base64.
+	inline map[string]string
+	sizes  map[string]int64 // of the inline objects
+	// inlineBytes is their total size, reserved before they are read.
+	inlineBytes int64
+	done        bool
 	// written reports that Prepare put the entry on disk, listing the
 	// changes in prepared.
 	written  bool
@@ -71,8 +78,10 @@ func (t *Tx) ID() string { return t.entry.ID }
 
 // Keep preserves the regular file name in dir, described by info and
 // hashing to sha256, before the caller replaces it by rename or removes it.
-// It hard-links the file into the journal when it can (the caller's rename
-// leaves the linked inode with the old content) and copies it otherwise,
+// A file of at most 64 KiB is read into the entry, checked to hash to
+// sha256: its inode is freed once replaced and nothing is created. A larger
+// one is hard-linked into the journal when it can (the caller's rename
+// leaves the linked inode with the old content) and copied otherwise,
 // checking the copy hashes to sha256. It fails with ErrChanged when name is
 // no longer the object info describes, a symlink included. What Keep adds
 // is durable once Prepare or Commit returns: syncing then, together with
@@ -91,6 +100,26 @@ func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) er
 		return fmt.Errorf("%s: %q: transaction %q already finished", op, name, t.entry.ID)
 	}
 	s := t.s
+	if size := info.Size(); size <= s.inlineMax && t.reserveInline(size) {
+		b64, err := readInline(dir, name, info, sha256, s.inlineMax)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if err != nil {
+			t.inlineBytes -= size
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if t.done {
+			return fmt.Errorf("%s: %q: transaction %q already finished", op, name, t.entry.ID)
+		}
+		if t.inline == nil {
+			t.inline, t.sizes = map[string]string{}, map[string]int64{}
+		}
+		if _, ok := t.inline[sha256]; ok {
+			t.inlineBytes -= size // kept already
+		}
+		t.inline[sha256], t.sizes[sha256] = b64, size
+		return nil
+	}
 	h := hold{name: tempName(".hold-"), sha: sha256, size: info.Size()}
 	s.addLive(h.name, sha256)
 	if err := s.keep(dir, name, info, &h); err != nil {
@@ -108,6 +137,18 @@ func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) er
 	t.holds = append(t.holds, h)
 	t.mu.Unlock()
 	return nil
+}
+
+// reserveInline reports whether size more bytes fit in what the Tx may
+// keep inline, and reserves them if so.
+func (t *Tx) reserveInline(size int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inlineBytes+size > t.s.inlineTxMax {
+		return false
+	}
+	t.inlineBytes += size
+	return true
 }
 
 // Len returns the number of changes recorded so far.
@@ -148,9 +189,9 @@ func (t *Tx) Prepare(next core.Change) error {
 	}
 	entry, holds := t.entry, slices.Clone(t.holds)
 	entry.Changes = append(slices.Clone(entry.Changes), next)
+	ef := newEntryFile(entry, holds, t.inline, t.sizes)
 	t.mu.Unlock()
 
-	ef := newEntryFile(entry, holds)
 	s := t.s
 	err := s.withLock(op, func() error {
 		if err := s.restore(holds); err != nil {
@@ -167,8 +208,10 @@ func (t *Tx) Prepare(next core.Change) error {
 	return nil
 }
 
-func newEntryFile(entry core.JournalEntry, holds []hold) *entryFile {
-	ef := &entryFile{JournalEntry: entry}
+// newEntryFile returns the line of entry, which kept holds and the inline
+// objects. The Tx's mutex is held while the inline maps are read.
+func newEntryFile(entry core.JournalEntry, holds []hold, inline map[string]string, sizes map[string]int64) *entryFile {
+	ef := &entryFile{JournalEntry: entry, Inline: maps.Clone(inline), Objects: maps.Clone(sizes)}
 	for _, h := range holds {
 		if ef.Objects == nil {
 			ef.Objects = map[string]int64{}
@@ -192,7 +235,8 @@ func (t *Tx) Commit() error {
 	}
 	t.done = true
 	holds, entry, written, prepared := t.holds, t.entry, t.written, t.prepared
-	t.holds = nil
+	ef := newEntryFile(entry, holds, t.inline, t.sizes)
+	t.holds, t.inline, t.sizes = nil, nil, nil
 	t.mu.Unlock()
 
 	s := t.s
@@ -203,7 +247,6 @@ func (t *Tx) Commit() error {
 		s.discard(holds)
 		return nil
 	}
-	ef := newEntryFile(entry, holds)
 	ran := false
 	err := s.withLock(op, func() error {
 		ran = true
@@ -244,7 +287,7 @@ func (t *Tx) Abort() {
 	}
 	t.done = true
 	holds, written := t.holds, t.written
-	t.holds = nil
+	t.holds, t.inline, t.sizes = nil, nil, nil
 	t.mu.Unlock()
 	if written {
 		// The prepared change did not happen: its entry must not stay.

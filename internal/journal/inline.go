@@ -1,0 +1,103 @@
+package journal
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// inlineMax is the largest file Keep copies into its entry line instead of
+// linking: copying it costs less than the inode a link keeps alive.
+const inlineMax = 64 << 10
+
+// inlineTxMax bounds what one Tx keeps inline, so its line, in base64 and
+// with its changes, stays far below maxEntryBytes; later files are linked.
+const inlineTxMax = 8 << 20
+
+// readInline reads name in dir, the file info describes, whole and checks
+// it hashes to sum. It returns the content in base64, as the entry line
+// holds it.
+func readInline(dir *os.File, name string, info fs.FileInfo, sum string, max int64) (string, error) {
+	f, err := openRead(dir, name)
+	if err != nil {
+		if errors.Is(err, errLoop) || isNotExist(err) {
+			err = fmt.Errorf("%w: %w", ErrChanged, err)
+		}
+		return "", fmt.Errorf("open %q: %w", name, err)
+	}
+	defer f.Close()
+	st, err := statFile(f)
+	if err != nil {
+		return "", fmt.Errorf("open %q: %w", name, err)
+	}
+	if !st.regular() || !st.describes(info) {
+		return "", fmt.Errorf("open %q: %w", name, ErrChanged)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return "", fmt.Errorf("read %q: %w", name, err)
+	}
+	if int64(len(data)) != info.Size() || hashOf(data) != sum {
+		return "", fmt.Errorf("read %q: %w", name, ErrChanged)
+	}
+	return base64.StdEncoding.EncodeToString(data), nil
+}
+
+func hashOf(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// openInline returns a private copy of the object sum that an entry line
+// holds inline, taken from the newest line holding it, or ErrNotFound.
+func (s *Store) openInline(sum string) (*os.File, error) {
+	efs, err := s.readEntries(func(x *index) []string {
+		var ids []string
+		for id := range x.inline[sum] {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return []string{slices.MaxFunc(ids, func(a, b string) int {
+			return cmp.Compare(x.entries[a].off, x.entries[b].off)
+		})}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(efs) == 0 {
+		return nil, ErrNotFound
+	}
+	b64, ok := efs[0].Inline[sum]
+	if !ok {
+		return nil, fmt.Errorf("entry %q: no inline content: %w", efs[0].ID, ErrCorrupt)
+	}
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("entry %q: %w: %w", efs[0].ID, ErrCorrupt, err)
+	}
+	if got := hashOf(data); got != sum {
+		return nil, fmt.Errorf("entry %q: content hashes to %s: %w", efs[0].ID, got, ErrCorrupt)
+	}
+	dst, err := openTemp(s.objects)
+	if err != nil {
+		return nil, fmt.Errorf("temp file: %w", err)
+	}
+	_, err = dst.Write(data)
+	if err == nil {
+		_, err = dst.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		dst.Close()
+		return nil, err
+	}
+	return dst, nil
+}
