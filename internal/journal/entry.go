@@ -94,13 +94,13 @@ func (s *Store) readEntries(pick func(*index) []string) ([]*entryFile, error) {
 // file per entry, and syncing the directory it lands in, cost as much
 // again. An append torn by a crash is skipped by readers, and its change
 // was not yet made (see Prepare). The flock is held.
-func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
+func (s *Store) writeEntry(ef *entryFile, syncObjects bool, flush ...*os.File) error {
 	data, err := json.Marshal(ef)
 	if err != nil {
 		return fmt.Errorf("encode entry: %w", err)
 	}
 	data = append(data, '\n')
-	if err := s.appendSynced(data, syncObjects); err != nil {
+	if err := s.appendSynced(data, syncObjects, flush...); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
 	s.idx.put(ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
@@ -121,9 +121,11 @@ func (s *Store) removeEntry(id string) error {
 }
 
 // appendSynced syncs the index, appends data to the log and flushes it,
-// with the objects directory when syncObjects is set; on success the index
-// ends past data. The flock is held.
-func (s *Store) appendSynced(data []byte, syncObjects bool) error {
+// with the objects directory when syncObjects is set and the caller's
+// files in flush; on success the index ends past data. The flock is held.
+// The append comes first, so that one commit of the file system's journal
+// can cover every flush.
+func (s *Store) appendSynced(data []byte, syncObjects bool, flush ...*os.File) error {
 	if err := s.idx.sync(s); err != nil {
 		return err
 	}
@@ -134,6 +136,9 @@ func (s *Store) appendSynced(data []byte, syncObjects bool) error {
 	syncs := []func() error{func() error { return datasync(s.log) }}
 	if syncObjects {
 		syncs = append(syncs, s.objects.Sync)
+	}
+	for _, f := range flush {
+		syncs = append(syncs, f.Sync)
 	}
 	if err := syncAll(syncs...); err != nil {
 		return err

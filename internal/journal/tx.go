@@ -180,7 +180,7 @@ func (t *Tx) Record(c core.Change) {
 // After state and refuses without force. The caller still Records next
 // once it happened; Commit appends a replacement entry only if the
 // recorded changes differ from the prepared ones.
-func (t *Tx) Prepare(next core.Change) error {
+func (t *Tx) Prepare(next core.Change, flush ...*os.File) error {
 	const op = "journal.Prepare"
 	t.mu.Lock()
 	if t.done {
@@ -197,7 +197,7 @@ func (t *Tx) Prepare(next core.Change) error {
 		if err := s.restore(holds); err != nil {
 			return err
 		}
-		return s.writeEntry(ef, len(holds) > 0)
+		return s.writeEntry(ef, len(holds) > 0, flush...)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %q: %w", op, entry.ID, err)

@@ -82,8 +82,15 @@ func (j *memJournal) Keep(dir *os.File, name string, info iofs.FileInfo, sum str
 	return nil
 }
 
-// Prepare has nothing to make durable: the copies are already written.
-func (j *memJournal) Prepare(core.Change) error { return nil }
+// Prepare flushes the caller's files; the copies are already written.
+func (j *memJournal) Prepare(_ core.Change, flush ...*os.File) error {
+	for _, f := range flush {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Links is 0: the copies are never links to live files.
 func (j *memJournal) Links(string, iofs.FileInfo) int { return 0 }

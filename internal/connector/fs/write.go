@@ -159,18 +159,21 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 	return after, nil
 }
 
-// syncAnnouncing flushes the new content of f to disk while the journal
-// makes the announcement of ch durable: on a journaling file system the two
-// then share one flush instead of waiting for each other. Both must
-// succeed before ch may happen.
+// syncAnnouncing flushes the new content of f to disk with the journal's
+// announcement of ch, in one round: on a journaling file system the two
+// then share one commit instead of waiting for each other. Both must be
+// durable before ch may happen.
 func (m *mutation) syncAnnouncing(f *os.File, ch core.Change, p string) error {
-	synced := make(chan error, 1)
-	go func() { synced <- f.Sync() }()
-	aerr := m.announce(ch)
-	if err := <-synced; err != nil {
-		return writeError(m.op, p, err)
+	if m.j == nil {
+		if err := f.Sync(); err != nil {
+			return writeError(m.op, p, err)
+		}
+		return nil
 	}
-	return aerr
+	if err := m.j.Prepare(ch, f); err != nil {
+		return journalError(m.op, ch.Path, err)
+	}
+	return nil
 }
 
 // commitHook calls the test hook, if any, just before a directory entry
