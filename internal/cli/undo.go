@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"os/user"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/engine"
 )
 
 const undoHelp = `Restores exactly what one call changed (content, mode, presence), using the
@@ -21,24 +23,16 @@ func runUndo(e *env, args []string) int {
 	var pf policyFlags
 	pf.register(fs, false)
 	force := fs.Bool("force", false, "undo even if the files changed since the call")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
-	}
-	eng, _, err := openEngine(e, &pf, true, false, nil)
-	if err != nil {
-		return usageErr(e, "%v", err)
+	arg, eng, code := parseOneAndOpen(e, fs, &pf, args)
+	if eng == nil {
+		return code
 	}
 	defer eng.Close()
 	by := "cli"
 	if u, err := user.Current(); err == nil {
 		by = "cli:" + u.Username
 	}
-	out := eng.Undo(e.ctx, pos[0], by, *force)
+	out := eng.Undo(e.ctx, arg, by, *force)
 	printJSON(e, outputOf(out))
 	return exitCode(out.Status)
 }
@@ -52,20 +46,12 @@ func runHistory(e *env, args []string) int {
 	var pf policyFlags
 	pf.register(fs, false)
 	resource := fs.String("resource", "", "the fs resource (optional when there is one)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
-	}
-	eng, _, err := openEngine(e, &pf, true, false, nil)
-	if err != nil {
-		return usageErr(e, "%v", err)
+	arg, eng, code := parseOneAndOpen(e, fs, &pf, args)
+	if eng == nil {
+		return code
 	}
 	defer eng.Close()
-	res, rel, err := resolveHistoryPath(eng.Policy().Resources(), *resource, pos[0])
+	res, rel, err := resolveHistoryPath(eng.Policy().Resources(), *resource, arg)
 	if err != nil {
 		return usageErr(e, "%v", err)
 	}
@@ -92,6 +78,24 @@ func runHistory(e *env, args []string) int {
 	}
 	tw.Flush()
 	return ExitOK
+}
+
+// parseOneAndOpen parses args, which must hold exactly one argument, and
+// opens the engine; without an engine, code is the exit code.
+func parseOneAndOpen(e *env, fs *flag.FlagSet, pf *policyFlags, args []string) (arg string, eng *engine.Engine, code int) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", nil, ExitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", nil, ExitUsage
+	}
+	eng, _, err = openEngine(e, pf, true, false, nil)
+	if err != nil {
+		return "", nil, usageErr(e, "%v", err)
+	}
+	return pos[0], eng, ExitOK
 }
 
 // resolveHistoryPath picks the fs resource and the path relative to its root.
