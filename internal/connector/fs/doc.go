@@ -170,9 +170,8 @@
 //     compared with it, so nothing ever blocks. A file with more than one
 //     hard link is refused (hard-linked) unless the grant has hardlinks:
 //     true; then the write replaces this name only, and the other links
-//     keep the old content. A link the journal itself holds (a call killed
-//     after keeping the file leaves one) does not count, if the journal
-//     can say so (a HoldsLink method).
+//     keep the old content. Links the journal itself holds (a call killed
+//     after keeping the file leaves some) do not count (Journal.Links).
 //   - Reserved paths (Warden's state and policy) are never written, moved
 //     onto, moved away or deleted, by path or by identity (hard links), nor
 //     is a directory that holds one moved or deleted.
@@ -180,7 +179,8 @@
 //     ".warden-tmp-<random>", created O_CREATE|O_EXCL in the same directory
 //     handle, written, given the replaced file's permission bits (and its
 //     owner where the process may set it; new files get 0644 less the
-//     umask), and flushed. It then takes the target's name in one step:
+//     umask), and flushed in one round with the journal's write-ahead entry
+//     (Journal.Prepare). It then takes the target's name in one step:
 //     renameat2 with RENAME_NOREPLACE for a new file, so that a file created
 //     meanwhile is never replaced, and with RENAME_EXCHANGE over an
 //     existing one, after which the object that came back is compared with
@@ -200,8 +200,9 @@
 // Temporary names are reserved: an agent cannot name them (reserved-path)
 // and list and search never show them. A process killed between creating
 // and renaming one leaves it behind, hidden; stale ones (older than a
-// minute) are removed at Open, by a bounded walk of the tree, and by later
-// writes in the same directory (at most once a minute per directory).
+// minute) are removed from the root at Open and by later writes in the
+// same directory (at most once a minute per directory); Open does not
+// walk the tree, so start-up does not grow with it.
 //
 // # Directory trees
 //
