@@ -338,7 +338,9 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
 	for range 8 {
 		name = newTempName()
-		f, err = d.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		// O_NONBLOCK changes nothing for a regular file, and spares Go
+		// switching the descriptor to non-blocking mode and back.
+		f, err = d.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NONBLOCK, 0o644)
 		if !errors.Is(err, iofs.ErrExist) {
 			break
 		}
