@@ -61,7 +61,8 @@ type Outcome struct {
 	// that encode it themselves.
 	Value      json.RawMessage
 	Structured any
-	// changed reports that the call changed its resource.
+	// changed reports that the call changed its resource, as its journal
+	// entry records.
 	changed   bool
 	Truncated bool
 	// Err is the internal cause, for operator logs only.
@@ -210,8 +211,10 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 
 	// Execute.
 	res, err := tool.conn.Execute(ctx, inv, e.policy.Scope(ctx, req))
-	e.endChange(tx, rec)
-	out.changed = err == nil && !tool.Op.ReadOnly
+	// With a journal (there is one whenever there is an audit log to
+	// fail), what the connector recorded says whether anything changed: a
+	// dry run did not, a call that failed half-way did.
+	out.changed = e.endChange(tx, rec)
 	if err != nil {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonOf(err)
@@ -249,10 +252,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// directory, an API that echoes a header): it never reaches the agent.
 	if redacted := e.redactor.Bytes(encoded); !bytes.Equal(redacted, encoded) {
 		out.Value, out.Structured = redacted, json.RawMessage(redacted)
-		if rec.Detail == nil {
-			rec.Detail = map[string]any{}
-		}
-		rec.Detail["result_redacted"] = true
+		setDetail(rec, "result_redacted", true)
 	}
 	out.Truncated = res.Truncated
 	return out

@@ -44,31 +44,35 @@ func (e *Engine) beginChange(ctx context.Context, call core.Call, tool *Tool, re
 	return tx, true
 }
 
-// endChange commits or discards the journal entry of a call that ran. A
-// failed call that still changed something (a recursive delete stopped
-// half-way) keeps its entry, so what it did can be undone.
-func (e *Engine) endChange(tx *journal.Tx, rec *audit.Record) {
+// endChange commits or discards the journal entry of a call that ran, and
+// reports whether the call changed anything (the connector recorded every
+// change it made). A failed call that still changed something (a recursive
+// delete stopped half-way) keeps its entry, so what it did can be undone.
+func (e *Engine) endChange(tx *journal.Tx, rec *audit.Record) (changed bool) {
 	if tx == nil {
-		return
+		return false
 	}
 	if tx.Len() == 0 {
 		tx.Abort() // nothing changed: nothing to undo
-		return
+		return false
 	}
 	if err := tx.Commit(); err != nil {
 		// The change is made; only its undo record is missing. Say so in
 		// the audit record rather than pretend the call failed.
 		e.log.Error("journal commit failed; the call cannot be undone", "call", rec.ID, "err", err)
-		if rec.Detail == nil {
-			rec.Detail = map[string]any{}
-		}
-		rec.Detail["journal_error"] = "the undo record could not be saved"
-		return
+		setDetail(rec, "journal_error", "the undo record could not be saved")
+		return true
 	}
+	setDetail(rec, "undo", "warden undo "+rec.ID)
+	return true
+}
+
+// setDetail sets one detail of an audit record.
+func setDetail(rec *audit.Record, key string, value any) {
 	if rec.Detail == nil {
 		rec.Detail = map[string]any{}
 	}
-	rec.Detail["undo"] = "warden undo " + rec.ID
+	rec.Detail[key] = value
 }
 
 func (e *Engine) failClosed(out *Outcome, d core.Decision, reason core.Reason, msg string, err error) {
