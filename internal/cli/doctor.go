@@ -194,7 +194,7 @@ func (d *doctor) journal(p *policy.Policy) {
 		case err != nil:
 			d.line("%s: whether it shares a file system with the state directory is unknown (%v)", spec.Name, err)
 		case same:
-			d.line("%s: same file system as the state directory, so undo keeps hard links", spec.Name)
+			d.line("%s: same file system as the state directory, so undo keeps hard links to replaced files over 64 KiB (smaller ones are copied into the journal)", spec.Name)
 		default:
 			d.line("%s: another file system than the state directory, so undo keeps copies", spec.Name)
 		}

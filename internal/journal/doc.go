@@ -60,7 +60,7 @@
 // keeps the old content at the cost of one link and one directory fsync.
 // When linking is refused (the journal on another file system,
 // protected_hardlinks) Keep copies the file instead, hashing the copy and
-// refusing content that does not match. [Store.LinkMode] says which applies.
+// refusing content that does not match.
 //
 // An object already present under the hash is reused. A hard-linked object
 // could still be written in place by a program that had the old file open,

@@ -185,24 +185,6 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// LinkMode says how Keep preserves files of the directory dir: "hard links"
-// when dir is on the journal's file system, else "copies". Keep still falls
-// back to copying a file it may not link (protected_hardlinks).
-func (s *Store) LinkMode(dir *os.File) string {
-	if s.copyOnly {
-		return "copies"
-	}
-	a, err := statFile(dir)
-	if err != nil {
-		return "copies"
-	}
-	b, err := statFile(s.objects)
-	if err != nil || a.dev != b.dev {
-		return "copies"
-	}
-	return "hard links"
-}
-
 // withLock runs fn holding the store's mutex and the journal's flock.
 func (s *Store) withLock(op string, fn func() error) error {
 	s.mu.Lock()

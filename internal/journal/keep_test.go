@@ -67,9 +67,6 @@ func TestKeep_roundTrip(t *testing.T) {
 			mustWrite(t, path, old)
 			before, _ := os.Lstat(path)
 			dir := mustOpenDir(t, work)
-			if got := s.LinkMode(dir); got != tt.wantMode {
-				t.Errorf("LinkMode() = %q, want %q", got, tt.wantMode)
-			}
 
 			tx := mustBegin(t, s, "call-1")
 			sum := mustKeep(t, tx, dir, "a.txt")
