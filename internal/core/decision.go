@@ -104,6 +104,9 @@ type GrantOptions struct {
 	Recursive bool
 	// Hardlinks lets writes replace a file that has other hard links.
 	Hardlinks bool
+	// MaxRows caps the rows a sql query returns below the resource's own
+	// limit; 0 leaves the resource's limit.
+	MaxRows int
 }
 
 // Allowed reports whether the decision lets the call run without a human.

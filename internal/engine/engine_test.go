@@ -76,11 +76,13 @@ agents:
     grants:
       - resource: db
         actions: [query]
+        tables: {t: "*"}
         when: '!args.sql.contains("secret")'
   approver:
     grants:
       - resource: db
         actions: [query]
+        tables: {t: "*"}
         approval: required
   nobody:
     grants: []

@@ -91,7 +91,7 @@ func (c *compiler) agent(af field) *agent {
 			if r.deny {
 				rs.denies.add(r)
 			} else {
-				rs.grants.add(r)
+				rs.grants.add(r.forAction(action))
 			}
 		}
 	}
@@ -245,6 +245,7 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 	}
 	if f, ok := get("approval"); ok {
 		if v, ok := c.str(f.val, f.path, "approval"); ok {
+			r.approvalSet = true
 			switch v {
 			case "required":
 				r.approval = true
@@ -269,10 +270,13 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 	}
 	if f, ok := get("tables"); ok {
 		r.tables = c.tables(f)
+	} else if r.kind == core.KindSQL && !deny {
+		c.add(n, path+".tables", `add tables: {orders: "*", customers: [id, country]}`, "a grant on a sql resource must list the tables and columns it covers")
 	}
 	if f, ok := get("max_rows"); ok {
 		v, _ := c.integer(f.val, f.path, "max_rows", 1, 10_000_000)
 		r.maxRows = int(v)
+		r.options.MaxRows = r.maxRows
 	}
 	if f, ok := get("query"); ok {
 		r.query, _, _ = c.strList(f.val, f.path, "query")

@@ -136,6 +136,10 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 			fallback = core.ReasonSensitivePath
 			return true
 		}
+		if r.tables != nil && !r.coversColumn(target) {
+			step(trace, r, target, "the table or column is not among the grant's tables")
+			return true
+		}
 		if r.cond != nil {
 			ok, err := r.cond.eval(ctx, req, target)
 			if err != nil {
@@ -153,7 +157,11 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 				return true
 			}
 		}
-		opts = union(opts, r.options)
+		if first == nil && approval == nil {
+			opts = r.options
+		} else {
+			opts = union(opts, r.options)
+		}
 		switch {
 		case r.approval && approval == nil:
 			step(trace, r, target, "matched: needs approval")
@@ -225,12 +233,22 @@ func (p *Policy) Scope(ctx context.Context, req *core.Request) core.Scope {
 	})
 }
 
-// union adds up the options of several matching grants.
+// union adds up the options of several matching grants. A row cap holds
+// only if every matching grant has one.
 func union(a, b core.GrantOptions) core.GrantOptions {
-	return core.GrantOptions{Recursive: a.Recursive || b.Recursive, Hardlinks: a.Hardlinks || b.Hardlinks}
+	rows := max(a.MaxRows, b.MaxRows)
+	if a.MaxRows == 0 || b.MaxRows == 0 {
+		rows = 0
+	}
+	return core.GrantOptions{Recursive: a.Recursive || b.Recursive, Hardlinks: a.Hardlinks || b.Hardlinks, MaxRows: rows}
 }
 
-// intersect keeps the options every target's grant allows.
+// intersect keeps the options every target's grant allows, and the
+// smallest row cap.
 func intersect(a, b core.GrantOptions) core.GrantOptions {
-	return core.GrantOptions{Recursive: a.Recursive && b.Recursive, Hardlinks: a.Hardlinks && b.Hardlinks}
+	rows := min(a.MaxRows, b.MaxRows)
+	if a.MaxRows == 0 || b.MaxRows == 0 {
+		rows = max(a.MaxRows, b.MaxRows)
+	}
+	return core.GrantOptions{Recursive: a.Recursive && b.Recursive, Hardlinks: a.Hardlinks && b.Hardlinks, MaxRows: rows}
 }

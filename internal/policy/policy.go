@@ -105,7 +105,10 @@ type rule struct {
 	paths    []*glob.Pattern
 	named    []bool // per path pattern: whether it names sensitive files
 	approval bool
-	cond     *condition
+	// approvalSet records that the grant says approval: explicitly; where
+	// it does not, actions that change a database need approval.
+	approvalSet bool
+	cond        *condition
 
 	options      core.GrantOptions
 	description  string

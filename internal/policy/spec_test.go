@@ -38,6 +38,7 @@ type specFile struct {
 			Options *struct {
 				Recursive bool `yaml:"recursive"`
 				Hardlinks bool `yaml:"hardlinks"`
+				MaxRows   int  `yaml:"max_rows"`
 			} `yaml:"options"`
 		} `yaml:"want"`
 	} `yaml:"tests"`
@@ -109,7 +110,7 @@ func TestSpecs(t *testing.T) {
 					if diff := cmp.Diff(wv, gv); diff != "" {
 						t.Errorf("Evaluate(%+v) mismatch (-want +got):\n%s", *req, diff)
 					}
-					if o := tt.Want.Options; o != nil && (o.Recursive != got.Options.Recursive || o.Hardlinks != got.Options.Hardlinks) {
+					if o := tt.Want.Options; o != nil && (o.Recursive != got.Options.Recursive || o.Hardlinks != got.Options.Hardlinks || o.MaxRows != got.Options.MaxRows) {
 						t.Errorf("Evaluate(%+v) options = %+v, want %+v", *req, got.Options, *o)
 					}
 					// Explain must agree with Evaluate.

@@ -1,0 +1,38 @@
+package policy
+
+import (
+	"slices"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// changesData lists the sql actions that need a human's approval unless
+// the grant says approval: none.
+var changesData = []string{"execute", "ddl"}
+
+// forAction returns the rule as it applies to one of its actions: a sql
+// grant that is silent about approval asks for it on actions that change
+// the database, and not on query.
+func (r *rule) forAction(action string) *rule {
+	if r.kind != core.KindSQL || r.approvalSet || r.approval || !slices.Contains(changesData, action) {
+		return r
+	}
+	c := *r
+	c.approval = true
+	return &c
+}
+
+// coversColumn reports whether a sql grant's tables cover a target made by
+// [core.SQLTarget]. The empty target stands for a statement that touches
+// no table (SELECT 1) and is covered by any grant of the action.
+func (r *rule) coversColumn(target string) bool {
+	if target == "" {
+		return true
+	}
+	table, column, ok := core.SplitSQLTarget(target)
+	if !ok {
+		return false
+	}
+	cols, ok := r.tables[table]
+	return ok && (slices.Contains(cols, "*") || slices.Contains(cols, column))
+}
