@@ -38,6 +38,14 @@ type Opener interface {
 	Open(ctx context.Context) error
 }
 
+// Previewer is implemented by connectors that can show what an allowed call
+// would change without changing it (a sql statement run in a transaction
+// that is rolled back). The engine shows the preview to the human asked to
+// approve the call.
+type Previewer interface {
+	Preview(ctx context.Context, inv *Invocation) (string, error)
+}
+
 // Operation describes one tool of a connector.
 type Operation struct {
 	// Name is the operation, such as "read"; the tool is "<resource>_<Name>".

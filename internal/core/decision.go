@@ -78,6 +78,7 @@ const (
 	ReasonDanglingLink      Reason = "dangling-symlink"    // a symlink to nothing is never a write target
 	ReasonNoMatch           Reason = "edit-no-match"       // an edit's old text is not in the file exactly once
 	ReasonUndoConflict      Reason = "changed-since"       // undo refused: the file changed after the call
+	ReasonSQLRefused        Reason = "sql-refused"         // the statement is not one statement of a granted kind, or uses a construct outside the allowlist
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that

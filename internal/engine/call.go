@@ -185,7 +185,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		out.Message = denyMessage(d, tool, call.Args, args)
 		return out
 	case core.NeedsApproval:
-		if !e.approved(ctx, call, tool, raw, args, d, opts, out) {
+		if !e.approved(ctx, call, tool, inv, raw, args, d, opts, out) {
 			return out
 		}
 	}
@@ -258,6 +258,23 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	return out
 }
 
+// preview adds to an approval's summary what the call would change, for
+// connectors that can tell without changing anything (a sql dry run).
+func (e *Engine) preview(ctx context.Context, tool *Tool, inv *core.Invocation, summary string) string {
+	p, ok := tool.conn.(core.Previewer)
+	if !ok {
+		return summary
+	}
+	s, err := p.Preview(ctx, inv)
+	switch {
+	case err != nil:
+		return summary + "; the dry run failed: " + core.MessageOf(err)
+	case s != "":
+		return summary + "; " + string(e.redactor.Bytes([]byte(s)))
+	}
+	return summary
+}
+
 // withinLimit counts the call against the agent's rate limit, and fills in
 // out with the refusal if it is over the limit or cannot be counted.
 func (e *Engine) withinLimit(agent string, d core.Decision, out *Outcome) bool {
@@ -285,7 +302,7 @@ func (e *Engine) withinLimit(agent string, d core.Decision, out *Outcome) bool {
 
 // approved handles a call that needs a human: it proceeds only with an
 // approval of this exact call, and reports why not otherwise.
-func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, raw []byte, args map[string]any, d core.Decision, opts CallOptions, out *Outcome) bool {
+func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *core.Invocation, raw []byte, args map[string]any, d core.Decision, opts CallOptions, out *Outcome) bool {
 	if e.approvals == nil {
 		out.Status = StatusPending
 		out.Message = "This call needs a human's approval."
@@ -294,7 +311,7 @@ func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, raw [
 	a, outcome, err := e.approvals.Request(approval.NewRequest{
 		Agent: call.Agent, Tool: tool.Name, Args: raw,
 		Display: json.RawMessage(e.redactor.Bytes(auditArgs(args, raw))),
-		Summary: summarize(tool, args), Rule: d.Rule,
+		Summary: e.preview(ctx, tool, inv, summarize(tool, args)), Rule: d.Rule,
 	})
 	if err != nil {
 		out.Status = StatusDenied
