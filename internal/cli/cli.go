@@ -62,6 +62,7 @@ func init() {
 		{"undo", "restore what one call changed, by its audit ID", runUndo},
 		{"history", "list the journaled versions of a file", runHistory},
 		{"doctor", "print what each layer of defence does on this machine", runDoctor},
+		{"sql", "print the minimal database login for a sql resource (sql grants)", runSQL},
 		{"init", "write a commented starter policy for the current directory", runInit},
 		{"version", "print Warden's version", runVersion},
 	}

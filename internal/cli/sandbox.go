@@ -13,9 +13,10 @@ import (
 	"github.com/warden-dev/warden/internal/sandbox"
 )
 
-// writeActions are the fs actions that change what is under a root; a root
-// any agent may change is confined read-write, every other one read-only.
-var writeActions = []string{"write", "edit", "mkdir", "move", "delete"}
+// writeActions are the actions that change a resource (fs and sql); a
+// root or database any agent may change is confined read-write, every
+// other one read-only.
+var writeActions = []string{"write", "edit", "mkdir", "move", "delete", "execute", "ddl"}
 
 // landlockOff is the setting an operator uses to run without Landlock.
 const landlockOff = `"landlock: false" under settings in the policy`
@@ -30,6 +31,10 @@ func landlockPaths(p *policy.Policy) ([]sandbox.Path, error) {
 	for _, spec := range p.Resources() {
 		if !slices.Contains(built, spec.Kind) {
 			continue // no connector in this build: the engine serves no tools for it
+		}
+		if spec.SQL != nil {
+			paths = append(paths, sqlPaths(p, spec)...)
+			continue
 		}
 		if spec.Kind != core.KindFS || spec.FS == nil {
 			// Fail closed rather than guess what a connector opens later.
@@ -52,8 +57,23 @@ func landlockPaths(p *policy.Policy) ([]sandbox.Path, error) {
 	return append(paths, sandbox.SystemPaths()...), nil
 }
 
+// sqlPaths are what a sql resource opens: a SQLite file (its directory
+// when some agent may write, for SQLite's journal beside it); nothing for
+// a server, which is reached over the network (or a socket, whose
+// connect Landlock does not govern).
+func sqlPaths(p *policy.Policy, spec *core.ResourceSpec) []sandbox.Path {
+	if spec.SQL.Driver != "sqlite" {
+		return nil
+	}
+	file := spec.SQL.DSN.Reveal()
+	if writable(p, spec.Name) {
+		return []sandbox.Path{{Path: filepath.Dir(file), Access: sandbox.Write, Dir: true, Why: fmt.Sprintf("resource %s (the directory of its SQLite file, write)", spec.Name)}}
+	}
+	return []sandbox.Path{{Path: file, Why: fmt.Sprintf("resource %s (its SQLite file, read)", spec.Name)}}
+}
+
 // writable reports whether any agent holds a grant that changes the
-// resource's tree.
+// resource: its tree, or its database.
 func writable(p *policy.Policy, resource string) bool {
 	for _, a := range p.Agents() {
 		for _, action := range p.Actions(a, resource) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ncruces/go-sqlite3"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -41,6 +42,16 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("%s does not contain %q", args[0], args[1])
 				}
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(string(b), args[1], args[2], 1)), 0o644))
+			},
+			// sqlitedb FILE SQL creates a SQLite database file by running SQL.
+			"sqlitedb": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: sqlitedb FILE SQL")
+				}
+				c, err := sqlite3.Open(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(c.Exec(args[1]))
+				ts.Check(c.Close())
 			},
 			// deleteline FILE N removes line N (1-based).
 			"deleteline": func(ts *testscript.TestScript, neg bool, args []string) {

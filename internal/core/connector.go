@@ -46,6 +46,14 @@ type Previewer interface {
 	Preview(ctx context.Context, inv *Invocation) (string, error)
 }
 
+// PrivilegeChecker is implemented by connectors whose login can be
+// compared with what the policy needs (database roles). needed reports
+// whether some grant of some agent covers an action on a target. The
+// findings name what the login can do beyond that, one sentence each.
+type PrivilegeChecker interface {
+	CheckPrivileges(ctx context.Context, needed func(action, target string) bool) ([]string, error)
+}
+
 // Operation describes one tool of a connector.
 type Operation struct {
 	// Name is the operation, such as "read"; the tool is "<resource>_<Name>".

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-dev/warden/internal/cli"
+	"github.com/warden-dev/warden/internal/sqltest"
 )
 
 // TestMain lets the test binary act as the warden command when re-executed
@@ -27,6 +28,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	removeBuiltWarden()
+	sqltest.StopAll()
 	os.Exit(code)
 }
 

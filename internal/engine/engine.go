@@ -101,6 +101,10 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 			}
 		}
 		e.conns[spec.Name] = c
+		if err := e.checkPrivileges(ctx, spec, c); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
+		}
 	}
 	if err := e.buildTools(); err != nil {
 		e.Close()

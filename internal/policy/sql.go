@@ -24,7 +24,9 @@ func (r *rule) forAction(action string) *rule {
 
 // coversColumn reports whether a sql grant's tables cover a target made by
 // [core.SQLTarget]. The empty target stands for a statement that touches
-// no table (SELECT 1) and is covered by any grant of the action.
+// no table (SELECT 1) and is covered by any grant of the action; a target
+// with an empty column ("customers.", a count(*)) by any grant naming the
+// table.
 func (r *rule) coversColumn(target string) bool {
 	if target == "" {
 		return true
@@ -34,5 +36,5 @@ func (r *rule) coversColumn(target string) bool {
 		return false
 	}
 	cols, ok := r.tables[table]
-	return ok && (slices.Contains(cols, "*") || slices.Contains(cols, column))
+	return ok && (column == "" || slices.Contains(cols, "*") || slices.Contains(cols, column))
 }

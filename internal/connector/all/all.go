@@ -8,5 +8,6 @@
 package all
 
 import (
-	_ "github.com/warden-dev/warden/internal/connector/fs" // kind "fs"
+	_ "github.com/warden-dev/warden/internal/connector/fs"    // kind "fs"
+	_ "github.com/warden-dev/warden/internal/connector/sqldb" // kind "sql"
 )

@@ -10,7 +10,7 @@ import (
 )
 
 func TestKinds(t *testing.T) {
-	for _, kind := range []string{core.KindFS} {
+	for _, kind := range []string{core.KindFS, core.KindSQL} {
 		if !slices.Contains(connector.Kinds(), kind) {
 			t.Errorf("Kinds() = %v, want it to contain %q", connector.Kinds(), kind)
 		}

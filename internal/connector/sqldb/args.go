@@ -1,0 +1,100 @@
+package sqldb
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// maxParams bounds the parameters of one call.
+const maxParams = 1000
+
+// args are a call's decoded arguments.
+type args struct {
+	op     string
+	SQL    string
+	Params []any // nil, bool, int64, float64 or string
+	DryRun bool
+}
+
+// decodeArgs decodes and checks arguments that passed the tool's schema.
+// Parameters are scalars only: they are bound, never spliced into the text.
+func decodeArgs(op string, raw json.RawMessage) (*args, error) {
+	const where = "sql.args"
+	bad := func(format string, v ...any) error {
+		return core.Errorf(where, core.KindInvalid, core.ReasonInvalidArguments, format, v...)
+	}
+	var in struct {
+		SQL    *string           `json:"sql"`
+		Params []json.RawMessage `json:"params"`
+		DryRun bool              `json:"dry_run"`
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&in); err != nil {
+			return nil, bad("The arguments are not valid: %v.", err)
+		}
+	}
+	a := &args{op: op, DryRun: in.DryRun}
+	if op == OpSchema {
+		return a, nil
+	}
+	if in.SQL == nil || strings.TrimSpace(*in.SQL) == "" {
+		return nil, bad("Give the statement in sql.")
+	}
+	if !utf8.ValidString(*in.SQL) || strings.ContainsRune(*in.SQL, 0) {
+		return nil, bad("sql must be valid UTF-8 text without NUL characters.")
+	}
+	a.SQL = *in.SQL
+	if len(in.Params) > maxParams {
+		return nil, bad("At most %d params are allowed; this call has %d.", maxParams, len(in.Params))
+	}
+	for i, p := range in.Params {
+		v, err := scalar(p)
+		if err != nil {
+			return nil, bad("params[%d]: %v.", i, err)
+		}
+		a.Params = append(a.Params, v)
+	}
+	return a, nil
+}
+
+// scalar decodes one parameter: a string, number, boolean or null.
+func scalar(raw json.RawMessage) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x, nil
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i, nil
+		}
+		f, err := x.Float64()
+		if err != nil || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%s is not a number a database can take", x)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("a parameter must be a string, number, boolean or null, not %s", kindOfJSON(v))
+}
+
+func kindOfJSON(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,68 @@
+package sqldb
+
+import (
+	"context"
+	"time"
+
+	"github.com/warden-dev/warden/internal/sqlscope"
+)
+
+// backend is one database engine behind the connector. Implementations
+// are safe for concurrent use.
+type backend interface {
+	// open connects; it is called once, from Connector.Open.
+	open(ctx context.Context) error
+	// schema lists the tables of the default schema with their columns.
+	schema(ctx context.Context) (*sqlscope.Schema, error)
+	// analyze finds what a statement touches, without running it.
+	analyze(ctx context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error)
+	// query runs a read-only statement and returns at most lim.rows rows.
+	// allowed are the columns the policy allowed, for backends that can
+	// enforce them again while running (SQLite's authorizer).
+	query(ctx context.Context, st *statement, lim limits) (*table, error)
+	// execute runs a writing statement in a transaction, commits it unless
+	// dryRun, and returns the rows it changed.
+	execute(ctx context.Context, st *statement, dryRun bool, lim limits) (int64, error)
+	close() error
+}
+
+// statement is a call's statement after analysis.
+type statement struct {
+	sql      string
+	params   []any // nil, bool, int64, float64 or string
+	analysis *sqlscope.Analysis
+	schema   *sqlscope.Schema // what the analysis resolved names against
+}
+
+// limits bound one call.
+type limits struct {
+	rows    int
+	bytes   int64
+	timeout time.Duration
+}
+
+// table is a query's result.
+type table struct {
+	Columns   []string `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	Truncated bool     `json:"truncated"`
+	// Why says which limit cut the result, when Truncated.
+	Why   string `json:"truncated_by,omitempty"`
+	bytes int64
+}
+
+// add appends a row unless a limit is reached; it reports whether the
+// caller should read on.
+func (t *table) add(row []any, size int64, lim limits) bool {
+	if len(t.Rows) >= lim.rows {
+		t.Truncated, t.Why = true, "max_rows"
+		return false
+	}
+	if t.bytes+size > lim.bytes {
+		t.Truncated, t.Why = true, "max_result_bytes"
+		return false
+	}
+	t.Rows = append(t.Rows, row)
+	t.bytes += size
+	return true
+}

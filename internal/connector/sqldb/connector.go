@@ -1,0 +1,321 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/sqlscope"
+)
+
+func init() {
+	connector.Register(core.KindSQL, func(spec *core.ResourceSpec) (core.Connector, error) {
+		c, err := New(spec)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
+}
+
+// Defaults for limits the policy leaves unset.
+const (
+	defaultMaxRows        = 1000
+	defaultMaxResultBytes = 1 << 20
+	defaultTimeout        = 10 * time.Second
+	// schemaMaxAge is how stale the cached schema may be before a statement
+	// naming something unknown makes the connector read it again.
+	schemaMaxAge = 5 * time.Second
+	// timeoutGrace is how long past the statement timeout Warden waits for
+	// the database to stop the statement itself.
+	timeoutGrace = 2 * time.Second
+)
+
+// Connector is the sql connector. Create it with [New], then Open.
+type Connector struct {
+	resource string
+	driver   string
+	limits   limits
+	ops      []core.Operation
+	db       backend
+
+	mu       sync.Mutex
+	opened   bool
+	closed   bool
+	cached   *sqlscope.Schema
+	cachedAt time.Time
+}
+
+// New checks and stores a sql resource's configuration; Open connects.
+func New(spec *core.ResourceSpec) (*Connector, error) {
+	const op = "sql.New"
+	switch {
+	case spec == nil:
+		return nil, core.E(op, core.KindInvalid, "", "no resource given", nil)
+	case spec.Kind != core.KindSQL || spec.SQL == nil:
+		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q is not a sql resource", spec.Name)
+	}
+	s := spec.SQL
+	lim := limits{rows: s.Limits.MaxRows, bytes: s.Limits.MaxResultBytes, timeout: s.Limits.Timeout}
+	if lim.rows <= 0 {
+		lim.rows = defaultMaxRows
+	}
+	if lim.bytes <= 0 {
+		lim.bytes = defaultMaxResultBytes
+	}
+	if lim.timeout <= 0 {
+		lim.timeout = defaultTimeout
+	}
+	var db backend
+	switch s.Driver {
+	case "sqlite":
+		db = &sqliteDB{path: s.DSN.Reveal()}
+	case "postgres":
+		db = &postgresDB{dsn: s.DSN}
+	case "mysql":
+		db = &mysqlDB{dsn: s.DSN}
+	default:
+		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q: unknown sql driver %q", spec.Name, s.Driver)
+	}
+	return &Connector{resource: spec.Name, driver: s.Driver, limits: lim, ops: operations(spec.Name, s.Driver, lim), db: db}, nil
+}
+
+// Open connects to the database and reads its schema. It is idempotent.
+func (c *Connector) Open(ctx context.Context) error {
+	const op = "sql.Open"
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return core.E(op, core.KindUnavailable, core.ReasonInternal, "The resource is closed.", nil)
+	case c.opened:
+		return nil
+	}
+	if err := c.db.open(ctx); err != nil {
+		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The database of %q cannot be opened.", c.resource), err)
+	}
+	s, err := c.db.schema(ctx)
+	if err != nil {
+		c.db.close()
+		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The schema of %q cannot be read.", c.resource), err)
+	}
+	c.cached, c.cachedAt, c.opened = s, time.Now(), true
+	return nil
+}
+
+// Close disconnects.
+func (c *Connector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if !c.opened {
+		return nil
+	}
+	return c.db.close()
+}
+
+// Operations lists the tools.
+func (c *Connector) Operations() []core.Operation { return c.ops }
+
+// schema returns the cached schema, reading it again when refresh is set
+// and the copy is older than schemaMaxAge.
+func (c *Connector) schema(ctx context.Context, refresh bool) (*sqlscope.Schema, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.opened || c.closed {
+		return nil, false, core.E("sql", core.KindUnavailable, core.ReasonInternal, "The resource is not open.", nil)
+	}
+	if !refresh || time.Since(c.cachedAt) < schemaMaxAge {
+		return c.cached, false, nil
+	}
+	s, err := c.db.schema(ctx)
+	if err != nil {
+		return nil, false, core.E("sql", core.KindUnavailable, core.ReasonInternal, "The schema cannot be read.", err)
+	}
+	c.cached, c.cachedAt = s, time.Now()
+	return s, true, nil
+}
+
+// Prepare analyses the statement and lists every table.column it touches
+// as the call's targets, so the policy decides each of them.
+func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
+	a, err := decodeArgs(inv.Op, inv.Args)
+	if err != nil {
+		return err
+	}
+	if inv.Op == OpSchema {
+		inv.State = a
+		return nil
+	}
+	st, err := c.analyze(ctx, a)
+	if err != nil {
+		return err
+	}
+	targets, err := targetsOf(st.analysis)
+	if err != nil {
+		return err
+	}
+	if len(targets) > 0 {
+		inv.Path, inv.Paths = targets[0], targets[1:]
+	}
+	inv.State = &prepared{args: a, st: st}
+	return nil
+}
+
+// prepared is a call's state between Prepare and Execute.
+type prepared struct {
+	args *args
+	st   *statement
+}
+
+// analyze runs the dialect's analyzer and checks the statement kind
+// against the operation.
+func (c *Connector) analyze(ctx context.Context, a *args) (*statement, error) {
+	const op = "sql.analyze"
+	s, _, err := c.schema(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	an, err := c.db.analyze(ctx, a.SQL, s)
+	var ref *sqlscope.Refusal
+	if errors.As(err, &ref) && (ref.Class == "table" || ref.Class == "column") {
+		// The schema may have changed since it was read.
+		if fresh, ok, serr := c.schema(ctx, true); serr == nil && ok {
+			s = fresh
+			an, err = c.db.analyze(ctx, a.SQL, s)
+		}
+	}
+	if err != nil {
+		if errors.As(err, &ref) {
+			return nil, core.E(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: "+ref.Msg+".", err)
+		}
+		return nil, err
+	}
+	switch {
+	case an.Kind == sqlscope.Invalid:
+		return nil, core.E(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: its kind is not recognised.", nil)
+	case a.op == OpQuery && !an.Kind.ReadOnly():
+		return nil, core.Errorf(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: %s_query runs only SELECT statements, and this is %s.", c.resource, strings.ToUpper(an.Kind.String()))
+	case a.op == OpExecute && an.Kind.ReadOnly():
+		return nil, core.Errorf(op, core.KindInvalid, core.ReasonInvalidArguments, "%s_execute runs INSERT, UPDATE and DELETE; use %s_query for SELECT.", c.resource, c.resource)
+	}
+	return &statement{sql: a.SQL, params: a.Params, analysis: an, schema: s}, nil
+}
+
+// targetsOf turns an analysis into policy targets: one per column, and one
+// per table named ("table.") so that a statement that reads no column of
+// a table (count(*)) still needs a grant on it.
+func targetsOf(an *sqlscope.Analysis) ([]string, error) {
+	var out []string
+	add := func(table, column string) error {
+		if strings.Contains(table, ".") || strings.Contains(column, ".") {
+			return core.Errorf("sql", core.KindDenied, core.ReasonSQLRefused, "The statement was refused: names containing a dot (%q) are not supported.", table+"."+column)
+		}
+		out = append(out, core.SQLTarget(table, column))
+		return nil
+	}
+	for _, r := range an.Refs() {
+		if err := add(r.Table, r.Column); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range an.Tables {
+		if err := add(t, ""); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Execute runs a prepared, allowed call.
+func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope core.Scope) (*core.Result, error) {
+	switch p := inv.State.(type) {
+	case *args:
+		return c.describe(ctx, scope)
+	case *prepared:
+		lim := c.limits
+		if m := inv.Options.MaxRows; m > 0 && m < lim.rows {
+			lim.rows = m
+		}
+		// The database stops the statement at lim.timeout itself; the
+		// grace lets its own cancellation arrive before Warden drops the
+		// connection, which would leave the statement running on the server.
+		ctx, cancel := context.WithTimeout(ctx, lim.timeout+timeoutGrace)
+		defer cancel()
+		if p.args.op == OpQuery {
+			t, err := c.db.query(ctx, p.st, lim)
+			if err != nil {
+				return nil, c.failure(ctx, "sql.query", err)
+			}
+			return &core.Result{Value: t, Bytes: t.bytes, Truncated: t.Truncated}, nil
+		}
+		n, err := c.db.execute(ctx, p.st, p.args.DryRun, lim)
+		if err != nil {
+			return nil, c.failure(ctx, "sql.execute", err)
+		}
+		return &core.Result{Value: executeResult{RowsAffected: n, DryRun: p.args.DryRun, Committed: !p.args.DryRun}}, nil
+	}
+	return nil, core.E("sql.Execute", core.KindInternal, core.ReasonInternal, "", fmt.Errorf("unprepared invocation %T", inv.State))
+}
+
+// Preview runs an execute call as a dry run, for the human who approves it.
+func (c *Connector) Preview(ctx context.Context, inv *core.Invocation) (string, error) {
+	p, ok := inv.State.(*prepared)
+	if !ok || p.args.op != OpExecute {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.limits.timeout+timeoutGrace)
+	defer cancel()
+	n, err := c.db.execute(ctx, p.st, true, c.limits)
+	if err != nil {
+		return "", c.failure(ctx, "sql.preview", err)
+	}
+	return fmt.Sprintf("a dry run (rolled back) changed %d rows", n), nil
+}
+
+type executeResult struct {
+	RowsAffected int64 `json:"rows_affected"`
+	DryRun       bool  `json:"dry_run"`
+	Committed    bool  `json:"committed"`
+}
+
+// failure reports a database error. The database's message is passed on
+// (the model needs it to correct a query), but only once the policy has
+// allowed every column the statement touches, so it cannot leak data out
+// of scope beyond what the query could read anyway.
+func (c *Connector) failure(ctx context.Context, op string, err error) error {
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(err, errTimeout) || ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return core.Errorf(op, core.KindTimeout, core.ReasonTimeout, "The statement ran longer than the %s limit and was cancelled.", c.limits.timeout)
+	}
+	return core.E(op, core.KindOther, core.ReasonToolFailed, "The database refused the statement: "+oneLine(err.Error()), err)
+}
+
+// errTimeout is a backend's report that the database stopped a statement
+// at the time limit.
+var errTimeout = errors.New("the statement timed out")
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}
+
+var (
+	_ core.Connector = (*Connector)(nil)
+	_ core.Opener    = (*Connector)(nil)
+	_ core.Previewer = (*Connector)(nil)
+)

@@ -1,0 +1,33 @@
+// Package sqldb is the connector for kind "sql": SQLite files, PostgreSQL
+// and MySQL/MariaDB servers.
+//
+// Tools, for a resource named shop:
+//
+//   - shop_query (action query): one read-only statement, with parameters
+//     bound, never interpolated; returns columns, rows and truncated.
+//   - shop_schema (action query): the tables and columns the agent may read.
+//   - shop_execute (action execute): one INSERT, UPDATE or DELETE; by
+//     default each call waits for a human, who is shown how many rows a
+//     rolled-back dry run changed.
+//
+// A statement passes three independent layers:
+//
+//  1. Analysis with the database's own grammar ([Connector.Prepare]): the
+//     analyzer of the dialect (SQLite's authorizer; the PostgreSQL and
+//     MySQL parsers in package sqlscope) names every column of every table
+//     the statement touches, and refuses anything it cannot attribute,
+//     every function off its allowlist and every statement kind but
+//     SELECT, INSERT, UPDATE and DELETE. The policy then decides each
+//     table.column ([core.SQLTarget]).
+//  2. The engine enforces read-only: SQLite connections for queries are
+//     opened read-only with query_only set, attachments limited to none and
+//     the authorizer enforcing the columns the policy allowed; PostgreSQL
+//     queries run in a READ ONLY transaction begun before the statement,
+//     through the extended protocol (one statement), with statement and
+//     lock timeouts, always rolled back; MySQL queries run in START
+//     TRANSACTION READ ONLY, as a server-side prepared statement (one
+//     statement), with an execution time limit, always rolled back.
+//  3. Least-privilege credentials: see credentials.go (warden sql grants).
+//
+// Each backend (sqlite.go, postgres.go, mysql.go) implements [backend].
+package sqldb

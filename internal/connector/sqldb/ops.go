@@ -1,0 +1,60 @@
+package sqldb
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Operation names. Tools are named "<resource>_<op>".
+const (
+	OpQuery   = "query"
+	OpSchema  = "schema"
+	OpExecute = "execute"
+)
+
+// maxSQLBytes bounds one statement's text.
+const maxSQLBytes = 64 << 10
+
+// placeholders names each driver's parameter syntax for the model.
+var placeholders = map[string]string{
+	"sqlite":   "?, ?NNN or :name",
+	"postgres": "$1, $2, …",
+	"mysql":    "?",
+}
+
+func operations(resource, driver string, lim limits) []core.Operation {
+	q := strconv.Quote(resource)
+	schema := func(props, required string) json.RawMessage {
+		s := `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{` + props + `},"required":[` + required + `],"additionalProperties":false}`
+		if !json.Valid([]byte(s)) {
+			panic("sqldb: invalid input schema: " + s)
+		}
+		return json.RawMessage(s)
+	}
+	sqlProp := func(what string) string {
+		return `"sql":{"type":"string","minLength":1,"maxLength":` + strconv.Itoa(maxSQLBytes) + `,"description":` + strconv.Quote(what) + `},` +
+			`"params":{"type":"array","maxItems":` + strconv.Itoa(maxParams) + `,"items":{"type":["string","number","boolean","null"]},"description":` +
+			strconv.Quote("Values for the statement's placeholders ("+placeholders[driver]+"), in order. They are bound as parameters, never pasted into the text.") + `}`
+	}
+	return []core.Operation{
+		{
+			Name: OpQuery, Action: "query", ReadOnly: true,
+			Summary:     fmt.Sprintf("Run one read-only SQL SELECT on the %s database %s and get its columns and rows (at most %d rows, %d bytes; truncated says when more were left out). Only granted tables and columns may appear anywhere in it.", driver, q, lim.rows, lim.bytes),
+			InputSchema: schema(sqlProp("One SELECT statement in the "+driver+" dialect. No second statement, no transaction control, no SET."), `"sql"`),
+		},
+		{
+			Name: OpSchema, Action: "query", ReadOnly: true,
+			Summary:     fmt.Sprintf("List the tables and columns of %s that you may query, with their types.", q),
+			InputSchema: schema("", ""),
+		},
+		{
+			Name: OpExecute, Action: "execute",
+			Summary: fmt.Sprintf("Run one INSERT, UPDATE or DELETE on %s, on granted tables and columns only, in a transaction. With dry_run it is rolled back and only the number of rows it would change is returned.", q),
+			InputSchema: schema(sqlProp("One INSERT, UPDATE or DELETE statement in the "+driver+" dialect.")+
+				`,"dry_run":{"type":"boolean","default":false,"description":"Run the statement in a transaction that is rolled back, and return how many rows it would change."}`, `"sql"`),
+		},
+	}
+}

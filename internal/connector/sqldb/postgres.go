@@ -1,0 +1,251 @@
+package sqldb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/sqlscope"
+	"github.com/warden-dev/warden/internal/sqlscope/pgscope"
+)
+
+// postgresPoolSize bounds the connections of one PostgreSQL resource.
+const postgresPoolSize = 8
+
+// postgresDB is a PostgreSQL server. Every statement runs in a transaction
+// Warden begins itself (READ ONLY for queries) with local statement and
+// lock timeouts, through the extended protocol's unnamed statement, which
+// the server parses as exactly one statement; the transaction is always
+// rolled back unless an execute call commits.
+type postgresDB struct {
+	dsn      core.Secret
+	pool     *pgxpool.Pool
+	analyzer pgscope.Analyzer
+}
+
+func (d *postgresDB) open(ctx context.Context) error {
+	cfg, err := pgxpool.ParseConfig(d.dsn.Reveal())
+	if err != nil {
+		// pgx's message can quote the DSN: keep only that it failed.
+		return errors.New("postgres: the dsn cannot be parsed")
+	}
+	cfg.MaxConns = postgresPoolSize
+	rp := cfg.ConnConfig.RuntimeParams
+	// The analyzer resolves names in public and reads strings as the
+	// standard says; the session must agree. Every transaction is read
+	// only unless Warden begins it otherwise.
+	rp["search_path"] = "public"
+	rp["standard_conforming_strings"] = "on"
+	rp["default_transaction_read_only"] = "on"
+	rp["application_name"] = "warden"
+	rp["idle_in_transaction_session_timeout"] = "60000"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	d.pool = pool
+	return nil
+}
+
+func (d *postgresDB) close() error {
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	return nil
+}
+
+func (d *postgresDB) schema(ctx context.Context) (*sqlscope.Schema, error) {
+	rows, err := d.pool.Query(ctx, `SELECT c.table_name, c.column_name, c.data_type
+		FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+		WHERE c.table_schema = 'public' AND t.table_type IN ('BASE TABLE', 'VIEW')
+		ORDER BY c.table_name, c.ordinal_position`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read schema: %w", err)
+	}
+	defer rows.Close()
+	s := &sqlscope.Schema{Tables: map[string]*sqlscope.Table{}}
+	for rows.Next() {
+		var table, column, typ string
+		if err := rows.Scan(&table, &column, &typ); err != nil {
+			return nil, fmt.Errorf("postgres: read schema: %w", err)
+		}
+		t := s.Tables[table]
+		if t == nil {
+			t = &sqlscope.Table{Name: table}
+			s.Tables[table] = t
+		}
+		t.Columns = append(t.Columns, sqlscope.Column{Name: column, Type: typ})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: read schema: %w", err)
+	}
+	return s, nil
+}
+
+func (d *postgresDB) analyze(_ context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
+	return d.analyzer.Analyze(sql, schema)
+}
+
+// begin acquires a connection and begins Warden's transaction on it.
+func (d *postgresDB) begin(ctx context.Context, readOnly bool, timeout time.Duration) (*pgxpool.Conn, error) {
+	c, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	pc := c.Conn().PgConn()
+	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+	if !readOnly {
+		begin = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE"
+	}
+	if _, err := pc.Exec(ctx, begin).ReadAll(); err != nil {
+		c.Release()
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+	lock := strconv.FormatInt(max(timeout.Milliseconds()/2, 1), 10)
+	rr := pc.ExecParams(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`,
+		[][]byte{[]byte(ms), []byte(lock)}, nil, nil, nil)
+	if _, err := rr.Close(); err != nil {
+		d.end(ctx, c)
+		return nil, fmt.Errorf("postgres: set timeouts: %w", err)
+	}
+	return c, nil
+}
+
+// end rolls back Warden's transaction and returns the connection. A
+// connection left inside a transaction is destroyed by the pool.
+func (d *postgresDB) end(ctx context.Context, c *pgxpool.Conn) {
+	_, _ = c.Conn().PgConn().Exec(context.WithoutCancel(ctx), "ROLLBACK").ReadAll()
+	c.Release()
+}
+
+func (d *postgresDB) query(ctx context.Context, s *statement, lim limits) (*table, error) {
+	c, err := d.begin(ctx, true, lim.timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer d.end(ctx, c)
+	rr := c.Conn().PgConn().ExecParams(ctx, s.sql, pgParams(s.params), nil, nil, nil)
+	fields := rr.FieldDescriptions()
+	t := &table{Columns: make([]string, len(fields)), Rows: [][]any{}}
+	for i, f := range fields {
+		t.Columns[i] = f.Name
+	}
+	for rr.NextRow() {
+		vals := rr.Values()
+		row := make([]any, len(vals))
+		var size int64
+		for i, v := range vals {
+			row[i] = pgValue(fields[i].DataTypeOID, v)
+			size += int64(len(v)) + 4
+		}
+		if !t.add(row, size, lim) {
+			break
+		}
+	}
+	// Close reads what the limits left out; the statement timeout bounds it.
+	if _, err := rr.Close(); err != nil {
+		return nil, pgError(err)
+	}
+	return t, nil
+}
+
+func (d *postgresDB) execute(ctx context.Context, s *statement, dryRun bool, lim limits) (int64, error) {
+	c, err := d.begin(ctx, false, lim.timeout)
+	if err != nil {
+		return 0, err
+	}
+	defer d.end(ctx, c)
+	pc := c.Conn().PgConn()
+	tag, err := pc.ExecParams(ctx, s.sql, pgParams(s.params), nil, nil, nil).Close()
+	if err != nil {
+		return 0, pgError(err)
+	}
+	if dryRun {
+		return tag.RowsAffected(), nil
+	}
+	if _, err := pc.Exec(ctx, "COMMIT").ReadAll(); err != nil {
+		return 0, pgError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// pgParams sends every parameter as text of unknown type, so the server
+// infers each type from the statement, as it does for a literal.
+func pgParams(params []any) [][]byte {
+	out := make([][]byte, len(params))
+	for i, p := range params {
+		switch v := p.(type) {
+		case nil:
+			out[i] = nil
+		case bool:
+			out[i] = []byte(strconv.FormatBool(v))
+		case int64:
+			out[i] = strconv.AppendInt(nil, v, 10)
+		case float64:
+			out[i] = strconv.AppendFloat(nil, v, 'g', -1, 64)
+		case string:
+			out[i] = []byte(v)
+		}
+	}
+	return out
+}
+
+// PostgreSQL type OIDs that have a JSON form other than a string.
+const (
+	oidBool    = 16
+	oidInt8    = 20
+	oidInt2    = 21
+	oidInt4    = 23
+	oidOID     = 26
+	oidJSON    = 114
+	oidFloat4  = 700
+	oidFloat8  = 701
+	oidNumeric = 1700
+	oidJSONB   = 3802
+)
+
+// pgValue converts one text-format value for JSON: numbers stay exact.
+func pgValue(oid uint32, v []byte) any {
+	if v == nil {
+		return nil
+	}
+	switch oid {
+	case oidBool:
+		return string(v) == "t"
+	case oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidNumeric:
+		if json.Valid(v) {
+			return json.Number(v)
+		}
+	case oidJSON, oidJSONB:
+		if json.Valid(v) {
+			return json.RawMessage(v)
+		}
+	}
+	return string(v)
+}
+
+// pgError keeps the server's message and position, which the model needs
+// to fix its statement.
+func pgError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if pe.Code == "57014" { // query_canceled: the statement timeout
+			return errTimeout
+		}
+		return fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+	}
+	return err
+}

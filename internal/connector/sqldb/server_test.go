@@ -1,0 +1,199 @@
+package sqldb
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/sqlscope"
+	"github.com/warden-dev/warden/internal/sqltest"
+)
+
+func TestMain(m *testing.M) { sqltest.Main(m) }
+
+// serverDBs starts (once) both servers and gives each test a fresh corpus
+// database, connected as the table owner.
+func serverDBs(t *testing.T) map[string]*sqltest.DB {
+	return map[string]*sqltest.DB{
+		"postgres": sqltest.Postgres(t).NewDatabase(t, sqltest.CorpusFixture),
+		"mysql":    sqltest.MariaDB(t).NewDatabase(t, sqltest.CorpusFixture),
+	}
+}
+
+func openServer(t *testing.T, driver, dsn string, lim core.SQLLimits) *Connector {
+	t.Helper()
+	c, err := New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: driver, DSN: core.NewSecret("env:X", dsn), Limits: lim}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// everything allows every column of every table: a broken analysis.
+func everything(s *sqlscope.Schema) *sqlscope.Analysis {
+	an := &sqlscope.Analysis{Kind: sqlscope.Select}
+	for _, t := range s.Tables {
+		an.Reads = append(an.Reads, t.All()...)
+		an.Tables = append(an.Tables, t.Name)
+	}
+	an.Writes = an.Reads
+	return an
+}
+
+// TestServerEngineLayerAlone sends what the analyzer would refuse straight
+// to the query path: the server's read-only transaction, the extended
+// protocol or prepared statement (one statement only) and the server-side
+// timeout stop it, and the database is unchanged.
+func TestServerEngineLayerAlone(t *testing.T) {
+	for driver, db := range serverDBs(t) {
+		t.Run(driver, func(t *testing.T) {
+			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{Timeout: time.Second})
+			s, _, err := c.schema(context.Background(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := db.Checksum(t)
+			attacks := []string{
+				"DELETE FROM orders",
+				"UPDATE customers SET name = 'x'",
+				"INSERT INTO secrets VALUES (99, 'x')",
+				"CREATE TABLE stolen AS SELECT * FROM secrets",
+				"DROP TABLE secrets",
+				"SELECT 1; DELETE FROM orders",
+				"COMMIT; DELETE FROM orders",
+			}
+			if driver == "postgres" {
+				// lo_create runs in a read-only transaction; the rollback
+				// undoes it, which the checksum checks.
+				attacks = append(attacks, "SET TRANSACTION READ WRITE", "SELECT pg_sleep(30)", "SELECT lo_create(4242)")
+			} else {
+				attacks = append(attacks, "SET SESSION TRANSACTION READ WRITE", "SELECT SLEEP(30)", "SELECT * FROM orders INTO OUTFILE '/tmp/warden-x'")
+			}
+			for _, q := range attacks {
+				start := time.Now()
+				_, err := c.db.query(context.Background(), &statement{sql: q, analysis: everything(s), schema: s}, c.limits)
+				if err == nil && !strings.HasPrefix(q, "SET") && !strings.Contains(q, "lo_create") {
+					t.Errorf("query(%q) on the read-only path: no error", q)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					t.Errorf("query(%q) took %v; the 1s limit did not hold", q, d)
+				}
+			}
+			// A SET that did run stayed inside the rolled-back transaction:
+			// the next query is read-only again.
+			if _, err := c.db.query(context.Background(), &statement{sql: "DELETE FROM orders", analysis: everything(s), schema: s}, c.limits); err == nil {
+				t.Error("DELETE after SET ... READ WRITE: no error")
+			}
+			if after := db.Checksum(t); after != before {
+				t.Errorf("the database changed")
+			}
+			if l := db.Leftovers(t); len(l) > 0 {
+				t.Errorf("leftovers: %v", l)
+			}
+		})
+	}
+}
+
+func TestServerQueryAndExecute(t *testing.T) {
+	for driver, db := range serverDBs(t) {
+		t.Run(driver, func(t *testing.T) {
+			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{MaxRows: 3})
+			s, _, _ := c.schema(context.Background(), false)
+			an := everything(s)
+			ph := "$1"
+			if driver == "mysql" {
+				ph = "?"
+			}
+			tb, err := c.db.query(context.Background(), &statement{sql: "SELECT id, total, customer_id FROM orders WHERE id >= " + ph + " ORDER BY id", params: []any{int64(2)}, analysis: an, schema: s}, c.limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(tb)
+			if want := `{"columns":["id","total","customer_id"],"rows":[[2,2.99,3],[3,3.99,4],[4,4.99,5]],"truncated":true,"truncated_by":"max_rows"}`; string(got) != want {
+				t.Errorf("query = %s\nwant    %s", got, want)
+			}
+			before := db.Checksum(t)
+			n, err := c.db.execute(context.Background(), &statement{sql: "UPDATE orders SET total = 0 WHERE customer_id = " + ph, params: []any{"7"}, analysis: an, schema: s}, true, c.limits)
+			if err != nil || n != 10 {
+				t.Errorf("dry run = %d, %v; want 10 rows", n, err)
+			}
+			if after := db.Checksum(t); after != before {
+				t.Errorf("a dry run changed the database")
+			}
+			n, err = c.db.execute(context.Background(), &statement{sql: "UPDATE orders SET total = 0 WHERE id = 1", analysis: an, schema: s}, false, c.limits)
+			if err != nil || n != 1 {
+				t.Errorf("execute = %d, %v; want 1 row", n, err)
+			}
+			if after := db.Checksum(t); after == before {
+				t.Errorf("a committed update did not change the database")
+			}
+		})
+	}
+}
+
+func TestServerPrivileges(t *testing.T) {
+	for driver, db := range serverDBs(t) {
+		t.Run(driver, func(t *testing.T) {
+			// What the corpus policy grants: orders whole, customers' id
+			// and country, no execute.
+			needed := func(action, target string) bool {
+				if action != "query" {
+					return false
+				}
+				table, col, _ := core.SplitSQLTarget(target)
+				return table == "orders" || (table == "customers" && (col == "" || col == "id" || col == "country"))
+			}
+			owner := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{})
+			f, err := owner.CheckPrivileges(context.Background(), needed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(f, "\n")
+			for _, want := range []string{"secrets.{id, token}", "customers.{email, name}", "change table orders", "change table secrets"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("owner findings lack %q:\n%s", want, all)
+				}
+			}
+			reader := openServer(t, driver, db.ReaderDSN(), core.SQLLimits{})
+			if f, err := reader.CheckPrivileges(context.Background(), needed); err != nil || len(f) > 0 {
+				t.Errorf("least-privilege reader: findings %q, %v; want none", f, err)
+			}
+		})
+	}
+}
+
+// TestServerSlowQueryDoesNotBlock runs a fast query while a slow one holds
+// a pooled connection: the fast one returns first.
+func TestServerSlowQueryDoesNotBlock(t *testing.T) {
+	slow := map[string]string{"postgres": "SELECT pg_sleep(2)", "mysql": "SELECT SLEEP(2)"}
+	for driver, db := range serverDBs(t) {
+		t.Run(driver, func(t *testing.T) {
+			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{})
+			s, _, _ := c.schema(context.Background(), false)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.db.query(context.Background(), &statement{sql: slow[driver], analysis: everything(s), schema: s}, c.limits)
+				done <- err
+			}()
+			time.Sleep(200 * time.Millisecond) // let the slow query start
+			if _, err := c.db.query(context.Background(), &statement{sql: "SELECT count(*) FROM orders", analysis: everything(s), schema: s}, c.limits); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				t.Errorf("the slow query (err %v) finished before the fast one returned", err)
+			default:
+			}
+			if err := <-done; err != nil {
+				t.Errorf("slow query: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,445 @@
+package pgscope
+
+// The allowlists below are the only functions, types, operators and
+// collations a statement may use. Everything absent is refused, so a
+// function the list forgets costs an agent a rewrite, never a leak.
+//
+// Families deliberately absent, and why:
+//   - server files and programs: pg_read_file, pg_read_binary_file,
+//     pg_ls_*, pg_stat_file, lo_* / loread / lowrite (large objects read
+//     and write server files and persist data);
+//   - other servers: dblink*, postgres_fdw helpers;
+//   - time and locks: pg_sleep*, pg_advisory_*, pg_try_advisory_* (hold
+//     the call open or leave locks behind);
+//   - session and server state: set_config, current_setting (leaks
+//     settings), setseed, pg_reload_conf, pg_rotate_logfile,
+//     pg_terminate_backend, pg_cancel_backend, pg_notify;
+//   - sequences and transactions: nextval, setval, currval, lastval,
+//     txid_*, pg_current_xact_id*, pg_snapshot_*;
+//   - WAL, replication and backup: pg_switch_wal, pg_backup_*,
+//     pg_create_*, pg_drop_*, pg_logical_*, pg_replication_*;
+//   - catalog readers: pg_get_*, obj_description, to_regclass, pg_*_size,
+//     pg_relation_filepath, pg_typeof, col_description, query_to_xml*,
+//     table_to_xml*, cursor_to_xml, database_to_xml*, schema_to_xml*
+//     (the last ones run arbitrary SQL text too);
+//   - XML (xmlparse, xpath, xmltable, ...): refused as a family; Warden's
+//     resources are relational and libxml parsing is needless surface;
+//   - text search (to_tsvector, ...): reads the session's configuration
+//     and the catalog through regconfig.
+//
+// An unqualified name resolves through search_path, whose head is the
+// resource's schema; Warden assumes that schema does not define functions
+// that overload these built-in names.
+
+// allowedFuncs are side-effect-free built-ins, by name as pg_query
+// reports it (lower case). Grammar forms such as EXTRACT, SUBSTRING(x
+// FROM y), TRIM, POSITION, OVERLAY and AT TIME ZONE arrive as
+// pg_catalog.<name> calls and are listed under that name.
+var allowedFuncs = map[string]bool{
+	"abs":                       true,
+	"acos":                      true,
+	"acosd":                     true,
+	"acosh":                     true,
+	"age":                       true,
+	"array_agg":                 true,
+	"array_append":              true,
+	"array_cat":                 true,
+	"array_dims":                true,
+	"array_fill":                true,
+	"array_length":              true,
+	"array_lower":               true,
+	"array_ndims":               true,
+	"array_position":            true,
+	"array_positions":           true,
+	"array_prepend":             true,
+	"array_remove":              true,
+	"array_replace":             true,
+	"array_to_json":             true,
+	"array_to_string":           true,
+	"array_upper":               true,
+	"ascii":                     true,
+	"asin":                      true,
+	"asind":                     true,
+	"asinh":                     true,
+	"atan":                      true,
+	"atan2":                     true,
+	"atan2d":                    true,
+	"atand":                     true,
+	"atanh":                     true,
+	"avg":                       true,
+	"bit_and":                   true,
+	"bit_length":                true,
+	"bit_or":                    true,
+	"bit_xor":                   true,
+	"bool":                      true, // function-style cast
+	"bool_and":                  true,
+	"bool_or":                   true,
+	"btrim":                     true,
+	"cardinality":               true,
+	"cbrt":                      true,
+	"ceil":                      true,
+	"ceiling":                   true,
+	"char_length":               true,
+	"character_length":          true,
+	"chr":                       true,
+	"clock_timestamp":           true,
+	"concat":                    true,
+	"concat_ws":                 true,
+	"corr":                      true,
+	"cos":                       true,
+	"cosd":                      true,
+	"cosh":                      true,
+	"cot":                       true,
+	"cotd":                      true,
+	"count":                     true,
+	"covar_pop":                 true,
+	"covar_samp":                true,
+	"cume_dist":                 true,
+	"date":                      true, // function-style cast
+	"date_bin":                  true,
+	"date_part":                 true,
+	"date_trunc":                true,
+	"decode":                    true,
+	"degrees":                   true,
+	"dense_rank":                true,
+	"div":                       true,
+	"encode":                    true,
+	"every":                     true,
+	"exp":                       true,
+	"extract":                   true,
+	"factorial":                 true,
+	"first_value":               true,
+	"float8":                    true, // function-style cast
+	"floor":                     true,
+	"format":                    true, // pure string formatting; it only builds text
+	"gcd":                       true,
+	"gen_random_uuid":           true,
+	"generate_series":           true,
+	"generate_subscripts":       true,
+	"has_column_privilege":      true, // the current role's own grants; no data
+	"has_table_privilege":       true, // the current role's own grants; no data
+	"initcap":                   true,
+	"int4":                      true, // function-style cast
+	"int8":                      true, // function-style cast
+	"is_normalized":             true,
+	"isfinite":                  true,
+	"json_agg":                  true,
+	"json_array_elements":       true,
+	"json_array_elements_text":  true,
+	"json_array_length":         true,
+	"json_build_array":          true,
+	"json_build_object":         true,
+	"json_each":                 true,
+	"json_each_text":            true,
+	"json_extract_path":         true,
+	"json_extract_path_text":    true,
+	"json_object":               true,
+	"json_object_agg":           true,
+	"json_object_keys":          true,
+	"json_strip_nulls":          true,
+	"json_to_record":            true,
+	"json_to_recordset":         true,
+	"json_typeof":               true,
+	"jsonb_agg":                 true,
+	"jsonb_array_elements":      true,
+	"jsonb_array_elements_text": true,
+	"jsonb_array_length":        true,
+	"jsonb_build_array":         true,
+	"jsonb_build_object":        true,
+	"jsonb_each":                true,
+	"jsonb_each_text":           true,
+	"jsonb_extract_path":        true,
+	"jsonb_extract_path_text":   true,
+	"jsonb_insert":              true,
+	"jsonb_object":              true,
+	"jsonb_object_agg":          true,
+	"jsonb_object_keys":         true,
+	"jsonb_path_exists":         true,
+	"jsonb_path_match":          true,
+	"jsonb_path_query":          true,
+	"jsonb_path_query_array":    true,
+	"jsonb_path_query_first":    true,
+	"jsonb_pretty":              true,
+	"jsonb_set":                 true,
+	"jsonb_set_lax":             true,
+	"jsonb_strip_nulls":         true,
+	"jsonb_to_record":           true,
+	"jsonb_to_recordset":        true,
+	"jsonb_typeof":              true,
+	"justify_days":              true,
+	"justify_hours":             true,
+	"justify_interval":          true,
+	"lag":                       true,
+	"last_value":                true,
+	"lcm":                       true,
+	"lead":                      true,
+	"left":                      true,
+	"length":                    true,
+	"like_escape":               true, // LIKE … ESCAPE
+	"ln":                        true,
+	"log":                       true,
+	"log10":                     true,
+	"lower":                     true,
+	"lpad":                      true,
+	"ltrim":                     true,
+	"make_date":                 true,
+	"make_interval":             true,
+	"make_time":                 true,
+	"make_timestamp":            true,
+	"make_timestamptz":          true,
+	"max":                       true,
+	"md5":                       true,
+	"min":                       true,
+	"min_scale":                 true,
+	"mod":                       true,
+	"mode":                      true,
+	"normalize":                 true,
+	"now":                       true,
+	"nth_value":                 true,
+	"ntile":                     true,
+	"num_nonnulls":              true,
+	"num_nulls":                 true,
+	"numeric":                   true, // function-style cast
+	"octet_length":              true,
+	"overlaps":                  true,
+	"overlay":                   true,
+	"percent_rank":              true,
+	"percentile_cont":           true,
+	"percentile_disc":           true,
+	"pi":                        true,
+	"position":                  true,
+	"power":                     true,
+	"quote_ident":               true,
+	"quote_literal":             true,
+	"quote_nullable":            true,
+	"radians":                   true,
+	"random":                    true,
+	"rank":                      true,
+	"regexp_count":              true,
+	"regexp_instr":              true,
+	"regexp_like":               true,
+	"regexp_match":              true,
+	"regexp_matches":            true,
+	"regexp_replace":            true,
+	"regexp_split_to_array":     true,
+	"regexp_split_to_table":     true,
+	"regexp_substr":             true,
+	"regr_avgx":                 true,
+	"regr_avgy":                 true,
+	"regr_count":                true,
+	"regr_intercept":            true,
+	"regr_r2":                   true,
+	"regr_slope":                true,
+	"regr_sxx":                  true,
+	"regr_sxy":                  true,
+	"regr_syy":                  true,
+	"repeat":                    true,
+	"replace":                   true,
+	"reverse":                   true,
+	"right":                     true,
+	"round":                     true,
+	"row_number":                true,
+	"row_to_json":               true,
+	"rpad":                      true,
+	"rtrim":                     true,
+	"scale":                     true,
+	"sha224":                    true,
+	"sha256":                    true,
+	"sha384":                    true,
+	"sha512":                    true,
+	"sign":                      true,
+	"similar_to_escape":         true, // SIMILAR TO
+	"sin":                       true,
+	"sind":                      true,
+	"sinh":                      true,
+	"split_part":                true,
+	"sqrt":                      true,
+	"starts_with":               true,
+	"statement_timestamp":       true,
+	"stddev":                    true,
+	"stddev_pop":                true,
+	"stddev_samp":               true,
+	"string_agg":                true,
+	"string_to_array":           true,
+	"string_to_table":           true,
+	"strpos":                    true,
+	"substr":                    true,
+	"substring":                 true,
+	"sum":                       true,
+	"tan":                       true,
+	"tand":                      true,
+	"tanh":                      true,
+	"text":                      true, // function-style cast
+	"timeofday":                 true,
+	"timezone":                  true, // AT TIME ZONE
+	"to_char":                   true,
+	"to_date":                   true,
+	"to_hex":                    true,
+	"to_json":                   true,
+	"to_jsonb":                  true,
+	"to_number":                 true,
+	"to_timestamp":              true,
+	"transaction_timestamp":     true,
+	"translate":                 true,
+	"trim_array":                true,
+	"trim_scale":                true,
+	"trunc":                     true,
+	"unistr":                    true,
+	"unnest":                    true,
+	"upper":                     true,
+	"var_pop":                   true,
+	"var_samp":                  true,
+	"variance":                  true,
+	"version":                   true, // server version string; no data, and agents use it to pick syntax
+	"width_bucket":              true,
+}
+
+// fromShape is what a set-returning function in FROM yields.
+type fromShape int
+
+const (
+	shapeScalar  fromShape = iota // one column, named after the alias or the function
+	shapeNamed                    // fixed OUT parameter names
+	shapeRecord                   // columns from the column definition list
+	shapeDynamic                  // depends on the argument type (unnest of a composite array)
+)
+
+// tableFuncs are the set-returning functions allowed in FROM and their
+// column shape. Any other allowlisted function in FROM returns a scalar.
+var tableFuncs = map[string]struct {
+	shape fromShape
+	cols  []string
+}{
+	"generate_series":           {shape: shapeScalar},
+	"generate_subscripts":       {shape: shapeScalar},
+	"json_array_elements":       {shapeNamed, []string{"value"}},
+	"json_array_elements_text":  {shapeNamed, []string{"value"}},
+	"json_each":                 {shapeNamed, []string{"key", "value"}},
+	"json_each_text":            {shapeNamed, []string{"key", "value"}},
+	"json_object_keys":          {shape: shapeScalar},
+	"json_to_record":            {shape: shapeRecord},
+	"json_to_recordset":         {shape: shapeRecord},
+	"jsonb_array_elements":      {shapeNamed, []string{"value"}},
+	"jsonb_array_elements_text": {shapeNamed, []string{"value"}},
+	"jsonb_each":                {shapeNamed, []string{"key", "value"}},
+	"jsonb_each_text":           {shapeNamed, []string{"key", "value"}},
+	"jsonb_object_keys":         {shape: shapeScalar},
+	"jsonb_path_query":          {shape: shapeScalar},
+	"jsonb_to_record":           {shape: shapeRecord},
+	"jsonb_to_recordset":        {shape: shapeRecord},
+	"regexp_matches":            {shape: shapeScalar},
+	"regexp_split_to_table":     {shape: shapeScalar},
+	"string_to_table":           {shape: shapeScalar},
+	"unnest":                    {shape: shapeDynamic},
+}
+
+// allowedTypes are the cast targets: built-in scalar types, by the name
+// pg_query reports (the grammar turns int into pg_catalog.int4 and so
+// on). The reg* types, oid, xid, tid, pg_lsn and the snapshot types are
+// absent because casting to them reads the catalog or exposes row
+// identity; record and table row types because they reach whole rows.
+var allowedTypes = map[string]bool{
+	"bit":         true,
+	"bool":        true,
+	"bpchar":      true,
+	"bytea":       true,
+	"char":        true,
+	"cidr":        true,
+	"date":        true,
+	"daterange":   true,
+	"float4":      true,
+	"float8":      true,
+	"inet":        true,
+	"int2":        true,
+	"int4":        true,
+	"int4range":   true,
+	"int8":        true,
+	"int8range":   true,
+	"interval":    true,
+	"json":        true,
+	"jsonb":       true,
+	"jsonpath":    true,
+	"macaddr":     true,
+	"macaddr8":    true,
+	"money":       true,
+	"numeric":     true,
+	"numrange":    true,
+	"text":        true,
+	"time":        true,
+	"timestamp":   true,
+	"timestamptz": true,
+	"timetz":      true,
+	"tsrange":     true,
+	"tstzrange":   true,
+	"uuid":        true,
+	"varbit":      true,
+	"varchar":     true,
+}
+
+// allowedOps are built-in operator symbols. Operators are functions
+// underneath; an unknown symbol could be a user-defined operator.
+var allowedOps = map[string]bool{
+	"!~":   true,
+	"!~*":  true,
+	"!~~":  true,
+	"!~~*": true,
+	"#":    true,
+	"#-":   true,
+	"#>":   true,
+	"#>>":  true,
+	"%":    true,
+	"&":    true,
+	"&&":   true,
+	"*":    true,
+	"+":    true,
+	"-":    true,
+	"->":   true,
+	"->>":  true,
+	"-|-":  true,
+	"/":    true,
+	"<":    true,
+	"<->":  true,
+	"<<":   true,
+	"<=":   true,
+	"<>":   true,
+	"<@":   true,
+	"=":    true,
+	">":    true,
+	">=":   true,
+	">>":   true,
+	"?":    true,
+	"?&":   true,
+	"?|":   true,
+	"@":    true,
+	"@>":   true,
+	"@?":   true,
+	"^":    true,
+	"|":    true,
+	"|/":   true,
+	"||":   true,
+	"||/":  true,
+	"~":    true,
+	"~*":   true,
+	"~~":   true,
+	"~~*":  true,
+}
+
+// allowedCollations are the collations every PostgreSQL has; others name
+// catalog objects Warden does not know.
+var allowedCollations = map[string]bool{
+	"C":         true,
+	"POSIX":     true,
+	"default":   true,
+	"ucs_basic": true,
+}
+
+// systemColumns are refused wherever they appear: they expose row
+// identity and transaction ids, not data the schema grants.
+var systemColumns = map[string]bool{
+	"cmax":     true,
+	"cmin":     true,
+	"ctid":     true,
+	"tableoid": true,
+	"xmax":     true,
+	"xmin":     true,
+}
