@@ -12,12 +12,15 @@ import (
 
 	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/audit"
+	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/policy"
 	"github.com/warden-dev/warden/internal/sandbox"
 )
 
 const doctorHelp = `Prints what each layer of defence does on this machine for the policy,
-one block per layer: the policy, os.Root for each directory, Landlock, the
+one block per layer: the policy, os.Root for each directory, each database
+(does it connect, can its login do more than the grants need), Landlock, the
 journal that undo uses, and the audit log with approvals and HTTP tokens.
 It creates nothing and never prints a secret.
 
@@ -43,6 +46,7 @@ func runDoctor(e *env, args []string) int {
 	}
 	d.policy(p, isDefault)
 	d.roots(p)
+	d.databases(e, p)
 	d.landlock(p)
 	d.journal(p)
 	d.audit(p)
@@ -124,6 +128,55 @@ func (d *doctor) roots(p *policy.Policy) {
 	}
 	if n == 0 {
 		d.line("no fs resources")
+	}
+}
+
+// databases connects to each sql resource and compares what its login can
+// do with what the grants need, as serve does at start.
+func (d *doctor) databases(e *env, p *policy.Policy) {
+	var specs []*core.ResourceSpec
+	for _, spec := range p.Resources() {
+		if spec.SQL != nil {
+			specs = append(specs, spec)
+		}
+	}
+	if len(specs) == 0 {
+		return
+	}
+	d.block("database", "each statement is analysed, run read-only by the database, and its login should hold no more than the grants need")
+	for _, spec := range specs {
+		c, err := connector.New(spec)
+		if err == nil {
+			if o, ok := c.(core.Opener); ok {
+				err = o.Open(e.ctx)
+			}
+		}
+		if err != nil {
+			d.problem("%s (%s): does not open: %s", spec.Name, spec.SQL.Driver, core.MessageOf(err))
+			continue
+		}
+		d.line("%s (%s): connects", spec.Name, spec.SQL.Driver)
+		if pc, ok := c.(core.PrivilegeChecker); ok {
+			findings, err := pc.CheckPrivileges(e.ctx, func(action, target string) bool {
+				return p.Covered(e.ctx, spec.Name, action, target)
+			})
+			switch {
+			case err != nil:
+				d.problem("%s: the login's privileges cannot be checked: %s", spec.Name, core.MessageOf(err))
+			case len(findings) == 0 && spec.SQL.Driver != "sqlite":
+				d.line("%s: the login can do no more than the grants need", spec.Name)
+			}
+			for _, f := range findings {
+				if spec.SQL.StrictCredentials {
+					d.problem("%s: %s (strict_credentials: serve refuses to start)", spec.Name, f)
+				} else {
+					d.line("%s: warning: %s; see warden sql grants --resource %s", spec.Name, f, spec.Name)
+				}
+			}
+		}
+		if cl, ok := c.(io.Closer); ok {
+			cl.Close()
+		}
 	}
 }
 

@@ -18,15 +18,9 @@ func (e *Engine) checkPrivileges(ctx context.Context, spec *core.ResourceSpec, c
 		return nil
 	}
 	strict := spec.SQL != nil && spec.SQL.StrictCredentials
-	needed := func(action, target string) bool {
-		for _, a := range e.policy.Agents() {
-			if e.policy.Scope(ctx, &core.Request{Agent: a, Resource: spec.Name, Action: action}).Visible(target) {
-				return true
-			}
-		}
-		return false
-	}
-	findings, err := pc.CheckPrivileges(ctx, needed)
+	findings, err := pc.CheckPrivileges(ctx, func(action, target string) bool {
+		return e.policy.Covered(ctx, spec.Name, action, target)
+	})
 	if err != nil {
 		if strict {
 			return errors.New("strict_credentials: the login's privileges cannot be checked: " + core.MessageOf(err))

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"slices"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -37,4 +38,15 @@ func (r *rule) coversColumn(target string) bool {
 	}
 	cols, ok := r.tables[table]
 	return ok && (column == "" || slices.Contains(cols, "*") || slices.Contains(cols, column))
+}
+
+// Covered reports whether some agent's grant covers an action on a target
+// of a resource: what a resource's login must at least be able to do.
+func (p *Policy) Covered(ctx context.Context, resource, action, target string) bool {
+	for _, a := range p.Agents() {
+		if p.Scope(ctx, &core.Request{Agent: a, Resource: resource, Action: action}).Visible(target) {
+			return true
+		}
+	}
+	return false
 }

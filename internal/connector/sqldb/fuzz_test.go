@@ -1,0 +1,50 @@
+package sqldb
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// FuzzSQLiteAnalyze feeds statements to the SQLite analysis (the
+// authorizer): it never panics, and whatever it accepts as a query runs
+// on the read-only path without changing the database file or adding one
+// beside it.
+func FuzzSQLiteAnalyze(f *testing.F) {
+	for _, s := range []string{
+		"SELECT id, country FROM customers",
+		"SELECT count(*) FROM secrets",
+		"WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5) SELECT count(*) FROM n",
+		"PRAGMA table_info(orders)",
+		"PRAGMA user_version",
+		"SELECT json_extract('{\"a\":1}', '$.a')",
+		"UPDATE orders SET total = 0",
+		"INSERT INTO orders(id) VALUES (1) ON CONFLICT(id) DO UPDATE SET total = 1",
+		"ATTACH 'x.db' AS x",
+		"SELECT 1; DELETE FROM orders",
+		"SELECT * FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.email LIKE '%x'",
+	} {
+		f.Add(s)
+	}
+	p := shopFile(f)
+	c := openSQLite(f, p, core.SQLLimits{Timeout: time.Second, MaxRows: 10})
+	before := fileState(f, p)
+	f.Fuzz(func(t *testing.T, sql string) {
+		args, _ := json.Marshal(map[string]any{"sql": sql})
+		inv := &core.Invocation{Op: OpQuery, Args: args}
+		if err := c.Prepare(context.Background(), inv); err != nil {
+			return
+		}
+		st := inv.State.(*prepared).st
+		if !st.analysis.Kind.ReadOnly() || len(st.analysis.Writes) > 0 {
+			t.Fatalf("%q: accepted for query as %v with writes %v", sql, st.analysis.Kind, st.analysis.Writes)
+		}
+		_, _ = c.Execute(context.Background(), inv, nil)
+		if after := fileState(t, p); after != before {
+			t.Fatalf("%q: the database changed: %s → %s", sql, before, after)
+		}
+	})
+}
