@@ -69,7 +69,19 @@ var writeOps = []writeOp{
 	{name: "move-to", tool: "files_move", args: func(p, _ string) map[string]any {
 		return map[string]any{"from": moveSource, "to": p, "overwrite": true}
 	}, prepare: func(t testing.TB, root string) {
-		mkfile(t, filepath.Join(root, moveSource), "WARDEN-INSIDE move source")
+		// Never through a symlink: during a race another process may have
+		// left one at the source name, and the test must not write through
+		// it itself.
+		p := filepath.Join(root, moveSource)
+		_ = os.Remove(p)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString("WARDEN-INSIDE move source"); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
 	}},
 	{name: "mkdir", tool: "files_mkdir", args: func(p, _ string) map[string]any {
 		return map[string]any{"path": p, "parents": true}

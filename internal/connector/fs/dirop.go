@@ -266,7 +266,15 @@ func replaceEntry(src *dirHandle, srcName string, dst *dirHandle, dstName string
 	}
 	got, err := src.root.Lstat(srcName)
 	if err != nil || !os.SameFile(got, old) {
-		if err := withFds(src, dst, func(sfd, dfd int) error { return renameExchange(sfd, srcName, dfd, dstName) }); err != nil {
+		err := withFds(src, dst, func(sfd, dfd int) error { return renameExchange(sfd, srcName, dfd, dstName) })
+		if errors.Is(err, unix.ENOENT) {
+			// dstName vanished meanwhile: give what came back its name
+			// again, so the other process's object (a symlink planted to
+			// catch a write) never stays at srcName, which for a move is
+			// the agent's own file name.
+			err = moveNoReplace(src, srcName, dst, dstName, got != nil && got.IsDir())
+		}
+		if err != nil {
 			return errors.Join(errChanged, errKeepTemp, err)
 		}
 		return errChanged
