@@ -1,0 +1,245 @@
+// Command sqlreport turns the output of BenchmarkSQL (bench/sqlbench) into
+// the markdown table of bench/README.md, "SQL (issue 4)": the median
+// ns/op of each path over the -count runs, the ratio warden/direct and
+// whether the issue's targets hold. bench/sql.sh runs it.
+//
+//	sqlreport [-in go-test-output] [-out report.md] [-title text] [-note text]...
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Targets from issue 4.
+const (
+	maxAnalysisNs = 1e6 // the analysis adds well under a millisecond
+	maxScanRatio  = 1.5 // a 10,000-row scan through Warden: at most 1.5× direct
+	scanQuery     = "scan-10000"
+)
+
+var (
+	dbOrder    = []string{"sqlite", "postgres"}
+	queryOrder = []string{"point", "scan-10000", "join-agg"}
+	paths      = []string{"direct", "floor", "warden", "analysis"}
+)
+
+type notes []string
+
+func (n *notes) String() string     { return strings.Join(*n, "; ") }
+func (n *notes) Set(s string) error { *n = append(*n, s); return nil }
+
+func main() {
+	in := flag.String("in", "", "go test -bench output (default: standard input)")
+	out := flag.String("out", "", "also write the report to this file")
+	title := flag.String("title", "SQL benchmark (issue 4)", "the report's heading")
+	var extra notes
+	flag.Var(&extra, "note", "a line printed under the heading (repeatable)")
+	flag.Parse()
+
+	r := io.Reader(os.Stdin)
+	if *in != "" {
+		f, err := os.Open(*in)
+		if err != nil {
+			fatal(err)
+		}
+		defer f.Close()
+		r = f
+	}
+	runs, failed, err := parse(r)
+	if err != nil {
+		fatal(err)
+	}
+	var b strings.Builder
+	complete := report(&b, *title, extra, runs, failed)
+	fmt.Print(b.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+			fatal(err)
+		}
+	}
+	if !complete {
+		os.Exit(1) // a benchmark failed or nothing was measured; a missed target is only reported
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "sqlreport:", err)
+	os.Exit(2)
+}
+
+// key names one sub-benchmark: db/query/path.
+type key struct{ db, query, path string }
+
+// runs are the values of one metric (ns/op, cpu-ns/op) of each
+// sub-benchmark, in run order.
+type runs map[string]map[key][]float64
+
+func (r runs) get(unit string, k key) []float64 { return r[unit][k] }
+
+// parse collects every metric of every BenchmarkSQL/db/query/path line
+// and the names of failed benchmarks.
+func parse(r io.Reader) (runs, []string, error) {
+	all := runs{}
+	var failed []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if name, ok := strings.CutPrefix(line, "--- FAIL: "); ok {
+			failed = append(failed, name)
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkSQL/") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // the GOMAXPROCS suffix
+			}
+		}
+		parts := strings.Split(strings.TrimPrefix(name, "BenchmarkSQL/"), "/")
+		if len(parts) != 3 {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%q: %v", line, err)
+			}
+			unit := f[i+1]
+			if all[unit] == nil {
+				all[unit] = map[key][]float64{}
+			}
+			k := key{parts[0], parts[1], parts[2]}
+			all[unit][k] = append(all[unit][k], v)
+		}
+	}
+	return all, failed, sc.Err()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// dur formats nanoseconds.
+func dur(ns float64) string {
+	switch {
+	case ns < 0:
+		return "−" + dur(-ns)
+	case ns == 0:
+		return "–"
+	case ns < 1e3:
+		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	}
+	return fmt.Sprintf("%.2f s", ns/1e9)
+}
+
+// report writes the markdown and tells whether the input was complete: no
+// benchmark failed and there were results. Missed targets are only shown.
+func report(w *strings.Builder, title string, extra []string, all runs, failed []string) bool {
+	fmt.Fprintf(w, "# %s\n\n", title)
+	for _, n := range extra {
+		fmt.Fprintf(w, "%s  \n", n)
+	}
+	if len(extra) > 0 {
+		w.WriteString("\n")
+	}
+	w.WriteString("Medians over the runs of wall-clock time per call. direct: the driver the usual way (database/sql; pgx Query and " +
+		"rows.Values), every row read into Go values and the result encoded as JSON. floor: the low-level driver calls Warden's " +
+		"connector makes, and the same JSON, with no checks. warden: engine.Call of shop_query (arguments, analysis, policy, " +
+		"query, JSON, audit record). analysis: the statement's analysis alone. \"Warden adds\" is warden − floor.\n\n")
+	w.WriteString("| db | query | direct | floor | warden | warden/direct | warden/floor | Warden adds | analysis | targets | met? |\n")
+	w.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	ratio := func(a, b float64) string {
+		if a <= 0 || b <= 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f×", a/b)
+	}
+	med := func(unit, db, q, p string) float64 { return median(all.get(unit, key{db, q, p})) }
+	for _, db := range dbOrder {
+		for _, q := range queryOrder {
+			d, fl, wd, an := med("ns/op", db, q, "direct"), med("ns/op", db, q, "floor"), med("ns/op", db, q, "warden"), med("ns/op", db, q, "analysis")
+			if d == 0 && wd == 0 && an == 0 {
+				continue
+			}
+			target := "analysis < 1 ms"
+			met := an > 0 && an < maxAnalysisNs
+			if q == scanQuery {
+				target += "; ≤ 1.5× direct"
+				met = met && d > 0 && wd > 0 && wd/d <= maxScanRatio
+			}
+			yes := "yes"
+			switch {
+			case an == 0 || (q == scanQuery && (d == 0 || wd == 0)):
+				yes = "not measured"
+			case !met:
+				yes = "**no**"
+			}
+			adds := "–"
+			if fl > 0 && wd > 0 {
+				adds = dur(wd - fl)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				db, q, dur(d), dur(fl), dur(wd), ratio(wd, d), ratio(wd, fl), adds, dur(an), target, yes)
+		}
+	}
+	w.WriteString("\nCPU time of the benchmark process per call (medians; a PostgreSQL server's own CPU time is not in it):\n\n")
+	w.WriteString("| db | query | direct | floor | warden | warden/direct | warden/floor | analysis |\n|---|---|---|---|---|---|---|---|\n")
+	for _, db := range dbOrder {
+		for _, q := range queryOrder {
+			d, fl, wd, an := med("cpu-ns/op", db, q, "direct"), med("cpu-ns/op", db, q, "floor"), med("cpu-ns/op", db, q, "warden"), med("cpu-ns/op", db, q, "analysis")
+			if d == 0 && wd == 0 && an == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", db, q, dur(d), dur(fl), dur(wd), ratio(wd, d), ratio(wd, fl), dur(an))
+		}
+	}
+	w.WriteString("\nEvery run (wall-clock ns/op), in order:\n\n")
+	w.WriteString("| benchmark | runs | min | median | max |\n|---|---|---|---|---|\n")
+	for _, db := range dbOrder {
+		for _, q := range queryOrder {
+			for _, p := range paths {
+				v := all.get("ns/op", key{db, q, p})
+				if len(v) == 0 {
+					continue
+				}
+				var s []string
+				for _, x := range v {
+					s = append(s, strconv.FormatFloat(x, 'f', 0, 64))
+				}
+				fmt.Fprintf(w, "| %s/%s/%s | %s | %s | %s | %s |\n", db, q, p, strings.Join(s, " "),
+					dur(slices.Min(v)), dur(median(v)), dur(slices.Max(v)))
+			}
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "\n**Failed:** %s\n", strings.Join(failed, ", "))
+	}
+	if len(all["ns/op"]) == 0 {
+		w.WriteString("\n**No BenchmarkSQL results in the input.**\n")
+	}
+	return len(failed) == 0 && len(all["ns/op"]) > 0
+}
