@@ -9,6 +9,10 @@
 // statement kind other than those in [Kind] is a [*Refusal]. The connector
 // then asks the policy whether every [Ref] is granted.
 //
+// A [DDL] statement changes tables, not rows: it writes the column "*" of
+// each table it creates, alters, drops, truncates or indexes ([AllOf]), so
+// only a grant of every column of that table covers it.
+//
 // It imports nothing internal, so analyzers and the connector depend on it
 // and not on each other.
 package sqlscope
@@ -29,6 +33,7 @@ const (
 	Insert       // adds rows
 	Update       // changes rows
 	Delete       // removes rows
+	DDL          // creates, alters, drops, truncates or indexes tables
 )
 
 func (k Kind) String() string {
@@ -41,6 +46,8 @@ func (k Kind) String() string {
 		return "update"
 	case Delete:
 		return "delete"
+	case DDL:
+		return "ddl"
 	}
 	return "invalid"
 }
@@ -59,6 +66,13 @@ type Ref struct {
 
 func (r Ref) String() string { return r.Table + "." + r.Column }
 
+// AllColumns is the column of the [Ref] a DDL statement writes for each
+// table it changes: the table as a whole, including columns it adds.
+const AllColumns = "*"
+
+// AllOf is the write of a DDL statement that changes table.
+func AllOf(table string) Ref { return Ref{Table: table, Column: AllColumns} }
+
 // Analysis is what a statement touches.
 type Analysis struct {
 	Kind Kind
@@ -68,9 +82,13 @@ type Analysis struct {
 	// duplicates.
 	Reads []Ref
 	// Writes are the columns an INSERT or UPDATE sets. A DELETE writes
-	// every column of its table. Sorted, no duplicates.
+	// every column of its table. A DDL statement writes [AllOf] each
+	// table it changes and nothing else. Sorted, no duplicates.
 	Writes []Ref
-	// Tables are the tables named, sorted, no duplicates.
+	// Tables are the tables named, sorted, no duplicates. For DDL they
+	// include tables the statement creates, which the Schema does not
+	// hold yet, and tables it only refers to (a foreign key's target,
+	// whose referenced columns are in Reads).
 	Tables []string
 }
 

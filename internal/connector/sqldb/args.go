@@ -52,6 +52,9 @@ func decodeArgs(op string, raw json.RawMessage) (*args, error) {
 		return nil, bad("sql must be valid UTF-8 text without NUL characters.")
 	}
 	a.SQL = *in.SQL
+	if op == OpDDL && len(in.Params) > 0 {
+		return nil, bad("%s takes no params: DDL has no placeholders.", OpDDL)
+	}
 	if len(in.Params) > maxParams {
 		return nil, bad("At most %d params are allowed; this call has %d.", maxParams, len(in.Params))
 	}

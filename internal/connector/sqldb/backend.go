@@ -14,8 +14,11 @@ type backend interface {
 	open(ctx context.Context) error
 	// schema lists the tables of the default schema with their columns.
 	schema(ctx context.Context) (*sqlscope.Schema, error)
-	// analyze finds what a statement touches, without running it.
-	analyze(ctx context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error)
+	// analyze finds what a statement touches, without running it. ddl is
+	// set for the ddl tool, for which SQLite compiles DDL again on a
+	// read-write connection (a read-only one leaves CHECK constraints
+	// unresolved).
+	analyze(ctx context.Context, sql string, schema *sqlscope.Schema, ddl bool) (*sqlscope.Analysis, error)
 	// query runs a read-only statement and returns at most lim.rows rows.
 	// allowed are the columns the policy allowed, for backends that can
 	// enforce them again while running (SQLite's authorizer).
@@ -23,6 +26,9 @@ type backend interface {
 	// execute runs a writing statement in a transaction, commits it unless
 	// dryRun, and returns the rows it changed.
 	execute(ctx context.Context, st *statement, dryRun bool, lim limits) (int64, error)
+	// ddl runs a DDL statement in a transaction and commits it unless
+	// dryRun. MySQL commits DDL implicitly: it refuses dryRun.
+	ddl(ctx context.Context, st *statement, dryRun bool, lim limits) error
 	close() error
 }
 

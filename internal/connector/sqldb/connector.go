@@ -128,12 +128,23 @@ func (c *Connector) Operations() []core.Operation { return c.ops }
 // schema returns the cached schema, reading it again when refresh is set
 // and the copy is older than schemaMaxAge.
 func (c *Connector) schema(ctx context.Context, refresh bool) (*sqlscope.Schema, bool, error) {
+	return c.readSchema(ctx, refresh, false)
+}
+
+// reloadSchema reads the schema again whatever its age, after DDL has
+// changed it.
+func (c *Connector) reloadSchema(ctx context.Context) error {
+	_, _, err := c.readSchema(ctx, true, true)
+	return err
+}
+
+func (c *Connector) readSchema(ctx context.Context, refresh, force bool) (*sqlscope.Schema, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.opened || c.closed {
 		return nil, false, core.E("sql", core.KindUnavailable, core.ReasonInternal, "The resource is not open.", nil)
 	}
-	if !refresh || time.Since(c.cachedAt) < schemaMaxAge {
+	if !force && (!refresh || time.Since(c.cachedAt) < schemaMaxAge) {
 		return c.cached, false, nil
 	}
 	s, err := c.db.schema(ctx)
@@ -184,13 +195,13 @@ func (c *Connector) analyze(ctx context.Context, a *args) (*statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	an, err := c.db.analyze(ctx, a.SQL, s)
+	an, err := c.db.analyze(ctx, a.SQL, s, a.op == OpDDL)
 	var ref *sqlscope.Refusal
 	if errors.As(err, &ref) && (ref.Class == "table" || ref.Class == "column") {
 		// The schema may have changed since it was read.
 		if fresh, ok, serr := c.schema(ctx, true); serr == nil && ok {
 			s = fresh
-			an, err = c.db.analyze(ctx, a.SQL, s)
+			an, err = c.db.analyze(ctx, a.SQL, s, a.op == OpDDL)
 		}
 	}
 	if err != nil {
@@ -206,6 +217,12 @@ func (c *Connector) analyze(ctx context.Context, a *args) (*statement, error) {
 		return nil, core.Errorf(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: %s_query runs only SELECT statements, and this is %s.", c.resource, strings.ToUpper(an.Kind.String()))
 	case a.op == OpExecute && an.Kind.ReadOnly():
 		return nil, core.Errorf(op, core.KindInvalid, core.ReasonInvalidArguments, "%s_execute runs INSERT, UPDATE and DELETE; use %s_query for SELECT.", c.resource, c.resource)
+	case a.op == OpExecute && an.Kind == sqlscope.DDL:
+		return nil, core.Errorf(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: %s_execute runs INSERT, UPDATE and DELETE; DDL (CREATE, ALTER, DROP, TRUNCATE) goes through %s_ddl where a grant allows it.", c.resource, c.resource)
+	case a.op == OpDDL && an.Kind != sqlscope.DDL:
+		return nil, core.Errorf(op, core.KindInvalid, core.ReasonInvalidArguments, "%s_ddl runs CREATE TABLE, ALTER TABLE, DROP TABLE, TRUNCATE and CREATE/DROP INDEX; use %s_query for SELECT and %s_execute for INSERT, UPDATE and DELETE.", c.resource, c.resource, c.resource)
+	case a.op == OpDDL && a.DryRun && c.driver == "mysql":
+		return nil, errNoMySQLDryRun(op)
 	}
 	return &statement{sql: a.SQL, params: a.Params, analysis: an, schema: s}, nil
 }
@@ -250,12 +267,15 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 		// connection, which would leave the statement running on the server.
 		ctx, cancel := context.WithTimeout(ctx, lim.timeout+timeoutGrace)
 		defer cancel()
-		if p.args.op == OpQuery {
+		switch p.args.op {
+		case OpQuery:
 			t, err := c.db.query(ctx, p.st, lim)
 			if err != nil {
 				return nil, c.failure(ctx, "sql.query", err)
 			}
 			return &core.Result{Value: t, Bytes: t.bytes, Truncated: t.Truncated}, nil
+		case OpDDL:
+			return c.ddl(ctx, p, lim)
 		}
 		n, err := c.db.execute(ctx, p.st, p.args.DryRun, lim)
 		if err != nil {
@@ -266,14 +286,63 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 	return nil, core.E("sql.Execute", core.KindInternal, core.ReasonInternal, "", fmt.Errorf("unprepared invocation %T", inv.State))
 }
 
-// Preview runs an execute call as a dry run, for the human who approves it.
+// ddl runs a DDL call and, once it committed, reads the schema again:
+// the next statement is analysed against the tables as they now are.
+func (c *Connector) ddl(ctx context.Context, p *prepared, lim limits) (*core.Result, error) {
+	dry := p.args.DryRun
+	if dry && c.driver == "mysql" {
+		return nil, errNoMySQLDryRun("sql.ddl")
+	}
+	err := c.db.ddl(ctx, p.st, dry, lim)
+	if !dry {
+		// Also after a failure: MySQL may have committed part of it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.limits.timeout)
+		if c.reloadSchema(rctx) != nil {
+			c.staleSchema()
+		}
+		cancel()
+	}
+	if err != nil {
+		return nil, c.failure(ctx, "sql.ddl", err)
+	}
+	return &core.Result{Value: ddlResult{Done: true, DryRun: dry}}, nil
+}
+
+// staleSchema makes the next statement that names something unknown read
+// the schema again.
+func (c *Connector) staleSchema() {
+	c.mu.Lock()
+	c.cachedAt = time.Time{}
+	c.mu.Unlock()
+}
+
+func errNoMySQLDryRun(op string) error {
+	return core.E(op, core.KindInvalid, core.ReasonInvalidArguments, "MySQL commits DDL at once and cannot roll it back, so there is no dry run; call again without dry_run.", nil)
+}
+
+type ddlResult struct {
+	Done   bool `json:"done"`
+	DryRun bool `json:"dry_run"`
+}
+
+// Preview runs an execute or ddl call as a dry run, for the human who
+// approves it. MySQL cannot roll DDL back: the preview says so instead.
 func (c *Connector) Preview(ctx context.Context, inv *core.Invocation) (string, error) {
 	p, ok := inv.State.(*prepared)
-	if !ok || p.args.op != OpExecute {
+	if !ok || p.args.op != OpExecute && p.args.op != OpDDL {
 		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.limits.timeout+timeoutGrace)
 	defer cancel()
+	if p.args.op == OpDDL {
+		if c.driver == "mysql" {
+			return "no dry run is possible: MySQL commits DDL at once and cannot roll it back, so once approved the statement changes the database immediately", nil
+		}
+		if err := c.db.ddl(ctx, p.st, true, c.limits); err != nil {
+			return "", c.failure(ctx, "sql.preview", err)
+		}
+		return "a dry run (rolled back) succeeded", nil
+	}
 	n, err := c.db.execute(ctx, p.st, true, c.limits)
 	if err != nil {
 		return "", c.failure(ctx, "sql.preview", err)

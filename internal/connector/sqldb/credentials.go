@@ -28,7 +28,9 @@ type privilegeLister interface {
 
 // CheckPrivileges reports what the resource's login can do beyond what some
 // grant needs: powers beyond tables, columns it can read that no grant
-// covers, and tables it can change that no execute grant covers.
+// covers, and tables it can change that no execute grant covers. A ddl
+// grant of a whole table covers reading and changing it: DDL needs the
+// table's owner (PostgreSQL) or its ALTER and DROP privileges (MySQL).
 func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, target string) bool) ([]string, error) {
 	pl, ok := c.db.(privilegeLister)
 	if !ok {
@@ -42,7 +44,7 @@ func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, tar
 	extra := map[string][]string{}
 	for r := range p.read {
 		t := core.SQLTarget(r.Table, r.Column)
-		if !needed("query", t) && !needed("execute", t) {
+		if !needed("query", t) && !needed("execute", t) && !needed("ddl", core.SQLTarget(r.Table, sqlscope.AllColumns)) {
 			extra[r.Table] = append(extra[r.Table], r.Column)
 		}
 	}
@@ -52,8 +54,8 @@ func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, tar
 		findings = append(findings, fmt.Sprintf("it can read %s.{%s}, which no grant covers", t, strings.Join(cols, ", ")))
 	}
 	for _, t := range slices.Sorted(maps.Keys(p.write)) {
-		if !needed("execute", core.SQLTarget(t, "")) {
-			findings = append(findings, fmt.Sprintf("it can change table %s, which no execute grant covers", t))
+		if !needed("execute", core.SQLTarget(t, "")) && !needed("ddl", core.SQLTarget(t, sqlscope.AllColumns)) {
+			findings = append(findings, fmt.Sprintf("it can change table %s, which no execute or ddl grant covers", t))
 		}
 	}
 	return findings, nil

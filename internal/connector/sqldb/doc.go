@@ -9,6 +9,12 @@
 //   - shop_execute (action execute): one INSERT, UPDATE or DELETE; by
 //     default each call waits for a human, who is shown how many rows a
 //     rolled-back dry run changed.
+//   - shop_ddl (action ddl): one CREATE/ALTER/DROP/TRUNCATE TABLE or
+//     CREATE/DROP INDEX on tables a grant names with "*" (the analysis
+//     writes table.* for each table it changes); by default each call
+//     waits for a human. SQLite and PostgreSQL run it in a transaction (a
+//     dry run is rolled back); MySQL commits DDL at once, so there it has
+//     no dry run. The cached schema is read again after each change.
 //
 // A statement passes three independent layers:
 //
@@ -17,8 +23,8 @@
 //     MySQL parsers in package sqlscope) names every column of every table
 //     the statement touches, and refuses anything it cannot attribute,
 //     every function off its allowlist and every statement kind but
-//     SELECT, INSERT, UPDATE and DELETE. The policy then decides each
-//     table.column ([core.SQLTarget]).
+//     SELECT, INSERT, UPDATE, DELETE and DDL on tables. The policy then
+//     decides each table.column ([core.SQLTarget]).
 //  2. The engine enforces read-only: SQLite connections for queries are
 //     opened read-only with query_only set, attachments limited to none and
 //     the authorizer enforcing the columns the policy allowed; PostgreSQL
@@ -26,7 +32,9 @@
 //     through the extended protocol (one statement), with statement and
 //     lock timeouts, always rolled back; MySQL queries run in START
 //     TRANSACTION READ ONLY, as a server-side prepared statement (one
-//     statement), with an execution time limit, always rolled back.
+//     statement), with an execution time limit, always rolled back. SQLite
+//     DDL runs with the authorizer enforcing the allowed tables, and its
+//     effect on SQLite's schema is checked before COMMIT (sqlite_ddl.go).
 //  3. Least-privilege credentials: see credentials.go (warden sql grants).
 //
 // Each backend (sqlite.go, postgres.go, mysql.go) implements [backend].

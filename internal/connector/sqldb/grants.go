@@ -20,6 +20,8 @@ type Need struct {
 	Table string
 	Read  []string
 	Write []string
+	// DDL is set when a ddl grant covers the whole table.
+	DDL bool
 }
 
 // NeedsOf adds up what grants need per table. actions and tables are one
@@ -36,6 +38,9 @@ func NeedsOf(needs map[string]*Need, actions []string, tables map[string][]strin
 		}
 		if slices.Contains(actions, "execute") {
 			n.Write = union(n.Write, cols)
+		}
+		if slices.Contains(actions, "ddl") && slices.Contains(cols, "*") {
+			n.DDL = true
 		}
 	}
 }
@@ -70,12 +75,22 @@ func GrantScript(spec *core.ResourceSpec, role, host string, needs map[string]*N
 		fmt.Fprintf(&b, "CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT PASSWORD 'choose-a-password';\n", r)
 		fmt.Fprintf(&b, "GRANT CONNECT ON DATABASE %s TO %s;\n", pgx.Identifier{cfg.Database}.Sanitize(), r)
 		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA public TO %s;\n", r)
+		ddl := false
 		for _, t := range tables {
 			n := needs[t]
 			tn := "public." + pgx.Identifier{t}.Sanitize()
 			for _, p := range privilegeList(n, func(c string) string { return pgx.Identifier{c}.Sanitize() }) {
 				fmt.Fprintf(&b, "GRANT %s ON TABLE %s TO %s;\n", p, tn, r)
 			}
+			if n.DDL {
+				ddl = true
+				fmt.Fprintf(&b, "-- ddl on %s: PostgreSQL lets only a table's owner alter or drop it; if it exists:\n", t)
+				fmt.Fprintf(&b, "ALTER TABLE %s OWNER TO %s;\n", tn, r)
+			}
+		}
+		if ddl {
+			fmt.Fprintf(&b, "-- ddl grants create tables: CREATE on the schema (it covers any table name; Warden's grants narrow it).\n")
+			fmt.Fprintf(&b, "GRANT CREATE ON SCHEMA public TO %s;\n", r)
 		}
 	case "mysql":
 		cfg, err := mysql.ParseDSN(spec.SQL.DSN.Reveal())
@@ -90,6 +105,10 @@ func GrantScript(spec *core.ResourceSpec, role, host string, needs map[string]*N
 			tn := myQuote(cfg.DBName) + "." + myQuote(t)
 			for _, p := range privilegeList(needs[t], myQuote) {
 				fmt.Fprintf(&b, "GRANT %s ON %s TO %s;\n", p, tn, acct)
+			}
+			if needs[t].DDL {
+				// MySQL grants on a table name whether or not it exists yet.
+				fmt.Fprintf(&b, "GRANT CREATE, ALTER, DROP, INDEX ON %s TO %s;\n", tn, acct)
 			}
 		}
 	default:

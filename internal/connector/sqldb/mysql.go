@@ -96,8 +96,12 @@ func (d *mysqlDB) schema(ctx context.Context) (*sqlscope.Schema, error) {
 	return s, nil
 }
 
-func (d *mysqlDB) analyze(_ context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
-	return d.analyzer.Analyze(sql, schema)
+// analyze lets only the ddl tool's statements reach vitess's DDL grammar.
+func (d *mysqlDB) analyze(_ context.Context, sql string, schema *sqlscope.Schema, ddl bool) (*sqlscope.Analysis, error) {
+	if ddl {
+		return d.analyzer.Analyze(sql, schema)
+	}
+	return d.analyzer.AnalyzeNoDDL(sql, schema)
 }
 
 // begin takes a connection, sets the server-side time limits and starts
@@ -216,6 +220,29 @@ func (d *mysqlDB) execute(ctx context.Context, s *statement, dryRun bool, lim li
 		return 0, mysqlError(err)
 	}
 	return n, nil
+}
+
+// ddl runs DDL as a server-side prepared statement (one statement). MySQL
+// commits before and after DDL and cannot roll it back, so there is no dry
+// run.
+func (d *mysqlDB) ddl(ctx context.Context, s *statement, dryRun bool, lim limits) error {
+	if dryRun {
+		return errNoMySQLDryRun("sql.ddl")
+	}
+	c, err := d.begin(ctx, false, lim.timeout)
+	if err != nil {
+		return err
+	}
+	defer d.end(ctx, c)
+	st, err := c.PrepareContext(ctx, s.sql)
+	if err != nil {
+		return mysqlError(err)
+	}
+	defer st.Close()
+	if _, err := st.ExecContext(ctx); err != nil {
+		return mysqlError(err)
+	}
+	return nil
 }
 
 // mysqlValue converts one scanned value for JSON.

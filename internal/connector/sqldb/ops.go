@@ -13,6 +13,7 @@ const (
 	OpQuery   = "query"
 	OpSchema  = "schema"
 	OpExecute = "execute"
+	OpDDL     = "ddl"
 )
 
 // maxSQLBytes bounds one statement's text.
@@ -56,5 +57,24 @@ func operations(resource, driver string, lim limits) []core.Operation {
 			InputSchema: schema(sqlProp("One INSERT, UPDATE or DELETE statement in the "+driver+" dialect.")+
 				`,"dry_run":{"type":"boolean","default":false,"description":"Run the statement in a transaction that is rolled back, and return how many rows it would change."}`, `"sql"`),
 		},
+		{
+			Name: OpDDL, Action: "ddl",
+			Summary: fmt.Sprintf("Change the tables of %s: run one CREATE TABLE, ALTER TABLE, DROP TABLE, TRUNCATE or CREATE/DROP INDEX statement, on granted tables only. %s", q, ddlNotes[driver]),
+			InputSchema: schema(`"sql":{"type":"string","minLength":1,"maxLength":`+strconv.Itoa(maxSQLBytes)+`,"description":`+strconv.Quote("One DDL statement on tables in the "+driver+" dialect. No views, functions, triggers, sequences, schemas, temporary tables or CASCADE.")+`},`+
+				`"dry_run":{"type":"boolean","default":false,"description":`+strconv.Quote(dryRunNotes[driver])+`}`, `"sql"`),
+		},
 	}
+}
+
+// ddlNotes say how each database runs DDL.
+var ddlNotes = map[string]string{
+	"sqlite":   "It runs in a transaction; with dry_run it is rolled back.",
+	"postgres": "It runs in a transaction; with dry_run it is rolled back.",
+	"mysql":    "MySQL commits DDL at once and cannot roll it back: there is no dry run.",
+}
+
+var dryRunNotes = map[string]string{
+	"sqlite":   "Run the statement in a transaction that is rolled back, to check that it would succeed.",
+	"postgres": "Run the statement in a transaction that is rolled back, to check that it would succeed.",
+	"mysql":    "Not available: MySQL commits DDL at once, so a dry run is refused.",
 }

@@ -94,7 +94,7 @@ func (d *postgresDB) schema(ctx context.Context) (*sqlscope.Schema, error) {
 	return s, nil
 }
 
-func (d *postgresDB) analyze(_ context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
+func (d *postgresDB) analyze(_ context.Context, sql string, schema *sqlscope.Schema, _ bool) (*sqlscope.Analysis, error) {
 	return d.analyzer.Analyze(sql, schema)
 }
 
@@ -180,6 +180,28 @@ func (d *postgresDB) execute(ctx context.Context, s *statement, dryRun bool, lim
 		return 0, pgError(err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// ddl runs DDL in a READ WRITE transaction through the extended protocol
+// (one statement, no parameters); PostgreSQL's DDL is transactional, so a
+// dry run is rolled back like any other.
+func (d *postgresDB) ddl(ctx context.Context, s *statement, dryRun bool, lim limits) error {
+	c, err := d.begin(ctx, false, lim.timeout)
+	if err != nil {
+		return err
+	}
+	defer d.end(ctx, c)
+	pc := c.Conn().PgConn()
+	if _, err := pc.ExecParams(ctx, s.sql, nil, nil, nil, nil).Close(); err != nil {
+		return pgError(err)
+	}
+	if dryRun {
+		return nil
+	}
+	if _, err := pc.Exec(ctx, "COMMIT").ReadAll(); err != nil {
+		return pgError(err)
+	}
+	return nil
 }
 
 // pgParams sends every parameter as text of unknown type, so the server

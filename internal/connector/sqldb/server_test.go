@@ -197,3 +197,128 @@ func TestServerSlowQueryDoesNotBlock(t *testing.T) {
 		})
 	}
 }
+
+// TestServerDDL creates, changes and drops a table through the ddl tool
+// as the table owner. On PostgreSQL a dry run is rolled back and leaves
+// the database as it was; MySQL commits DDL at once, so a dry run is
+// refused and the preview says so.
+func TestServerDDL(t *testing.T) {
+	for driver, db := range serverDBs(t) {
+		t.Run(driver, func(t *testing.T) {
+			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{Timeout: 5 * time.Second})
+			ctx := context.Background()
+			run := func(sql string, dryRun bool) error {
+				t.Helper()
+				inv := invoke(OpDDL, map[string]any{"sql": sql, "dry_run": dryRun})
+				if err := c.Prepare(ctx, inv); err != nil {
+					return err
+				}
+				res, err := c.Execute(ctx, inv, nil)
+				if err != nil {
+					return err
+				}
+				if r := res.Value.(ddlResult); !r.Done || r.DryRun != dryRun {
+					t.Errorf("%q: result %+v", sql, r)
+				}
+				return nil
+			}
+			must := func(sql string) {
+				t.Helper()
+				if err := run(sql, false); err != nil {
+					t.Fatalf("%q: %v", sql, err)
+				}
+			}
+			create := "CREATE TABLE scratch (id INT PRIMARY KEY, note VARCHAR(100) NOT NULL DEFAULT 'x', customer INT REFERENCES customers (id))"
+			steps := []string{
+				"ALTER TABLE scratch ADD COLUMN n INT NOT NULL DEFAULT 0",
+				"CREATE INDEX scratch_n ON scratch (n)",
+				"ALTER TABLE scratch ADD CONSTRAINT scratch_pos CHECK (n >= 0)",
+			}
+			if driver == "postgres" {
+				create = "CREATE TABLE scratch (id serial PRIMARY KEY, note text NOT NULL DEFAULT 'x', customer int REFERENCES customers (id), at timestamptz DEFAULT now())"
+				steps = append(steps, "ALTER TABLE scratch RENAME COLUMN note TO body", "ALTER TABLE scratch ALTER COLUMN n TYPE bigint")
+			} else {
+				steps = append(steps, "ALTER TABLE scratch RENAME COLUMN note TO body", "ALTER TABLE scratch MODIFY COLUMN n BIGINT NOT NULL DEFAULT 0")
+			}
+			before := db.Checksum(t)
+			inv := invoke(OpDDL, map[string]any{"sql": create})
+			if err := c.Prepare(ctx, inv); err != nil {
+				t.Fatal(err)
+			}
+			preview, err := c.Preview(ctx, inv)
+			switch {
+			case err != nil:
+				t.Fatalf("Preview: %v", err)
+			case driver == "postgres" && preview != "a dry run (rolled back) succeeded",
+				driver == "mysql" && !strings.Contains(preview, "no dry run is possible"):
+				t.Errorf("Preview = %q", preview)
+			}
+			if driver == "postgres" {
+				if err := run(create, true); err != nil {
+					t.Fatalf("dry run: %v", err)
+				}
+			} else if err := run(create, true); err == nil || !strings.Contains(err.Error(), "no dry run") {
+				t.Errorf("MySQL dry run: %v, want a refusal", err)
+			}
+			if after := db.Checksum(t); after != before {
+				t.Fatalf("the preview or dry run changed the database")
+			}
+			must(create)
+			if db.Checksum(t) == before {
+				t.Fatal("CREATE TABLE did not change the database")
+			}
+			// The schema was read again at once.
+			if _, err := run2(c, OpQuery, "SELECT id, note FROM scratch"); err != nil {
+				t.Fatalf("query of the new table: %v", err)
+			}
+			for _, q := range steps {
+				if driver == "postgres" {
+					mid := db.Checksum(t)
+					if err := run(q, true); err != nil {
+						t.Fatalf("%q dry run: %v", q, err)
+					}
+					if db.Checksum(t) != mid {
+						t.Fatalf("%q: the dry run changed the database", q)
+					}
+				}
+				must(q)
+			}
+			if _, err := run2(c, OpQuery, "SELECT body, n FROM scratch"); err != nil {
+				t.Fatalf("query after ALTER: %v", err)
+			}
+			if driver == "mysql" {
+				must("DROP INDEX scratch_n ON scratch")
+			} else if err := run("DROP INDEX scratch_n", false); err == nil {
+				t.Error("PostgreSQL DROP INDEX without a table: no refusal")
+			}
+			must("ALTER TABLE scratch RENAME TO scratch2")
+			must("TRUNCATE TABLE scratch2")
+			must("DROP TABLE scratch2")
+			if after := db.Checksum(t); after != before {
+				t.Errorf("after DROP TABLE the database differs from before CREATE TABLE:\n%s", db.State(t))
+			}
+			// query and execute still refuse DDL; a failing DDL statement
+			// is the database's error.
+			for _, op := range []string{OpQuery, OpExecute} {
+				if _, err := run2(c, op, "DROP TABLE secrets"); err == nil {
+					t.Errorf("%s ran DROP TABLE", op)
+				}
+			}
+			if err := run("CREATE TABLE orders (id INT)", false); err == nil || core.ReasonOf(err) != core.ReasonToolFailed {
+				t.Errorf("CREATE TABLE of an existing table: %v", err)
+			}
+			if l := db.Leftovers(t); len(l) > 0 {
+				t.Errorf("leftovers: %v", l)
+			}
+		})
+	}
+}
+
+// run2 prepares and runs one statement through a tool.
+func run2(c *Connector, op, sql string) (*core.Result, error) {
+	inv := invoke(op, map[string]any{"sql": sql})
+	if err := c.Prepare(context.Background(), inv); err != nil {
+		return nil, err
+	}
+	return c.Execute(context.Background(), inv, core.ScopeFunc(func(string) bool { return true }))
+}

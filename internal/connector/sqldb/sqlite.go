@@ -161,7 +161,7 @@ func sqliteStrings(c *sqlite3.Conn, q string) ([]string, error) {
 // table, column and function SQLite's own compiler touches, and refuses
 // whatever is not a read or write of a known column or an allowlisted
 // function.
-func (d *sqliteDB) analyze(ctx context.Context, sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
+func (d *sqliteDB) analyze(ctx context.Context, sql string, schema *sqlscope.Schema, ddl bool) (*sqlscope.Analysis, error) {
 	c, err := d.get(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,14 @@ func (d *sqliteDB) analyze(ctx context.Context, sql string, schema *sqlscope.Sch
 	}
 	readOnly := st.ReadOnly()
 	st.Close()
-	return a.analysis(readOnly)
+	if a.isDDL() && ddl {
+		// A read-only connection compiles DDL without resolving CHECK
+		// constraints and other expressions: for the ddl tool, compile it
+		// again, without running it, where it would run. (The query and
+		// execute tools refuse DDL; their process may not write the file.)
+		return d.analyzeDDL(sql, schema)
+	}
+	return a.analysis(readOnly, sql)
 }
 
 // sqliteAuth is one statement's authorizer. With allowed nil it records;
@@ -182,7 +189,11 @@ func (d *sqliteDB) analyze(ctx context.Context, sql string, schema *sqlscope.Sch
 type sqliteAuth struct {
 	schema  *sqlscope.Schema
 	allowed map[sqlscope.Ref]bool // nil while analysing
-	refused *sqlscope.Refusal     // the first refusal
+	// ddl is set when enforcing a DDL statement: SQLite's own work on its
+	// schema table during DDL is expected. While analysing, that work is
+	// allowed and the statement refused afterwards unless it is DDL.
+	ddl     bool
+	refused *sqlscope.Refusal // the first refusal
 
 	reads, writes         []sqlscope.Ref
 	tables                map[string]bool
@@ -190,6 +201,13 @@ type sqliteAuth struct {
 	// pragmaRead is set for an allowed pragma read, which SQLite does not
 	// always call read-only (journal_mode); the connection is read-only.
 	pragmaRead bool
+
+	// DDL, as SQLite reports it (see sqlite_ddl.go).
+	changed                map[string]bool // tables created, altered, dropped or indexed
+	created, dropped       map[string]bool // by lower-case name
+	alter, index, selected bool
+	create, renamesTable   bool
+	internal               string // SQLite's own table or function the statement used, if any
 }
 
 // prepare compiles exactly one statement under the authorizer.
@@ -197,7 +215,14 @@ func (a *sqliteAuth) prepare(c *sqlite3.Conn, sql string) (*sqlite3.Stmt, error)
 	if err := c.SetAuthorizer(a.check); err != nil {
 		return nil, err
 	}
-	st, tail, err := c.PrepareFlags(sql, sqlite3.PREPARE_NO_VTAB)
+	// No virtual tables, except for DDL being enforced: SQLite's ALTER
+	// TABLE … ADD COLUMN checks the table with the quick_check pragma, a
+	// virtual table, which the authorizer allows for that table only.
+	flags := sqlite3.PREPARE_NO_VTAB
+	if a.ddl {
+		flags = 0
+	}
+	st, tail, err := c.PrepareFlags(sql, flags)
 	if a.refused != nil {
 		if st != nil {
 			st.Close()
@@ -213,7 +238,7 @@ func (a *sqliteAuth) prepare(c *sqlite3.Conn, sql string) (*sqlite3.Stmt, error)
 	// Whatever follows the statement must be nothing but space and
 	// comments: SQLite compiles it to no statement.
 	for tail != "" {
-		next, rest, err := c.PrepareFlags(tail, sqlite3.PREPARE_NO_VTAB)
+		next, rest, err := c.PrepareFlags(tail, flags)
 		if next != nil || err != nil || a.refused != nil {
 			if next != nil {
 				next.Close()
@@ -235,19 +260,43 @@ func (a *sqliteAuth) refuse(class, format string, v ...any) sqlite3.AuthorizerRe
 
 func (a *sqliteAuth) check(action sqlite3.AuthorizerActionCode, name3, name4, schema, inner string) sqlite3.AuthorizerReturnCode {
 	switch action {
-	case sqlite3.AUTH_SELECT, sqlite3.AUTH_RECURSIVE:
+	case sqlite3.AUTH_SELECT:
+		a.selected = true
+		return sqlite3.AUTH_OK
+	case sqlite3.AUTH_RECURSIVE:
 		return sqlite3.AUTH_OK
 	case sqlite3.AUTH_FUNCTION:
-		if !sqliteFuncs[strings.ToLower(name4)] {
-			return a.refuse("function", "function %q is not allowed: only side-effect-free functions on Warden's allowlist may be called", name4)
+		switch name := strings.ToLower(name4); {
+		case sqliteFuncs[name]:
+			return sqlite3.AUTH_OK
+		case sqliteDDLFuncs[name]:
+			a.renamesTable = a.renamesTable || name == "sqlite_rename_table"
+			return a.sqliteInternal(name)
 		}
-		return sqlite3.AUTH_OK
+		return a.refuse("function", "function %q is not allowed: only side-effect-free functions on Warden's allowlist may be called", name4)
 	case sqlite3.AUTH_READ:
+		switch {
+		case sqliteInternalTables[strings.ToLower(name3)]:
+			return a.sqliteInternal(name3)
+		case a.isChanged(name3):
+			// A CHECK, key or ALTER of a table the statement changes: its
+			// write as a whole covers it.
+			return sqlite3.AUTH_OK
+		}
 		return a.column(name3, name4, schema, false)
 	case sqlite3.AUTH_UPDATE:
+		if sqliteInternalTables[strings.ToLower(name3)] {
+			return a.sqliteInternal(name3)
+		}
 		a.update = true
 		return a.column(name3, name4, schema, true)
 	case sqlite3.AUTH_INSERT, sqlite3.AUTH_DELETE:
+		switch {
+		case sqliteInternalTables[strings.ToLower(name3)]:
+			return a.sqliteInternal(name3)
+		case action == sqlite3.AUTH_DELETE && a.dropped[strings.ToLower(name3)]:
+			return sqlite3.AUTH_OK // DROP TABLE empties the table it drops
+		}
 		t := a.table(name3, schema)
 		if t == nil {
 			return sqlite3.AUTH_DENY
@@ -266,13 +315,44 @@ func (a *sqliteAuth) check(action sqlite3.AuthorizerActionCode, name3, name4, sc
 		}
 		return sqlite3.AUTH_OK
 	case sqlite3.AUTH_PRAGMA:
+		if a.alter && strings.EqualFold(name3, "quick_check") && a.isChanged(name4) && schema == "main" {
+			// ALTER TABLE … ADD COLUMN with a constraint checks the table.
+			return sqlite3.AUTH_OK
+		}
 		return a.pragma(strings.ToLower(name3), name4, schema)
+	case sqlite3.AUTH_CREATE_TABLE:
+		a.create = true
+		return a.ddlTable(name3, schema, "create")
+	case sqlite3.AUTH_DROP_TABLE:
+		return a.ddlTable(name3, schema, "drop")
+	case sqlite3.AUTH_ALTER_TABLE:
+		a.alter = true
+		return a.ddlTable(name4, name3, "alter") // name3 is the database
+	case sqlite3.AUTH_CREATE_INDEX, sqlite3.AUTH_DROP_INDEX:
+		a.index = true
+		return a.ddlTable(name4, schema, "index") // name3 is the index
+	case sqlite3.AUTH_REINDEX:
+		if a.index && a.isDDL() {
+			return sqlite3.AUTH_OK // SQLite fills the index it creates
+		}
+		return a.refuse("statement-kind", "REINDEX is not allowed")
+	case sqlite3.AUTH_DROP_TRIGGER:
+		if a.dropped[strings.ToLower(name4)] && schema == "main" {
+			return sqlite3.AUTH_OK // DROP TABLE drops the table's triggers
+		}
+		return a.refuse("statement-kind", "only DDL on tables and indexes is allowed, not on views, triggers or virtual tables")
+	case sqlite3.AUTH_CREATE_TEMP_TABLE, sqlite3.AUTH_CREATE_TEMP_INDEX, sqlite3.AUTH_DROP_TEMP_TABLE, sqlite3.AUTH_DROP_TEMP_INDEX:
+		return a.refuse("clause", "temporary tables are not allowed")
+	case sqlite3.AUTH_CREATE_VIEW, sqlite3.AUTH_CREATE_TEMP_VIEW, sqlite3.AUTH_DROP_VIEW, sqlite3.AUTH_DROP_TEMP_VIEW,
+		sqlite3.AUTH_CREATE_TRIGGER, sqlite3.AUTH_CREATE_TEMP_TRIGGER, sqlite3.AUTH_DROP_TEMP_TRIGGER,
+		sqlite3.AUTH_CREATE_VTABLE, sqlite3.AUTH_DROP_VTABLE:
+		return a.refuse("statement-kind", "only DDL on tables and indexes is allowed, not on views, triggers or virtual tables")
 	case sqlite3.AUTH_ATTACH, sqlite3.AUTH_DETACH:
 		return a.refuse("statement-kind", "ATTACH and DETACH are not allowed")
 	case sqlite3.AUTH_TRANSACTION, sqlite3.AUTH_SAVEPOINT:
 		return a.refuse("statement-kind", "transaction control is not allowed: Warden runs each statement in its own transaction")
 	}
-	return a.refuse("statement-kind", "only SELECT, INSERT, UPDATE and DELETE statements are allowed")
+	return a.refuse("statement-kind", "only SELECT, INSERT, UPDATE, DELETE and DDL on tables are allowed")
 }
 
 // pragma allows the read-only pragmas of sqliteTablePragmas (about a
@@ -362,7 +442,13 @@ func (a *sqliteAuth) use(r sqlscope.Ref, write bool) sqlite3.AuthorizerReturnCod
 	return sqlite3.AUTH_OK
 }
 
-func (a *sqliteAuth) analysis(readOnly bool) (*sqlscope.Analysis, error) {
+func (a *sqliteAuth) analysis(readOnly bool, sql string) (*sqlscope.Analysis, error) {
+	switch {
+	case a.isDDL():
+		return a.ddlAnalysis(sql)
+	case a.internal != "":
+		return nil, sqlscope.Refuse("table", "table %q is not in this resource's scope", a.internal)
+	}
 	an := &sqlscope.Analysis{Reads: sqlscope.Normalize(a.reads), Writes: sqlscope.Normalize(a.writes)}
 	for t := range a.tables {
 		an.Tables = append(an.Tables, t)
@@ -378,7 +464,7 @@ func (a *sqliteAuth) analysis(readOnly bool) (*sqlscope.Analysis, error) {
 	case a.delet:
 		an.Kind = sqlscope.Delete
 	default:
-		return nil, sqlscope.Refuse("statement-kind", "only SELECT, INSERT, UPDATE and DELETE statements are allowed")
+		return nil, sqlscope.Refuse("statement-kind", "only SELECT, INSERT, UPDATE, DELETE and DDL on tables are allowed; SQLite reports nothing this statement reads or changes (DROP … IF EXISTS of something that does not exist does nothing)")
 	}
 	return an, nil
 }
@@ -390,7 +476,7 @@ func enforce(schema *sqlscope.Schema, an *sqlscope.Analysis) *sqliteAuth {
 	for _, r := range an.Refs() {
 		allowed[r] = true
 	}
-	return &sqliteAuth{schema: schema, allowed: allowed}
+	return &sqliteAuth{schema: schema, allowed: allowed, ddl: an.Kind == sqlscope.DDL}
 }
 
 func (d *sqliteDB) query(ctx context.Context, s *statement, lim limits) (*table, error) {

@@ -19,6 +19,7 @@ var sqliteFuncs = set(
 	"first_value", "last_value", "nth_value",
 	// date and time
 	"date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff",
+	"current_date", "current_time", "current_timestamp",
 	// math
 	"acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",
 	"degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power",

@@ -47,6 +47,17 @@ var statementKeywords = setOf(
 // Analyze parses sql, which must be exactly one statement, and returns the
 // columns it reads and writes. Every error is a [*sqlscope.Refusal].
 func (a *Analyzer) Analyze(sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
+	return a.analyze(sql, schema, true)
+}
+
+// AnalyzeNoDDL is Analyze for a caller that never runs DDL: a statement
+// that starts with CREATE, ALTER, DROP, TRUNCATE or RENAME is refused by
+// its first word, so vitess's DDL grammar never sees the text.
+func (a *Analyzer) AnalyzeNoDDL(sql string, schema *sqlscope.Schema) (*sqlscope.Analysis, error) {
+	return a.analyze(sql, schema, false)
+}
+
+func (a *Analyzer) analyze(sql string, schema *sqlscope.Schema, ddl bool) (*sqlscope.Analysis, error) {
 	first, end, err := scan(sql)
 	// Refuse other statement kinds before parsing: vitess accepts some
 	// malformed DDL partially, and nothing about them needs the parser.
@@ -60,11 +71,28 @@ func (a *Analyzer) Analyze(sql string, schema *sqlscope.Schema) (*sqlscope.Analy
 		return nil, refuseReplace()
 	case "TABLE":
 		return nil, sqlscope.Refuse("statement-kind", "TABLE statements are not supported; write SELECT * FROM the table")
+	case "CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME":
+		// DDL on tables (ddl.go), only for the connector's ddl tool.
+		if !ddl {
+			return nil, sqlscope.Refuse("statement-kind", "%s statements are not allowed here: DDL on tables runs only through the ddl tool, where a grant allows it", first)
+		}
+		if err != nil {
+			return nil, err
+		}
+		stmt, err := a.parseWith(sql[:end], a.parser.ParseStrictDDL)
+		if err != nil {
+			return nil, err
+		}
+		an := newAnalysis(schema)
+		if err := an.ddl(stmt); err != nil {
+			return nil, err
+		}
+		return an.result(sqlscope.DDL), nil
 	default:
 		if statementKeywords[first] {
-			return nil, sqlscope.Refuse("statement-kind", "%s statements are not allowed; only SELECT, INSERT, UPDATE and DELETE are", first)
+			return nil, sqlscope.Refuse("statement-kind", "%s statements are not allowed; only SELECT, INSERT, UPDATE, DELETE and DDL on tables are", first)
 		}
-		return nil, sqlscope.Refuse("statement-kind", "only SELECT, INSERT, UPDATE and DELETE statements are allowed")
+		return nil, sqlscope.Refuse("statement-kind", "only SELECT, INSERT, UPDATE, DELETE and DDL on tables are allowed")
 	}
 	// Only whitespace and comments follow end; vitess would count them as
 	// a second, empty statement.
@@ -104,13 +132,19 @@ var positionRE = regexp.MustCompile(`at position (\d+)`)
 // parse runs vitess's parser. Its error messages quote the statement, so
 // only the position is passed on.
 func (a *Analyzer) parse(sql string) (stmt sqlparser.Statement, err error) {
+	return a.parseWith(sql, a.parser.Parse)
+}
+
+// parseWith runs one of vitess's parse functions: DDL uses ParseStrictDDL,
+// which refuses what Parse would accept half-parsed.
+func (a *Analyzer) parseWith(sql string, parse func(string) (sqlparser.Statement, error)) (stmt sqlparser.Statement, err error) {
 	defer func() {
 		// The parser is not ours; a panic in it refuses the statement.
 		if recover() != nil {
 			stmt, err = nil, sqlscope.Refuse("parse", "the statement could not be parsed as MySQL")
 		}
 	}()
-	stmt, err = a.parser.Parse(sql)
+	stmt, err = parse(sql)
 	switch {
 	case errors.Is(err, sqlparser.ErrMultipleStatements):
 		return nil, sqlscope.Refuse("multiple-statements", "only one statement per call is allowed; send each statement separately")

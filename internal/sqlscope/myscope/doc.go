@@ -18,7 +18,8 @@
 // Anything the walker does not know is refused: every AST node type is
 // named in a switch whose default case refuses, every function must be on
 // an allowlist of side-effect-free built-ins, and only SELECT (also UNION,
-// WITH and VALUES), INSERT, UPDATE and DELETE are accepted. REPLACE,
+// WITH and VALUES), INSERT, UPDATE, DELETE and DDL on tables (ddl.go) are
+// accepted; [Analyzer.AnalyzeNoDDL] refuses DDL by its first word. REPLACE,
 // SHOW, EXPLAIN, SELECT … INTO, locking reads, variables,
 // database-qualified names, JSON_TABLE, LATERAL and PARTITION selection are
 // refused. Names that could be read two ways are refused rather than

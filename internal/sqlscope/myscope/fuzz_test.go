@@ -31,6 +31,12 @@ func FuzzAnalyze(f *testing.F) {
 	for _, c := range refuseCases {
 		f.Add(c.sql)
 	}
+	for _, c := range ddlCases {
+		f.Add(c.sql)
+	}
+	for _, c := range ddlRefuseCases {
+		f.Add(c.sql)
+	}
 	a := New()
 	check, err := sqlparser.New(sqlparser.Options{MySQLServerVersion: serverVersion})
 	if err != nil {
@@ -54,8 +60,11 @@ func FuzzAnalyze(f *testing.F) {
 			return
 		}
 		checkWellFormed(t, sql, an, schema)
-		if an.Kind == sqlscope.Select {
+		switch an.Kind {
+		case sqlscope.Select:
 			checkReadOnly(t, check, sql, an)
+		case sqlscope.DDL:
+			checkDDL(t, check, sql)
 		}
 	})
 }
@@ -65,15 +74,32 @@ func FuzzAnalyze(f *testing.F) {
 func checkWellFormed(t *testing.T, sql string, an *sqlscope.Analysis, schema *sqlscope.Schema) {
 	t.Helper()
 	switch an.Kind {
-	case sqlscope.Select, sqlscope.Insert, sqlscope.Update, sqlscope.Delete:
+	case sqlscope.Select, sqlscope.Insert, sqlscope.Update, sqlscope.Delete, sqlscope.DDL:
 	default:
 		t.Fatalf("Analyze(%q).Kind = %v", sql, an.Kind)
+	}
+	// A DDL statement writes whole tables, which it may create: they need
+	// not be in the schema, and nothing else it names may be missing.
+	changed := map[string]bool{}
+	if an.Kind == sqlscope.DDL {
+		if len(an.Writes) == 0 {
+			t.Fatalf("Analyze(%q) is DDL that changes no table", sql)
+		}
+		for _, w := range an.Writes {
+			if w.Column != sqlscope.AllColumns || !slices.Contains(an.Tables, w.Table) {
+				t.Fatalf("Analyze(%q) DDL write %v, Tables %v", sql, w, an.Tables)
+			}
+			changed[w.Table] = true
+		}
 	}
 	for _, rs := range [][]sqlscope.Ref{an.Reads, an.Writes} {
 		if !slices.Equal(rs, sqlscope.Normalize(slices.Clone(rs))) {
 			t.Fatalf("Analyze(%q) refs not sorted or duplicated: %v", sql, rs)
 		}
 		for _, r := range rs {
+			if an.Kind == sqlscope.DDL && r.Column == sqlscope.AllColumns {
+				continue // a whole table, checked above
+			}
 			tbl := schema.Tables[r.Table]
 			if tbl == nil || tbl.Column(r.Column, false) == "" {
 				t.Fatalf("Analyze(%q) ref %v is not a schema column", sql, r)
@@ -87,7 +113,7 @@ func checkWellFormed(t *testing.T, sql string, an *sqlscope.Analysis, schema *sq
 		t.Fatalf("Analyze(%q).Tables not sorted or duplicated: %v", sql, an.Tables)
 	}
 	for _, tbl := range an.Tables {
-		if schema.Tables[tbl] == nil {
+		if schema.Tables[tbl] == nil && !changed[tbl] {
 			t.Fatalf("Analyze(%q).Tables has %q, not in the schema", sql, tbl)
 		}
 	}
@@ -204,6 +230,63 @@ func checkReadOnly(t *testing.T, p *sqlparser.Parser, sql string, an *sqlscope.A
 			fail("table %q missing from Tables %v", name, an.Tables)
 		}
 	}
+}
+
+// checkDDL parses an accepted DDL statement again and walks it with
+// vitess's walker: one statement of a DDL kind on tables, no temporary
+// table, no SELECT or LIKE source, no subquery or variable, only
+// allowlisted functions, and no database-qualified name.
+func checkDDL(t *testing.T, p *sqlparser.Parser, sql string) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("Analyze(%q) accepted DDL with "+format, append([]any{sql}, args...)...)
+	}
+	stmts, err := p.ParseMultipleIgnoreEmpty(sql)
+	if err != nil || len(stmts) != 1 {
+		fail("%d statements (%v)", len(stmts), err)
+	}
+	switch st := stmts[0].(type) {
+	case *sqlparser.CreateTable:
+		if st.Temp || st.Select != nil || st.OptLike != nil || st.TableSpec == nil || st.TableSpec.PartitionOption != nil {
+			fail("TEMPORARY, SELECT, LIKE or PARTITION")
+		}
+		for _, o := range st.TableSpec.Options {
+			if n := strings.ToUpper(o.Name); strings.Contains(n, "DIRECTORY") || n == "CONNECTION" || n == "UNION" || n == "ENGINE" && !strings.EqualFold(o.String, "innodb") {
+				fail("table option %s", o.Name)
+			}
+		}
+	case *sqlparser.AlterTable:
+		if st.PartitionSpec != nil || st.PartitionOption != nil {
+			fail("PARTITION")
+		}
+	case *sqlparser.DropTable:
+		if st.Temp {
+			fail("TEMPORARY")
+		}
+	case *sqlparser.TruncateTable, *sqlparser.RenameTable:
+	default:
+		fail("%T", st)
+	}
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		switch n := n.(type) {
+		case *sqlparser.Subquery, *sqlparser.ExistsExpr, *sqlparser.Variable, *sqlparser.AssignmentExpr:
+			fail("%T", n)
+		case *sqlparser.FuncExpr:
+			if !n.Qualifier.IsEmpty() || !allowedFuncs[n.Name.Lowered()] {
+				fail("function %s", n.Name.String())
+			}
+		case sqlparser.TableName:
+			if !n.Qualifier.IsEmpty() {
+				fail("a database-qualified table")
+			}
+		case *sqlparser.ColumnDefinition:
+			if n.Type != nil && n.Type.Options != nil && n.Type.Options.As != nil {
+				fail("a generated column")
+			}
+		}
+		return true, nil
+	}, stmts[0])
 }
 
 func checkComments(fail func(string, ...any), c *sqlparser.ParsedComments) {

@@ -159,6 +159,9 @@ type analysis struct {
 	reads  map[sqlscope.Ref]struct{}
 	writes map[sqlscope.Ref]struct{}
 	tables map[string]struct{}
+	// inDDL is set for a DDL statement, whose expressions (DEFAULT,
+	// CHECK, keys) may not hold subqueries.
+	inDDL bool
 }
 
 func newAnalysis(schema *sqlscope.Schema) *analysis {

@@ -43,9 +43,15 @@ func (a *analysis) expr(e sqlparser.Expr, x *ctx) error {
 	case *sqlparser.ColName:
 		return a.column(e, x)
 	case *sqlparser.Subquery:
+		if a.inDDL {
+			return refuseDDLSubquery()
+		}
 		_, err := a.query(e.Select, x.sc, x.env)
 		return err
 	case *sqlparser.ExistsExpr:
+		if a.inDDL {
+			return refuseDDLSubquery()
+		}
 		if e.Subquery == nil {
 			return unknown(e)
 		}
@@ -429,6 +435,10 @@ func (a *analysis) valuesFunc(e *sqlparser.ValuesFuncExpr, x *ctx) error {
 		a.read(x.target, c)
 	}
 	return nil
+}
+
+func refuseDDLSubquery() error {
+	return sqlscope.Refuse("clause", "subqueries are not allowed in DDL")
 }
 
 func refuseColumn(name string) error {

@@ -12,7 +12,8 @@
 // the policy must grant those as well.
 //
 // INSERT … ON CONFLICT DO UPDATE is an Insert whose Writes include the
-// SET columns, as sqlscope has no kind for an upsert.
+// SET columns, as sqlscope has no kind for an upsert. DDL on tables is
+// analysed in ddl.go.
 //
 // The connection it guards must use client_encoding UTF8 and
 // standard_conforming_strings on (PostgreSQL's defaults): the analysis
@@ -68,6 +69,9 @@ type analysis struct {
 	// sublinks holds the output of expression subqueries, which name
 	// the column of (SELECT x ...) in a select list.
 	sublinks map[*pg.SubLink]shape
+	// inDDL is set for a DDL statement, whose expressions (DEFAULT,
+	// CHECK, index expressions) may not hold subqueries.
+	inDDL bool
 }
 
 // Analyze parses sql, which must be exactly one statement, and returns the
@@ -171,8 +175,11 @@ func (a *analysis) statement(n *pg.Node) (sqlscope.Kind, error) {
 		}
 		return sqlscope.Select, nil
 	}
+	if ok, err := a.ddl(n); ok {
+		return sqlscope.DDL, err
+	}
 	return sqlscope.Invalid, sqlscope.Refuse("statement-kind",
-		"%s statements are not allowed: send one SELECT (or INSERT, UPDATE or DELETE where the resource allows writes)", stmtName(n))
+		"%s statements are not allowed: send one SELECT (or INSERT, UPDATE or DELETE, or DDL on tables, where the resource allows them)", stmtName(n))
 }
 
 // explain allows EXPLAIN of a SELECT the analysis accepts, with options
@@ -215,35 +222,42 @@ var showable = map[string]bool{
 // stmtNames names the statements agents try most; others are named by
 // their parse node.
 var stmtNames = map[string]string{
-	"AlterSystemStmt":   "ALTER SYSTEM",
-	"CallStmt":          "CALL",
-	"CheckPointStmt":    "CHECKPOINT",
-	"ClusterStmt":       "CLUSTER",
-	"CopyStmt":          "COPY",
-	"CreateStmt":        "CREATE TABLE",
-	"CreateTableAsStmt": "CREATE TABLE AS / SELECT INTO",
-	"DeallocateStmt":    "DEALLOCATE",
-	"DeleteStmt":        "DELETE",
-	"DiscardStmt":       "DISCARD",
-	"DoStmt":            "DO",
-	"DropStmt":          "DROP",
-	"ExecuteStmt":       "EXECUTE",
-	"ExplainStmt":       "EXPLAIN",
-	"GrantStmt":         "GRANT/REVOKE",
-	"InsertStmt":        "INSERT",
-	"ListenStmt":        "LISTEN",
-	"LoadStmt":          "LOAD",
-	"LockStmt":          "LOCK",
-	"MergeStmt":         "MERGE",
-	"NotifyStmt":        "NOTIFY",
-	"PrepareStmt":       "PREPARE",
-	"TransactionStmt":   "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT)",
-	"TruncateStmt":      "TRUNCATE",
-	"UnlistenStmt":      "UNLISTEN",
-	"UpdateStmt":        "UPDATE",
-	"VacuumStmt":        "VACUUM/ANALYZE",
-	"VariableSetStmt":   "SET/RESET",
-	"VariableShowStmt":  "SHOW",
+	"AlterSystemStmt":     "ALTER SYSTEM",
+	"CallStmt":            "CALL",
+	"CheckPointStmt":      "CHECKPOINT",
+	"ClusterStmt":         "CLUSTER",
+	"CopyStmt":            "COPY",
+	"CreateStmt":          "CREATE TABLE",
+	"CreateSeqStmt":       "CREATE SEQUENCE",
+	"CreateFunctionStmt":  "CREATE FUNCTION",
+	"CreateTrigStmt":      "CREATE TRIGGER",
+	"CreateSchemaStmt":    "CREATE SCHEMA",
+	"CreateExtensionStmt": "CREATE EXTENSION",
+	"CommentStmt":         "COMMENT",
+	"ViewStmt":            "CREATE VIEW",
+	"CreateTableAsStmt":   "CREATE TABLE AS / SELECT INTO",
+	"DeallocateStmt":      "DEALLOCATE",
+	"DeleteStmt":          "DELETE",
+	"DiscardStmt":         "DISCARD",
+	"DoStmt":              "DO",
+	"DropStmt":            "DROP",
+	"ExecuteStmt":         "EXECUTE",
+	"ExplainStmt":         "EXPLAIN",
+	"GrantStmt":           "GRANT/REVOKE",
+	"InsertStmt":          "INSERT",
+	"ListenStmt":          "LISTEN",
+	"LoadStmt":            "LOAD",
+	"LockStmt":            "LOCK",
+	"MergeStmt":           "MERGE",
+	"NotifyStmt":          "NOTIFY",
+	"PrepareStmt":         "PREPARE",
+	"TransactionStmt":     "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT)",
+	"TruncateStmt":        "TRUNCATE",
+	"UnlistenStmt":        "UNLISTEN",
+	"UpdateStmt":          "UPDATE",
+	"VacuumStmt":          "VACUUM/ANALYZE",
+	"VariableSetStmt":     "SET/RESET",
+	"VariableShowStmt":    "SHOW",
 }
 
 func stmtName(n *pg.Node) string {

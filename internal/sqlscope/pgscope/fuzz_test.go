@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -25,6 +27,12 @@ func FuzzAnalyze(f *testing.F) {
 	for _, c := range refusedCases {
 		f.Add(c.sql)
 	}
+	for _, c := range ddlCases {
+		f.Add(c.sql)
+	}
+	for _, c := range ddlRefusedCases {
+		f.Add(c.sql)
+	}
 	schema := fixture()
 	f.Fuzz(func(t *testing.T, sql string) {
 		res, err := New().Analyze(sql, schema)
@@ -35,6 +43,12 @@ func FuzzAnalyze(f *testing.F) {
 			}
 			if r.Msg == internalMsg {
 				t.Fatalf("analyzer panicked on %q", sql)
+			}
+			return
+		}
+		if res.Kind == sqlscope.DDL {
+			if err := checkDDL(sql, res, schema); err != nil {
+				t.Fatalf("%q: accepted as DDL but %v", sql, err)
 			}
 			return
 		}
@@ -95,6 +109,66 @@ func checkSelectJSON(js string) error {
 		return fmt.Errorf("top-level statement is not a SelectStmt")
 	}
 	return walkJSON(stmt)
+}
+
+// ddlStmts are the top-level nodes of the DDL the analyzer may accept.
+var ddlStmts = map[string]bool{"CreateStmt": true, "AlterTableStmt": true, "RenameStmt": true, "DropStmt": true, "TruncateStmt": true, "IndexStmt": true}
+
+// checkDDL is the fuzz oracle for DDL: one top-level statement of a DDL
+// kind on tables (DROP only of tables), nothing data-modifying, no
+// subquery, allowlisted functions and casts, no other schema; Writes are
+// whole tables named in Tables; Reads are columns of the schema; every
+// changed table but one CREATE TABLE makes (or RENAME names) exists.
+func checkDDL(sql string, res *sqlscope.Analysis, schema *sqlscope.Schema) error {
+	js, err := pg.ParseToJSON(sql)
+	if err != nil {
+		return err
+	}
+	var tree struct {
+		Stmts []struct {
+			Stmt map[string]any `json:"stmt"`
+		} `json:"stmts"`
+	}
+	if err := json.Unmarshal([]byte(js), &tree); err != nil {
+		return err
+	}
+	if len(tree.Stmts) != 1 || len(tree.Stmts[0].Stmt) != 1 {
+		return fmt.Errorf("not exactly one statement")
+	}
+	var kind string
+	for k := range tree.Stmts[0].Stmt {
+		kind = k
+	}
+	if !ddlStmts[kind] {
+		return fmt.Errorf("top-level statement is %s", kind)
+	}
+	if d, ok := tree.Stmts[0].Stmt["DropStmt"].(map[string]any); ok && d["removeType"] != "OBJECT_TABLE" {
+		return fmt.Errorf("DROP of %v", d["removeType"])
+	}
+	if strings.Contains(js, `"SubLink"`) || strings.Contains(js, "DROP_CASCADE") {
+		return fmt.Errorf("a subquery or CASCADE")
+	}
+	if err := walkJSON(tree.Stmts[0].Stmt); err != nil {
+		return err
+	}
+	if len(res.Writes) == 0 {
+		return fmt.Errorf("DDL that changes no table")
+	}
+	for _, w := range res.Writes {
+		if w.Column != sqlscope.AllColumns || !slices.Contains(res.Tables, w.Table) {
+			return fmt.Errorf("write %s", w)
+		}
+		if schema.Lookup(w.Table, false) == nil && kind != "CreateStmt" && kind != "RenameStmt" {
+			return fmt.Errorf("changes %s, which is not in the schema", w.Table)
+		}
+	}
+	for _, r := range res.Reads {
+		tab := schema.Lookup(r.Table, false)
+		if tab == nil || tab.Column(r.Column, false) == "" || !slices.Contains(res.Tables, r.Table) {
+			return fmt.Errorf("read %s", r)
+		}
+	}
+	return nil
 }
 
 var forbiddenKeys = map[string]bool{

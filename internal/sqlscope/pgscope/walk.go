@@ -227,6 +227,9 @@ func checkCollation(names []*pg.Node) error {
 }
 
 func (a *analysis) subLink(lv *level, sl *pg.SubLink) error {
+	if a.inDDL {
+		return sqlscope.Refuse("clause", "subqueries are not allowed in DDL")
+	}
 	switch sl.SubLinkType {
 	case pg.SubLinkType_EXISTS_SUBLINK, pg.SubLinkType_ALL_SUBLINK, pg.SubLinkType_ANY_SUBLINK,
 		pg.SubLinkType_ROWCOMPARE_SUBLINK, pg.SubLinkType_EXPR_SUBLINK, pg.SubLinkType_MULTIEXPR_SUBLINK,
