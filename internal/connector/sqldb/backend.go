@@ -72,3 +72,29 @@ func (t *table) add(row []any, size int64, lim limits) bool {
 	t.bytes += size
 	return true
 }
+
+// columnRows are the rows of a schema query: table, column, type, in table
+// and column order. Both database/sql's and pgx's rows fit.
+type columnRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// schemaOf builds a schema from the rows of a schema query.
+func schemaOf(rows columnRows) (*sqlscope.Schema, error) {
+	s := &sqlscope.Schema{Tables: map[string]*sqlscope.Table{}}
+	for rows.Next() {
+		var table, column, typ string
+		if err := rows.Scan(&table, &column, &typ); err != nil {
+			return nil, err
+		}
+		t := s.Tables[table]
+		if t == nil {
+			t = &sqlscope.Table{Name: table}
+			s.Tables[table] = t
+		}
+		t.Columns = append(t.Columns, sqlscope.Column{Name: column, Type: typ})
+	}
+	return s, rows.Err()
+}

@@ -75,20 +75,8 @@ func (d *postgresDB) schema(ctx context.Context) (*sqlscope.Schema, error) {
 		return nil, fmt.Errorf("postgres: read schema: %w", err)
 	}
 	defer rows.Close()
-	s := &sqlscope.Schema{Tables: map[string]*sqlscope.Table{}}
-	for rows.Next() {
-		var table, column, typ string
-		if err := rows.Scan(&table, &column, &typ); err != nil {
-			return nil, fmt.Errorf("postgres: read schema: %w", err)
-		}
-		t := s.Tables[table]
-		if t == nil {
-			t = &sqlscope.Table{Name: table}
-			s.Tables[table] = t
-		}
-		t.Columns = append(t.Columns, sqlscope.Column{Name: column, Type: typ})
-	}
-	if err := rows.Err(); err != nil {
+	s, err := schemaOf(rows)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: read schema: %w", err)
 	}
 	return s, nil

@@ -13,41 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
-
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/sqlscope"
+	"github.com/warden-dev/warden/internal/sqltest"
 )
 
-// shopSchema is the corpus fixture (../shared/corpora/README.md, section 4).
-const shopSchema = `
-CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT, country TEXT);
-CREATE TABLE orders    (id INTEGER PRIMARY KEY, customer_id INTEGER, total NUMERIC, created_at TEXT);
-CREATE TABLE secrets   (id INTEGER PRIMARY KEY, token TEXT);
-INSERT INTO customers WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 100)
-  SELECT n, 'NAME-MARKER-' || n, 'email-marker-' || n || '@example.test',
-         CASE n % 4 WHEN 0 THEN 'DE' WHEN 1 THEN 'FR' WHEN 2 THEN 'US' END FROM s;
-INSERT INTO orders WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000)
-  SELECT n, 1 + n % 100, n % 250 + 0.99, datetime('2024-01-01 00:00:00', '+' || (n * 7) || ' hours') FROM s;
-INSERT INTO secrets WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 10)
-  SELECT n, 'tok-MARKER-' || n FROM s;
-`
-
-// shopFile makes the fixture database in its own directory.
+// shopFile makes the corpus fixture (../shared/corpora/README.md, section
+// 4) as a SQLite file alone in its directory.
 func shopFile(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "shop.db")
-	c, err := sqlite3.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Exec(shopSchema); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return sqltest.SQLiteFile(t, sqltest.CorpusFixture)
 }
 
 // fileState is the database file's hash and the names beside it: a write,
