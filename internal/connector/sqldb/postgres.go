@@ -97,17 +97,14 @@ func (d *postgresDB) begin(ctx context.Context, readOnly bool, timeout time.Dura
 	if !readOnly {
 		begin = "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE"
 	}
-	if _, err := pc.Exec(ctx, begin).ReadAll(); err != nil {
-		c.Release()
-		return nil, fmt.Errorf("postgres: begin: %w", err)
-	}
-	ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-	lock := strconv.FormatInt(max(timeout.Milliseconds()/2, 1), 10)
-	rr := pc.ExecParams(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`,
-		[][]byte{[]byte(ms), []byte(lock)}, nil, nil, nil)
-	if _, err := rr.Close(); err != nil {
+	// Warden's own text, with integers it formats itself, in one round
+	// trip; the agent's statement never goes through this simple-protocol
+	// call, which would run several statements.
+	ms := max(timeout.Milliseconds(), 1)
+	setup := fmt.Sprintf("%s; SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d", begin, ms, max(ms/2, 1))
+	if _, err := pc.Exec(ctx, setup).ReadAll(); err != nil {
 		d.end(ctx, c)
-		return nil, fmt.Errorf("postgres: set timeouts: %w", err)
+		return nil, fmt.Errorf("postgres: begin: %w", err)
 	}
 	return c, nil
 }
