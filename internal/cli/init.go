@@ -25,11 +25,13 @@ resources:
     root: .               # this directory; grant paths are relative to it
     # limits: {max_read_bytes: 1MiB, max_list_entries: 1000, search_timeout: 10s}
 
-  # An SQLite database (its connector arrives in a later release):
+  # A database: SQLite here; postgres and mysql take dsn: env:NAME, and
+  # "warden sql grants --resource shop" prints a least-privilege login:
   # shop:
   #   kind: sql
   #   driver: sqlite
   #   dsn: ./shop.db
+  #   limits: {max_rows: 1000, timeout: 10s}
 
   # An HTTP API; secrets are references (env:NAME or file:PATH), never inline:
   # weather:
@@ -48,6 +50,10 @@ agents:
       #   actions: [write]
       #   paths: ["drafts/**"]
       #   approval: required
+      # Read-only queries on some tables and columns of the database:
+      # - resource: shop
+      #   actions: [query]
+      #   tables: {orders: "*", customers: [id, country]}
       # A grant can carry a CEL condition over agent, resource, action,
       # tool, path, args and now:
       #   when: 'now.getHours("UTC") >= 8 && now.getHours("UTC") < 18'
