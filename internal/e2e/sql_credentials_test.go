@@ -29,18 +29,7 @@ func TestSQLStrictCredentials(t *testing.T) {
 	for driver, db := range dbs {
 		t.Run(driver, func(t *testing.T) {
 			start := func(dsn string) error {
-				dir := t.TempDir()
-				t.Setenv("WARDEN_TEST_SHOP_DSN", dsn)
-				pol := strings.Replace(fmt.Sprintf(sqlCorpusPolicy, driver, "env:WARDEN_TEST_SHOP_DSN"),
-					"limits: {timeout: 5s}", "strict_credentials: true", 1)
-				if err := os.WriteFile(filepath.Join(dir, "warden.yaml"), []byte(pol), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				p, err := policy.Load(filepath.Join(dir, "warden.yaml"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				e, err := engine.New(context.Background(), p, engine.Options{NoState: true})
+				e, err := startStrict(t, driver, dsn)
 				if err == nil {
 					e.Close()
 				}
@@ -79,4 +68,22 @@ func password(t *testing.T, driver, dsn string) string {
 		t.Fatal(err)
 	}
 	return cfg.Password
+}
+
+// startStrict opens an engine, without state, for the corpus policy with
+// strict_credentials on a database reached through dsn.
+func startStrict(t *testing.T, driver, dsn string) (*engine.Engine, error) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("WARDEN_TEST_SHOP_DSN", dsn)
+	pol := strings.Replace(fmt.Sprintf(sqlCorpusPolicy, driver, "env:WARDEN_TEST_SHOP_DSN"),
+		"limits: {timeout: 5s}", "strict_credentials: true", 1)
+	if err := os.WriteFile(filepath.Join(dir, "warden.yaml"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load(filepath.Join(dir, "warden.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine.New(context.Background(), p, engine.Options{NoState: true})
 }
