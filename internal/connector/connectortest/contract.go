@@ -43,6 +43,8 @@ type Contract struct {
 	Valid core.Invocation
 	// Missing is a call on a target that does not exist. It must fail with
 	// Kind NotFound and Reason not-found, from Prepare or from Execute.
+	// A kind whose missing targets must look like ungranted ones (sql: a
+	// table not in scope) leaves it empty.
 	Missing core.Invocation
 	// Invalid are argument sets that Prepare must refuse with KindInvalid.
 	Invalid []core.Invocation
@@ -118,6 +120,9 @@ func Run(t *testing.T, c Contract) {
 		// The calls that must reach the connector must also pass the
 		// schema, as the pipeline validates before Prepare.
 		for _, inv := range []core.Invocation{c.Valid, c.Missing} {
+			if inv.Op == "" && inv.Args == nil {
+				continue // no Missing call
+			}
 			schema, ok := schemas[inv.Op]
 			if !ok {
 				t.Errorf("contract invocation names op %q, which Operations() does not list", inv.Op)
@@ -150,6 +155,9 @@ func Run(t *testing.T, c Contract) {
 	})
 
 	t.Run("Missing", func(t *testing.T) {
+		if c.Missing.Op == "" {
+			t.Skip("this kind reports missing targets as out of scope")
+		}
 		conn := c.New(t)
 		_, stage, err := Call(context.Background(), conn, c.Missing, scope)
 		if err == nil {
@@ -222,7 +230,7 @@ func Run(t *testing.T, c Contract) {
 		for w := range workers {
 			wg.Go(func() {
 				for r := range rounds {
-					valid := (w+r)%3 != 0
+					valid := (w+r)%3 != 0 || c.Missing.Op == ""
 					inv := c.Valid
 					if !valid {
 						inv = c.Missing

@@ -205,10 +205,13 @@ func (c *Connector) analyze(ctx context.Context, a *args) (*statement, error) {
 		}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, c.failure(ctx, op, err)
+		}
 		if errors.As(err, &ref) {
 			return nil, core.E(op, core.KindDenied, core.ReasonSQLRefused, "The statement was refused: "+ref.Msg+".", err)
 		}
-		return nil, err
+		return nil, core.E(op, core.KindUnavailable, core.ReasonInternal, "The statement could not be analysed: the database did not answer.", err)
 	}
 	switch {
 	case an.Kind == sqlscope.Invalid:
@@ -365,8 +368,11 @@ func (c *Connector) failure(ctx context.Context, op string, err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	if errors.Is(err, errTimeout) || ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, errTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return core.Errorf(op, core.KindTimeout, core.ReasonTimeout, "The statement ran longer than the %s limit and was cancelled.", c.limits.timeout)
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return core.E(op, core.KindTimeout, core.ReasonTimeout, "The call was cancelled before it finished.", err)
 	}
 	return core.E(op, core.KindOther, core.ReasonToolFailed, "The database refused the statement: "+oneLine(err.Error()), err)
 }
