@@ -341,13 +341,17 @@ var refusedCases = []struct{ sql, class string }{
 	{"SELECT 1 OPERATOR(public.+) 2", "schema"},
 }
 
-func TestAnalyzeRefused(t *testing.T) {
-	for _, c := range refusedCases {
+func TestAnalyzeRefused(t *testing.T) { checkRefused(t, refusedCases) }
+
+// checkRefused analyses every case and wants a refusal of its class.
+func checkRefused(t *testing.T, cases []struct{ sql, class string }) {
+	t.Helper()
+	for _, c := range cases {
 		res, err := New().Analyze(c.sql, fixture())
 		var r *sqlscope.Refusal
 		switch {
 		case err == nil:
-			t.Errorf("%q: accepted: %v reads [%s]", c.sql, res.Kind, refs(res.Reads))
+			t.Errorf("%q: accepted: %v reads [%s] writes [%s] tables %v", c.sql, res.Kind, refs(res.Reads), refs(res.Writes), res.Tables)
 		case !errors.As(err, &r):
 			t.Errorf("%q: error %T is not a *sqlscope.Refusal", c.sql, err)
 		case r.Class != c.class:

@@ -1,7 +1,6 @@
 package pgscope
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -171,17 +170,4 @@ var ddlRefusedCases = []struct{ sql, class string }{
 	{"CREATE INDEX i ON nosuch (a)", "table"},
 }
 
-func TestAnalyzeDDLRefused(t *testing.T) {
-	for _, c := range ddlRefusedCases {
-		res, err := New().Analyze(c.sql, fixture())
-		var r *sqlscope.Refusal
-		switch {
-		case err == nil:
-			t.Errorf("%q: accepted: %v writes [%s] tables %v", c.sql, res.Kind, refs(res.Writes), res.Tables)
-		case !errors.As(err, &r):
-			t.Errorf("%q: error %T is not a *sqlscope.Refusal", c.sql, err)
-		case r.Class != c.class:
-			t.Errorf("%q: class %q (%s), want %q", c.sql, r.Class, r.Msg, c.class)
-		}
-	}
-}
+func TestAnalyzeDDLRefused(t *testing.T) { checkRefused(t, ddlRefusedCases) }
