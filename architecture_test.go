@@ -56,6 +56,7 @@ func TestImportDirection(t *testing.T) {
 		{"internal/journal", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the journal sees only core"},
 		{"internal/sandbox", []string{"internal/"}, "the process sandbox knows nothing of Warden"},
 		{"internal/sqlscope", []string{"internal/"}, "SQL analysis knows only its own vocabulary"},
+		{"internal/netguard", []string{"internal/"}, "the dial-time address check knows nothing of Warden"},
 		{"internal/engine", []string{"internal/mcpserver", "internal/cli"}, "faces depend on the engine, not the reverse"},
 		{"internal/mcpserver", []string{"internal/cli"}, "only main wires the CLI"},
 	}
