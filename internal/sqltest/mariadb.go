@@ -87,13 +87,8 @@ func (s *Server) initMariaDB(as runAs, server, install string) error {
 	if err := writeOwned(as, initFile, initSQL); err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		s.Port = port
-		err = s.launch(as, server, append([]string{"--no-defaults",
+	return s.startOnFreePort("", "SELECT VERSION()", func(port int) error {
+		return s.launch(as, server, append([]string{"--no-defaults",
 			"--datadir=" + data, "--tmpdir=" + tmp, "--socket=" + s.socket,
 			"--pid-file=" + filepath.Join(s.dir, "mariadbd.pid"), "--init-file=" + initFile,
 			"--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1", "--skip-networking=0",
@@ -102,24 +97,7 @@ func (s *Server) initMariaDB(as runAs, server, install string) error {
 			// Shows every session's metadata and named (GET_LOCK) locks,
 			// for Leftovers.
 			"--plugin-load-add=metadata_lock_info"}, small...)...)
-		if err == nil {
-			err = s.waitReady(s.eng.adminDSN(s, ""))
-		}
-		if err == nil {
-			break
-		}
-		s.kill()
-		if attempt == 3 || !s.portInUse() {
-			return err
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	if err := s.admin.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.Version); err != nil {
-		s.stop()
-		return fmt.Errorf("server version: %w", err)
-	}
-	return nil
+	})
 }
 
 type mariaEngine struct{}

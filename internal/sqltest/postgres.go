@@ -111,13 +111,8 @@ func (s *Server) initPostgres(as runAs, bin string) error {
 	if err := writeOwned(as, filepath.Join(data, "pg_hba.conf"), hba); err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		s.Port = port
-		err = s.launch(as, filepath.Join(bin, "postgres"),
+	if err := s.startOnFreePort("postgres", "SHOW server_version", func(port int) error {
+		return s.launch(as, filepath.Join(bin, "postgres"),
 			"-D", data, "-k", s.socket, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 			"-c", "shared_buffers=16MB", "-c", "max_connections=50",
@@ -131,23 +126,11 @@ func (s *Server) initPostgres(as runAs, bin string) error {
 			// than /dev/shm, so that a killed server leaves nothing behind.
 			"-c", "dynamic_shared_memory_type=mmap",
 			"-c", "TimeZone=UTC", "-c", "lc_messages=C")
-		if err == nil {
-			err = s.waitReady(s.eng.adminDSN(s, "postgres"))
-		}
-		if err == nil {
-			break
-		}
-		s.kill()
-		if attempt == 3 || !s.portInUse() {
-			return err
-		}
+	}); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	if err := s.admin.QueryRowContext(ctx, "SHOW server_version").Scan(&s.Version); err != nil {
-		s.stop()
-		return fmt.Errorf("server version: %w", err)
-	}
 	// Test logins may connect to their own database only.
 	_, err = s.admin.ExecContext(ctx, `REVOKE ALL ON DATABASE postgres FROM PUBLIC;
 		REVOKE ALL ON DATABASE template1 FROM PUBLIC`)

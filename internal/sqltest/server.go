@@ -374,6 +374,38 @@ func (s *Server) launch(as runAs, name string, args ...string) error {
 
 // waitReady polls until the server accepts an admin connection, and
 // keeps that pool.
+// startOnFreePort starts the server through launch on a free loopback port
+// and waits until the admin login works on database db; another process
+// may take the port first, so it retries up to three times. It then reads
+// the server's version with versionQuery.
+func (s *Server) startOnFreePort(db, versionQuery string, launch func(port int) error) error {
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		s.Port = port
+		err = launch(port)
+		if err == nil {
+			err = s.waitReady(s.eng.adminDSN(s, db))
+		}
+		if err == nil {
+			break
+		}
+		s.kill()
+		if attempt == 3 || !s.portInUse() {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	if err := s.admin.QueryRowContext(ctx, versionQuery).Scan(&s.Version); err != nil {
+		s.stop()
+		return fmt.Errorf("server version: %w", err)
+	}
+	return nil
+}
+
 func (s *Server) waitReady(dsn string) error {
 	db, err := sql.Open(s.Driver, dsn)
 	if err != nil {
