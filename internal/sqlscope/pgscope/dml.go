@@ -25,16 +25,23 @@ func (a *analysis) target(lv *level, rv *pg.RangeVar) (*rel, error) {
 	return baseRel(t, rv.Alias)
 }
 
+// dmlTarget opens the level of an INSERT, UPDATE or DELETE: its WITH
+// clause, then the table it changes.
+func (a *analysis) dmlTarget(w *pg.WithClause, rv *pg.RangeVar) (*level, *rel, error) {
+	lv := &level{}
+	if w != nil {
+		if err := a.with(lv, w); err != nil {
+			return nil, nil, err
+		}
+	}
+	tr, err := a.target(lv, rv)
+	return lv, tr, err
+}
+
 func targetItem(r *rel) item { return item{rel: r, relVisible: true, colsVisible: true} }
 
 func (a *analysis) insert(s *pg.InsertStmt) error {
-	lv := &level{}
-	if s.WithClause != nil {
-		if err := a.with(lv, s.WithClause); err != nil {
-			return err
-		}
-	}
-	tr, err := a.target(lv, s.Relation)
+	lv, tr, err := a.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return err
 	}
@@ -120,13 +127,7 @@ func (a *analysis) onConflict(lv *level, tr *rel, oc *pg.OnConflictClause) error
 }
 
 func (a *analysis) update(s *pg.UpdateStmt) error {
-	lv := &level{}
-	if s.WithClause != nil {
-		if err := a.with(lv, s.WithClause); err != nil {
-			return err
-		}
-	}
-	tr, err := a.target(lv, s.Relation)
+	lv, tr, err := a.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return err
 	}
@@ -145,13 +146,7 @@ func (a *analysis) update(s *pg.UpdateStmt) error {
 }
 
 func (a *analysis) delete(s *pg.DeleteStmt) error {
-	lv := &level{}
-	if s.WithClause != nil {
-		if err := a.with(lv, s.WithClause); err != nil {
-			return err
-		}
-	}
-	tr, err := a.target(lv, s.Relation)
+	lv, tr, err := a.dmlTarget(s.WithClause, s.Relation)
 	if err != nil {
 		return err
 	}
