@@ -36,6 +36,10 @@ func landlockPaths(p *policy.Policy) ([]sandbox.Path, error) {
 			paths = append(paths, sqlPaths(p, spec)...)
 			continue
 		}
+		if spec.HTTP != nil {
+			paths = append(paths, httpPaths(spec)...)
+			continue
+		}
 		if spec.Kind != core.KindFS || spec.FS == nil {
 			// Fail closed rather than guess what a connector opens later.
 			return nil, fmt.Errorf("landlock: resource %q (kind %s): the paths it needs are not known; set %s to serve it", spec.Name, spec.Kind, landlockOff)
@@ -70,6 +74,20 @@ func sqlPaths(p *policy.Policy, spec *core.ResourceSpec) []sandbox.Path {
 		return []sandbox.Path{{Path: filepath.Dir(file), Access: sandbox.Write, Dir: true, Why: fmt.Sprintf("resource %s (the directory of its SQLite file, write)", spec.Name)}}
 	}
 	return []sandbox.Path{{Path: file, Why: fmt.Sprintf("resource %s (its SQLite file, read)", spec.Name)}}
+}
+
+// httpPaths are the files an http resource reads: its CA bundle and its
+// OpenAPI document. The API itself is reached over the network, which
+// netguard governs; TLS roots and DNS files are among the system paths.
+func httpPaths(spec *core.ResourceSpec) []sandbox.Path {
+	var out []sandbox.Path
+	if f := spec.HTTP.CAFile; f != "" {
+		out = append(out, sandbox.Path{Path: f, Why: fmt.Sprintf("resource %s (its CA file, read)", spec.Name)})
+	}
+	if f := spec.HTTP.OpenAPI; f != "" {
+		out = append(out, sandbox.Path{Path: f, Why: fmt.Sprintf("resource %s (its OpenAPI document, read)", spec.Name)})
+	}
+	return out
 }
 
 // writable reports whether any agent holds a grant that changes the

@@ -58,8 +58,18 @@ type PrivilegeChecker interface {
 type Operation struct {
 	// Name is the operation, such as "read"; the tool is "<resource>_<Name>".
 	Name string
-	// Action is the policy action the call needs, such as "read".
+	// Action is the policy action the call needs, such as "read". An
+	// operation whose action depends on its arguments (an HTTP request's
+	// method) leaves it empty and lists the candidates in Actions; its
+	// Prepare then sets [Invocation.Action].
 	Action string
+	// Actions are the actions an operation with an empty Action may take.
+	// The tool is offered when a grant covers any of them.
+	Actions []string
+	// Target, when set, is the one target every call of the operation has
+	// (a URL path template such as "/v1/users/{id}"). The tool is offered
+	// only when a grant could cover it.
+	Target string
 	// Summary is one sentence describing what the tool does.
 	Summary string
 	// InputSchema is a JSON Schema (draft 2020-12) object for the arguments.
@@ -75,6 +85,16 @@ type Invocation struct {
 	// Path and Paths are the normalised targets, set by Prepare.
 	Path  string
 	Paths []string
+	// Action is the call's policy action, set by Prepare when the
+	// operation's depends on the arguments; it must be one of the
+	// operation's Actions.
+	Action string
+	// ReadOnly, set by Prepare, reports that this call changes nothing
+	// even though its operation may (an HTTP GET through a tool that can
+	// also POST).
+	ReadOnly bool
+	// HTTP describes an http call for the policy, set by Prepare.
+	HTTP *HTTPCall
 	// State is the connector's own decoded form of the call, set by Prepare.
 	State any
 	// Journal, set by the engine before Execute for operations that are not

@@ -79,6 +79,10 @@ const (
 	ReasonNoMatch           Reason = "edit-no-match"       // an edit's old text is not in the file exactly once
 	ReasonUndoConflict      Reason = "changed-since"       // undo refused: the file changed after the call
 	ReasonSQLRefused        Reason = "sql-refused"         // the statement is not one statement of a granted kind, or uses a construct outside the allowlist
+	ReasonRequestRefused    Reason = "request-refused"     // the HTTP request leaves its base URL, or is malformed (encoded slashes, CR/LF, forbidden headers)
+	ReasonAddressBlocked    Reason = "address-blocked"     // the address a connection would go to is loopback, private, link-local, metadata or another non-public range
+	ReasonRedirectRefused   Reason = "redirect-refused"    // a redirect leads outside the base URL, the grants, or downgrades TLS, or there are too many
+	ReasonUpstreamFailed    Reason = "upstream-failed"     // the HTTP API could not be reached or broke off (not a refusal)
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that

@@ -20,6 +20,9 @@ type Request struct {
 	// Paths lists further targets that must all be allowed (a move's source
 	// and destination). Path is checked too.
 	Paths []string
+	// HTTP describes an http call's query, headers and body, for grants
+	// that limit them; nil for other kinds.
+	HTTP *HTTPCall
 	// Args are the decoded tool arguments, visible to when: conditions.
 	Args map[string]any
 	// Time is when the call arrived; when: conditions see it as now.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -171,11 +172,16 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		return refused(err)
 	}
 	rec.Path = inv.Path
+	action, err := callAction(tool.Op, inv)
+	if err != nil {
+		return refused(err)
+	}
+	rec.Action = action
 
 	// Decide.
 	req := &core.Request{
-		Agent: call.Agent, Resource: tool.Resource, Action: tool.Op.Action, Tool: tool.Name,
-		Path: inv.Path, Paths: inv.Paths, Args: args, Time: now,
+		Agent: call.Agent, Resource: tool.Resource, Action: action, Tool: tool.Name,
+		Path: inv.Path, Paths: inv.Paths, HTTP: inv.HTTP, Args: args, Time: now,
 	}
 	d := e.policy.Evaluate(ctx, req)
 	out := &Outcome{Decision: d, Reason: d.Reason()}
@@ -198,7 +204,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// A call that may change the resource is recorded before it runs, and
 	// keeps what it replaces in the journal.
 	var tx *journal.Tx
-	if !tool.Op.ReadOnly {
+	if !tool.Op.ReadOnly && !inv.ReadOnly {
 		var ok bool
 		if tx, ok = e.beginChange(ctx, call, tool, rec, d, out); !ok {
 			return out
@@ -391,6 +397,19 @@ func refused(err error) *Outcome {
 		Message:  core.MessageOf(err),
 		Err:      err,
 	}
+}
+
+// callAction is the policy action of a prepared call: the operation's, or
+// the one Prepare chose among the operation's candidates. A connector that
+// picks anything else has a bug; the call fails closed.
+func callAction(op core.Operation, inv *core.Invocation) (string, error) {
+	if op.Action != "" {
+		return op.Action, nil
+	}
+	if inv.Action != "" && slices.Contains(op.Actions, inv.Action) {
+		return inv.Action, nil
+	}
+	return "", core.E("engine.call", core.KindInternal, core.ReasonInternal, "", fmt.Errorf("operation %s: prepare chose action %q, not one of %v", op.Name, inv.Action, op.Actions))
 }
 
 func closeState(inv *core.Invocation) {

@@ -39,9 +39,13 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 	if err := tool.conn.Prepare(ctx, inv); err != nil {
 		return &Explanation{Outcome: refused(err)}
 	}
+	action, err := callAction(tool.Op, inv)
+	if err != nil {
+		return &Explanation{Outcome: refused(err)}
+	}
 	req := &core.Request{
-		Agent: call.Agent, Resource: tool.Resource, Action: tool.Op.Action, Tool: tool.Name,
-		Path: inv.Path, Paths: inv.Paths, Args: args, Time: e.opts.Now(),
+		Agent: call.Agent, Resource: tool.Resource, Action: action, Tool: tool.Name,
+		Path: inv.Path, Paths: inv.Paths, HTTP: inv.HTTP, Args: args, Time: e.opts.Now(),
 	}
 	d, steps := e.policy.Explain(ctx, req)
 	out := &Outcome{Decision: d, Reason: d.Reason()}

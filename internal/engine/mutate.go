@@ -23,7 +23,7 @@ func (e *Engine) beginChange(ctx context.Context, call core.Call, tool *Tool, re
 	rec.ID = audit.NewID()
 	if e.audit != nil {
 		intent := &audit.Record{
-			Event: "intent", Agent: call.Agent, Tool: tool.Name, Resource: tool.Resource, Action: tool.Op.Action,
+			Event: "intent", Agent: call.Agent, Tool: tool.Name, Resource: tool.Resource, Action: rec.Action,
 			Path: rec.Path, ArgsSHA256: rec.ArgsSHA256, ArgsBytes: rec.ArgsBytes, // the outcome record holds the arguments
 			Decision: d.Effect.String(), Rule: d.Rule, Reasons: reasonStrings(d.Reasons),
 			Detail: map[string]any{"call_id": rec.ID},

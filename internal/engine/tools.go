@@ -44,7 +44,7 @@ func (e *Engine) buildTools() error {
 			}
 			actions := e.policy.Actions(agent, spec.Name)
 			for _, op := range c.Operations() {
-				if !slices.Contains(actions, op.Action) {
+				if !e.offered(agent, spec.Name, actions, op) {
 					continue
 				}
 				t := &Tool{
@@ -83,6 +83,25 @@ func (e *Engine) buildTools() error {
 	return nil
 }
 
+// offered reports whether some grant of the agent could allow a call of op:
+// one covers its action (or one of its candidate actions) and, for an
+// operation with a fixed target, that target.
+func (e *Engine) offered(agent, resource string, actions []string, op core.Operation) bool {
+	cands := op.Actions
+	if op.Action != "" {
+		cands = []string{op.Action}
+	}
+	for _, a := range cands {
+		if !slices.Contains(actions, a) {
+			continue
+		}
+		if op.Target == "" || e.policy.Reachable(agent, resource, a, op.Target) {
+			return true
+		}
+	}
+	return false
+}
+
 // Tools returns the tools an agent may call, in policy order.
 func (e *Engine) Tools(agent string) []*Tool { return slices.Clone(e.toolOrder[agent]) }
 
@@ -110,18 +129,28 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 	var open, approval []string
 	everything := false
 	for _, g := range p.Grants(agent, spec.Name) {
-		if !slices.Contains(g.Actions, op.Action) {
+		acts := opActions(op, g.Actions)
+		if len(acts) == 0 {
 			continue
 		}
-		paths := g.Paths
+		paths := slices.Clone(g.Paths)
 		if len(paths) == 0 {
 			paths = []string{"everything"}
+		}
+		if op.Action == "" {
+			// The call picks its action (an HTTP method): say which ones.
+			for i := range paths {
+				paths[i] = strings.Join(acts, "/") + " " + paths[i]
+			}
+			if len(g.Paths) == 0 {
+				paths[0] = strings.Join(acts, "/") + " on everything"
+			}
 		}
 		if g.Approval {
 			approval = append(approval, paths...)
 			continue
 		}
-		if len(g.Paths) == 0 && g.When == "" {
+		if len(g.Paths) == 0 && g.When == "" && op.Action != "" {
 			everything = true
 		}
 		if g.When != "" {
@@ -133,7 +162,7 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 	}
 	var denied []string
 	for _, d := range p.Denies(agent, spec.Name) {
-		if slices.Contains(d.Actions, op.Action) {
+		if len(opActions(op, d.Actions)) > 0 {
 			if len(d.Paths) == 0 {
 				denied = append(denied, "everything"+whenSuffix(d.When))
 			}
@@ -163,6 +192,23 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// opActions returns the actions of a rule that op can take.
+func opActions(op core.Operation, actions []string) []string {
+	if op.Action != "" {
+		if slices.Contains(actions, op.Action) {
+			return []string{op.Action}
+		}
+		return nil
+	}
+	var out []string
+	for _, a := range op.Actions {
+		if slices.Contains(actions, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func whenSuffix(when string) string {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/textproto"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,7 +135,7 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 		return nil
 	}
 	// A rule's position is its first key, where the entry visibly starts.
-	r := &rule{id: path, pos: c.pos(fields[0].keyN), deny: deny}
+	r := &rule{id: path, pos: c.pos(fields[0].keyN), deny: deny, maxBodyBytes: -1}
 	r.position = r.pos.String()
 	probsBefore := len(c.probs)
 	get := func(key string) (field, bool) {
@@ -280,6 +281,9 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 	}
 	if f, ok := get("query"); ok {
 		r.query, _, _ = c.strList(f.val, f.path, "query")
+		if r.query == nil {
+			r.query = []string{} // query: [] allows none
+		}
 	}
 	if f, ok := get("headers"); ok {
 		var nodes []ast.Node
@@ -288,6 +292,10 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 			if !validHeaderName(h) {
 				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), "write a header name such as Accept", "%q is not a valid header name", h)
 			}
+			r.headers[i] = textproto.CanonicalMIMEHeaderKey(h)
+		}
+		if r.headers == nil {
+			r.headers = []string{} // headers: [] allows none
 		}
 	}
 	if f, ok := get("max_body_bytes"); ok {

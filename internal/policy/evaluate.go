@@ -140,6 +140,10 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 			step(trace, r, target, "the table or column is not among the grant's tables")
 			return true
 		}
+		if ok, why := r.coversHTTP(req.HTTP); !ok {
+			step(trace, r, target, why)
+			return true
+		}
 		if r.cond != nil {
 			ok, err := r.cond.eval(ctx, req, target)
 			if err != nil {

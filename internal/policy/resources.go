@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/netguard"
 )
 
 // kindActions are the actions each resource kind understands, in the order
@@ -271,6 +273,12 @@ func (c *compiler) httpResource(rf field, get func(string) (field, bool)) *core.
 			spec.AllowPrivate = append(spec.AllowPrivate, p.Masked())
 		}
 	}
+	if f, ok := get("base_url"); ok && spec.BaseURL != "" {
+		if msg := checkBaseHost(spec.BaseURL, spec.AllowPrivate); msg != "" {
+			c.add(f.val, f.path, "point base_url at the API's public host name, or list its address in allow_private to reach an internal service deliberately", "base_url %q %s", spec.BaseURL, msg)
+			spec.BaseURL = ""
+		}
+	}
 	if f, ok := get("openapi"); ok {
 		if s, ok := c.str(f.val, f.path, "openapi"); ok {
 			spec.OpenAPI = c.abs(s)
@@ -309,6 +317,32 @@ func checkBaseURL(s string) string {
 		return "must not contain credentials; use auth: with a secret reference"
 	case u.RawQuery != "" || u.Fragment != "" || strings.Contains(s, "#"):
 		return "must not have a query or fragment"
+	}
+	return ""
+}
+
+// checkBaseHost refuses a base URL host that is not canonically spelled
+// (a number a resolver could read as IPv4, an IDN not in xn-- form) or is
+// an address netguard blocks and allow does not cover. Names are checked
+// when connections are made.
+func checkBaseHost(s string, allow []netip.Prefix) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "is not a URL"
+	}
+	addr, err := netguard.ParseHost(u.Hostname())
+	if err != nil {
+		return "has a host Warden does not accept: " + strings.TrimPrefix(err.Error(), netguard.ErrHostSpelling.Error()+": ")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || p[0] == '0' {
+			return "has an invalid port"
+		}
+	}
+	if addr.IsValid() {
+		if err := netguard.New(allow).Check(addr); err != nil {
+			return "is an address Warden does not connect to: " + strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": ")
+		}
 	}
 	return ""
 }

@@ -29,6 +29,9 @@ var systemPaths = []Path{
 	{Path: "/etc/resolv.conf", Why: "DNS"},
 	{Path: "/etc/hosts", Why: "DNS"},
 	{Path: "/etc/nsswitch.conf", Why: "DNS"},
+	// glibc's resolver (the cgo one) reads these as well.
+	{Path: "/etc/host.conf", Why: "DNS"},
+	{Path: "/etc/gai.conf", Why: "DNS"},
 	// time loads the local zone at its first use (log timestamps), and
 	// other zones when a policy condition names one.
 	{Path: "/etc/localtime", Why: "time zone"},

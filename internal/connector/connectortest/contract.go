@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,8 +90,11 @@ func Run(t *testing.T, c Contract) {
 				t.Errorf("operation %q is listed twice", op.Name)
 			}
 			seen[op.Name] = true
-			if op.Action == "" {
-				t.Errorf("operation %q has an empty Action", op.Name)
+			if op.Action == "" && len(op.Actions) == 0 {
+				t.Errorf("operation %q has neither an Action nor candidate Actions", op.Name)
+			}
+			if op.Action != "" && len(op.Actions) > 0 {
+				t.Errorf("operation %q has both an Action and candidate Actions", op.Name)
 			}
 			if op.Summary == "" {
 				t.Errorf("operation %q has an empty Summary", op.Name)
@@ -140,6 +144,11 @@ func Run(t *testing.T, c Contract) {
 		err := prepare(context.Background(), conn, &inv)
 		if err != nil {
 			t.Fatalf("Prepare(%s %s) error: %v", inv.Op, inv.Args, err)
+		}
+		for _, op := range conn.Operations() {
+			if op.Name == inv.Op && op.Action == "" && !slices.Contains(op.Actions, inv.Action) {
+				t.Errorf("Prepare(%s %s) chose action %q, not one of the operation's %v", inv.Op, inv.Args, inv.Action, op.Actions)
+			}
 		}
 		res, err := conn.Execute(context.Background(), &inv, scope)
 		closeState(t, &inv)

@@ -1,0 +1,24 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/warden-dev/warden/internal/connector/connectortest"
+	"github.com/warden-dev/warden/internal/core"
+)
+
+func TestContract(t *testing.T) {
+	up := newCounter(t, "127.0.0.1:0", nil)
+	connectortest.Run(t, connectortest.Contract{
+		New: func(t *testing.T) core.Connector { return newConn(t, spec(up.URL+"/v1/", nil)) },
+		Valid: core.Invocation{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"items/1"}`)},
+		Invalid: []core.Invocation{
+			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"../admin"}`)},
+			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"/admin"}`)},
+			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"a%2fb"}`)},
+			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"x","headers":{"Host":"evil"}}`)},
+			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"x","headers":{"X-A":"1\r\nX-Injected: 1"}}`)},
+		},
+	})
+}

@@ -1,0 +1,20 @@
+// Package httpapi is the connector for HTTP APIs (resource kind "http").
+//
+// A call names a method and a path relative to the resource's base URL;
+// the agent never picks the scheme, host or port. The layers, each of
+// which stops an attack on its own:
+//
+//  1. The target: the path is normalised (one percent-decoding, no dot
+//     segments, no encoded slashes or backslashes, no control bytes) and
+//     must stay under the base URL's path; the policy decides the method
+//     and the full URL path; headers that redirect or impersonate are
+//     refused.
+//  2. The dialer: every connection passes [netguard], which sees the IP
+//     address the socket really connects to, after DNS and redirects.
+//  3. Redirects are followed by hand, at most five, only to the same
+//     origin, under the base path, with the method kept, and each hop is
+//     decided by the policy again.
+//  4. The credential is added at egress, last, and redacted with its
+//     encodings from everything that goes back: body, headers, errors.
+//  5. Limits: response bytes, total time, calls per minute.
+package httpapi

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// maxBinaryBytes is the largest binary body returned (as base64).
+const maxBinaryBytes = 256 << 10
+
+// shownHeaders are the response headers the agent sees; others (cookies,
+// server internals) stay with Warden.
+var shownHeaders = []string{
+	"Allow", "Cache-Control", "Content-Disposition", "Content-Language", "Content-Length", "Content-Range",
+	"Content-Type", "Date", "Etag", "Expires", "Last-Modified", "Link", "Location", "Retry-After",
+	"Www-Authenticate", "X-Request-Id",
+}
+
+// Response is what a call returns.
+type Response struct {
+	Status     int               `json:"status"`
+	StatusText string            `json:"status_text"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	// Exactly one of JSON, Text and Base64 holds the body, if any.
+	JSON   json.RawMessage `json:"json,omitempty"`
+	Text   *string         `json:"text,omitempty"`
+	Base64 string          `json:"base64,omitempty"`
+	// Bytes is how many body bytes were read.
+	Bytes     int64  `json:"bytes"`
+	Truncated bool   `json:"truncated,omitempty"`
+	Omitted   string `json:"omitted,omitempty"`
+	// Redirects lists the paths of redirects followed, in order.
+	Redirects []string `json:"redirects,omitempty"`
+}
+
+// result reads a response within the limits and shapes it for the agent,
+// with the credential in any encoding redacted.
+func (c *Connector) result(ctx context.Context, resp *http.Response, hops []string) (*core.Result, error) {
+	out := &Response{Status: resp.StatusCode, StatusText: http.StatusText(resp.StatusCode), Headers: map[string]string{}, Redirects: hops}
+	for _, h := range shownHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			out.Headers[h] = c.redactor.String(strings.Join(v, ", "))
+		}
+	}
+	for k, v := range resp.Header {
+		if strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Ratelimit") {
+			out.Headers[k] = c.redactor.String(strings.Join(v, ", "))
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.responseBytes+1))
+	if err != nil {
+		return nil, c.sendError(ctx, err)
+	}
+	if int64(len(body)) > c.limits.responseBytes {
+		body, out.Truncated = body[:c.limits.responseBytes], true
+	}
+	out.Bytes = int64(len(body))
+	body = c.redactor.Bytes(body)
+	if len(body) == 0 {
+		return &core.Result{Value: out, Bytes: out.Bytes}, nil
+	}
+	media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case isJSON(media) && !out.Truncated && json.Valid(body):
+		var buf bytes.Buffer
+		if json.Compact(&buf, body) == nil {
+			out.JSON = buf.Bytes()
+			break
+		}
+		fallthrough
+	case isText(media) || (media == "" || isJSON(media)) && utf8.Valid(body):
+		s := strings.ToValidUTF8(string(body), "\uFFFD")
+		out.Text = &s
+	case len(body) <= maxBinaryBytes:
+		out.Base64 = base64.StdEncoding.EncodeToString(body)
+	default:
+		out.Omitted = "binary body over the 256 KiB base64 limit"
+	}
+	return &core.Result{Value: out, Bytes: out.Bytes, Truncated: out.Truncated}, nil
+}
+
+func isJSON(media string) bool {
+	return media == "application/json" || strings.HasSuffix(media, "+json")
+}
+
+func isText(media string) bool {
+	switch {
+	case strings.HasPrefix(media, "text/"), strings.HasSuffix(media, "+xml"):
+		return true
+	}
+	switch media {
+	case "application/xml", "application/javascript", "application/x-www-form-urlencoded", "application/x-ndjson", "application/yaml":
+		return true
+	}
+	return false
+}
