@@ -27,6 +27,21 @@ const sandboxEnv = "WARDEN_E2E_SANDBOX"
 // sandbox holds and returns true. It skips, loudly, without bwrap.
 func sandboxed(t *testing.T) bool {
 	t.Helper()
+	return sandboxedWith(t, sandboxOptions{})
+}
+
+// sandboxOptions add to the sandbox: bwrap arguments placed before the
+// command (more namespaces, files bound over system ones) and environment
+// variables for the re-executed test.
+type sandboxOptions struct {
+	args func(dir string) []string
+	env  []string
+}
+
+// sandboxedWith is sandboxed with more isolation: opts.args gets the
+// writable directory, where it may have written files to bind.
+func sandboxedWith(t *testing.T, opts sandboxOptions) bool {
+	t.Helper()
 	if dir := os.Getenv(sandboxEnv); dir != "" {
 		mustBeSandboxed(t, dir)
 		return true
@@ -36,10 +51,11 @@ func sandboxed(t *testing.T) bool {
 		t.Skip("SKIPPED: bwrap (bubblewrap) is not installed; these cases are real attacks and run only inside a read-only mount namespace. Install bubblewrap (.ci/run does).")
 	}
 	dir := t.TempDir()
-	args := []string{
-		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", dir, dir, "--die-with-parent",
-		"--", os.Args[0], "-test.run", innerRunPattern(t.Name()), "-test.v", "-test.count=1", "-test.parallel=4",
+	args := []string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", dir, dir, "--die-with-parent"}
+	if opts.args != nil {
+		args = append(args, opts.args(dir)...)
 	}
+	args = append(args, "--", os.Args[0], "-test.run", innerRunPattern(t.Name()), "-test.v", "-test.count=1", "-test.parallel=4")
 	if d, ok := t.Deadline(); ok {
 		args = append(args, "-test.timeout", time.Until(d).Round(time.Second).String())
 	}
@@ -47,7 +63,7 @@ func sandboxed(t *testing.T) bool {
 		args = append(args, "-test.short")
 	}
 	cmd := exec.Command(bwrap, args...)
-	cmd.Env = append(os.Environ(), sandboxEnv+"="+dir, "TMPDIR="+dir, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	cmd.Env = append(append(os.Environ(), opts.env...), sandboxEnv+"="+dir, "TMPDIR="+dir, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
