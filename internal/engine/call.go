@@ -90,6 +90,8 @@ func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Ou
 	start := e.opts.Now()
 	rec := &audit.Record{Event: "call", Agent: call.Agent, Tool: call.Tool, ArgsBytes: len(call.Args)}
 	out := e.call(ctx, call, opts, rec, start)
+	// A message may quote what an upstream said; it never carries a secret.
+	out.Message = e.redactor.String(out.Message)
 	rec.Decision = out.Decision.Effect.String()
 	rec.Rule = out.Decision.Rule
 	for _, r := range out.Decision.Reasons {
