@@ -47,6 +47,7 @@ func runDoctor(e *env, args []string) int {
 	d.policy(p, isDefault)
 	d.roots(p)
 	d.databases(e, p)
+	d.apis(e, p)
 	d.landlock(p)
 	d.journal(p)
 	d.audit(p)

@@ -2,6 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"flag"
 	"os"
 	"strings"
@@ -52,6 +56,27 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(c.Exec(args[1]))
 				ts.Check(c.Close())
+			},
+			// httpupstream VAR starts an HTTP server on 127.0.0.1 for the
+			// rest of the script and sets VAR to its URL and VAR_PORT to
+			// its port. It answers every
+			// request with JSON echoing the method, path, query, headers
+			// and body, so scripts can show what Warden really sent.
+			"httpupstream": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: httpupstream VAR")
+				}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+					w.Header().Set("Content-Type", "application/json")
+					json.NewEncoder(w).Encode(map[string]any{
+						"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.Query(),
+						"headers": r.Header, "body": string(body),
+					})
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv(args[0], srv.URL)
+				ts.Setenv(args[0]+"_PORT", srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
 			},
 			// deleteline FILE N removes line N (1-based).
 			"deleteline": func(ts *testscript.TestScript, neg bool, args []string) {
