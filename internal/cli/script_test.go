@@ -3,10 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"flag"
 	"os"
 	"strings"
 	"testing"
