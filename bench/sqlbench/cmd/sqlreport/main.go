@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/warden-dev/warden/bench/internal/gobench"
 )
 
 // Targets from issue 4.
@@ -30,16 +31,11 @@ var (
 	paths      = []string{"direct", "floor", "warden", "analysis"}
 )
 
-type notes []string
-
-func (n *notes) String() string     { return strings.Join(*n, "; ") }
-func (n *notes) Set(s string) error { *n = append(*n, s); return nil }
-
 func main() {
 	in := flag.String("in", "", "go test -bench output (default: standard input)")
 	out := flag.String("out", "", "also write the report to this file")
 	title := flag.String("title", "SQL benchmark (issue 4)", "the report's heading")
-	var extra notes
+	var extra gobench.Notes
 	flag.Var(&extra, "note", "a line printed under the heading (repeatable)")
 	flag.Parse()
 
@@ -86,75 +82,30 @@ func (r runs) get(unit string, k key) []float64 { return r[unit][k] }
 // parse collects every metric of every BenchmarkSQL/db/query/path line
 // and the names of failed benchmarks.
 func parse(r io.Reader) (runs, []string, error) {
+	res, err := gobench.Parse(r, "BenchmarkSQL")
+	if err != nil {
+		return nil, nil, err
+	}
 	all := runs{}
-	var failed []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if name, ok := strings.CutPrefix(line, "--- FAIL: "); ok {
-			failed = append(failed, name)
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkSQL/") {
-			continue
-		}
-		name := f[0]
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			if _, err := strconv.Atoi(name[i+1:]); err == nil {
-				name = name[:i] // the GOMAXPROCS suffix
+	for unit, byName := range res.Runs {
+		for name, v := range byName {
+			parts := strings.Split(name, "/")
+			if len(parts) != 3 {
+				continue
 			}
-		}
-		parts := strings.Split(strings.TrimPrefix(name, "BenchmarkSQL/"), "/")
-		if len(parts) != 3 {
-			continue
-		}
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%q: %v", line, err)
-			}
-			unit := f[i+1]
 			if all[unit] == nil {
 				all[unit] = map[key][]float64{}
 			}
-			k := key{parts[0], parts[1], parts[2]}
-			all[unit][k] = append(all[unit][k], v)
+			all[unit][key{parts[0], parts[1], parts[2]}] = v
 		}
 	}
-	return all, failed, sc.Err()
+	return all, res.Failed, nil
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-}
-
-// dur formats nanoseconds.
-func dur(ns float64) string {
-	switch {
-	case ns < 0:
-		return "−" + dur(-ns)
-	case ns == 0:
-		return "–"
-	case ns < 1e3:
-		return fmt.Sprintf("%.0f ns", ns)
-	case ns < 1e6:
-		return fmt.Sprintf("%.1f µs", ns/1e3)
-	case ns < 1e9:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
-	}
-	return fmt.Sprintf("%.2f s", ns/1e9)
-}
+var (
+	median = gobench.Median
+	dur    = gobench.Dur
+)
 
 // report writes the markdown and tells whether the input was complete: no
 // benchmark failed and there were results. Missed targets are only shown.
