@@ -30,6 +30,11 @@ type specFile struct {
 			Paths    []string       `yaml:"paths"`
 			Args     map[string]any `yaml:"args"`
 			Time     string         `yaml:"time"`
+			HTTP     *struct {
+				Query     []string `yaml:"query"`
+				Headers   []string `yaml:"headers"`
+				BodyBytes int64    `yaml:"body_bytes"`
+			} `yaml:"http"`
 		} `yaml:"request"`
 		Want struct {
 			Effect  string   `yaml:"effect"`
@@ -89,6 +94,9 @@ func TestSpecs(t *testing.T) {
 				t.Run(tt.Name, func(t *testing.T) {
 					r := tt.Request
 					req := &core.Request{Agent: r.Agent, Resource: r.Resource, Action: r.Action, Tool: r.Tool, Path: r.Path, Paths: r.Paths, Args: r.Args}
+					if h := r.HTTP; h != nil {
+						req.HTTP = &core.HTTPCall{Query: h.Query, Headers: h.Headers, BodyBytes: h.BodyBytes}
+					}
 					if r.Time != "" {
 						tm, err := time.Parse(time.RFC3339, r.Time)
 						if err != nil {
