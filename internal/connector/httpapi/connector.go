@@ -79,7 +79,7 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	s := spec.HTTP
 	base, err := ParseBaseURL(s.BaseURL, s.AllowPrivate)
 	if err != nil {
-		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), err)
+		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
 	}
 	c := &Connector{
 		resource: spec.Name,
@@ -99,11 +99,11 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	}
 	c.redactor, c.authName = credentialForms(s.Auth)
 	if c.client, err = newClient(s); err != nil {
-		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), err)
+		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
 	}
 	if s.OpenAPI != "" {
 		if err := c.loadOpenAPI(s.OpenAPI); err != nil {
-			return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: openapi: %v", spec.Name, err), err)
+			return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: openapi: %v", spec.Name, err), nil)
 		}
 	} else {
 		c.ops = []core.Operation{requestOperation(spec.Name, c.origin.String()+c.basePath, c.limits)}

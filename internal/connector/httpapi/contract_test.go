@@ -11,7 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	up := newCounter(t, "127.0.0.1:0", nil)
 	connectortest.Run(t, connectortest.Contract{
-		New: func(t *testing.T) core.Connector { return newConn(t, spec(up.URL+"/v1/", nil)) },
+		New:   func(t *testing.T) core.Connector { return newConn(t, spec(up.URL+"/v1/", nil)) },
 		Valid: core.Invocation{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"items/1"}`)},
 		Invalid: []core.Invocation{
 			{Op: OpRequest, Args: json.RawMessage(`{"method":"GET","path":"../admin"}`)},

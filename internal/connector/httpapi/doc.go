@@ -17,4 +17,9 @@
 //  4. The credential is added at egress, last, and redacted with its
 //     encodings from everything that goes back: body, headers, errors.
 //  5. Limits: response bytes, total time, calls per minute.
+//
+// Without an OpenAPI document a resource offers one generic tool,
+// "<resource>_request"; with one, each operation is its own tool with typed
+// parameters (openapi.go), built into the same request and checked the same
+// way.
 package httpapi
