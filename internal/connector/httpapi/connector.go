@@ -106,7 +106,7 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 			return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: openapi: %v", spec.Name, err), nil)
 		}
 	} else {
-		c.ops = []core.Operation{requestOperation(spec.Name, c.origin.String()+c.basePath, c.limits)}
+		c.ops = []core.Operation{requestOperation(c.origin.String()+c.basePath, c.limits)}
 	}
 	return c, nil
 }

@@ -23,8 +23,7 @@ const (
 	maxQueryParams = 64
 )
 
-func requestOperation(resource, base string, lim limits) core.Operation {
-	q := strconv.Quote(resource)
+func requestOperation(base string, lim limits) core.Operation {
 	quoted := make([]string, len(methods))
 	for i, m := range methods {
 		quoted[i] = strconv.Quote(m)
@@ -42,8 +41,8 @@ func requestOperation(resource, base string, lim limits) core.Operation {
 	}
 	return core.Operation{
 		Name: OpRequest, Actions: methods,
-		Summary: fmt.Sprintf("Send one HTTP request to the API %s (base URL %s) and get the status, selected headers and body (JSON as JSON, text as text, binary as base64; at most %d bytes, truncated says when more was left out). Credentials are added by Warden; never send them.",
-			q, base, lim.responseBytes),
+		Summary: fmt.Sprintf("Send one HTTP request and get the status, selected headers and body (JSON as JSON, text as text, binary as base64; at most %d bytes, truncated says when more was left out). Credentials are added by Warden; never send them.",
+			lim.responseBytes),
 		InputSchema: json.RawMessage(schema),
 	}
 }
