@@ -33,6 +33,9 @@ func ParseHost(host string) (netip.Addr, error) {
 		if _, how := embedded(a); how == "IPv4-mapped IPv6" || how == "IPv4-compatible IPv6" || strings.Contains(host, ".") {
 			return netip.Addr{}, fmt.Errorf("%w: %q spells an IPv4 address as IPv6; write the IPv4 address", ErrHostSpelling, host)
 		}
+		if a.String() != host {
+			return netip.Addr{}, fmt.Errorf("%w: %q is not in canonical form; write %s", ErrHostSpelling, host, a)
+		}
 		return a, nil
 	}
 	name := strings.TrimSuffix(host, ".")

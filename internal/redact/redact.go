@@ -75,6 +75,16 @@ func (r *Redactor) Add(values ...string) *Redactor {
 	return New(all...)
 }
 
+// Longest returns the length in bytes of the longest form searched for: a
+// reader that cuts a text after redacting must read at least this much
+// past the cut, so no value straddles it unredacted.
+func (r *Redactor) Longest() int {
+	if r == nil || len(r.patterns) == 0 {
+		return 0
+	}
+	return len(r.patterns[0]) // longest first
+}
+
 // Len returns the number of distinct values registered.
 func (r *Redactor) Len() int {
 	if r == nil {
@@ -208,7 +218,11 @@ func forms(v string) []string {
 	}
 
 	q, p := url.QueryEscape(v), url.PathEscape(v)
-	out = append(out, q, p, lowerPercent(q), lowerPercent(p))
+	for _, e := range []string{q, p, lowerPercent(q), lowerPercent(p)} {
+		// A URL-encoded value inside JSON: encoding/json writes & < > as
+		// \u0026 and so on.
+		out = append(out, e, jsonInner(e, true))
+	}
 
 	h := hex.EncodeToString([]byte(v))
 	out = append(out, h, strings.ToUpper(h))

@@ -55,12 +55,14 @@ type Connector struct {
 	basePath string   // the boundary, ending in "/"
 	auth     *core.HTTPAuth
 	authName string // the header (canonical) or query parameter Warden sets
-	client   *http.Client
-	redactor *redact.Redactor
-	limits   limits
-	rate     *window
-	ops      []core.Operation
-	api      map[string]*apiOperation // OpenAPI operations by op name
+	// transport makes the exchanges; redirects are followed by Execute,
+	// so no client parses a Location first.
+	transport *http.Transport
+	redactor  *redact.Redactor
+	limits    limits
+	rate      *window
+	ops       []core.Operation
+	api       map[string]*apiOperation // OpenAPI operations by op name
 
 	mu     sync.Mutex
 	closed bool
@@ -98,7 +100,7 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 		c.rate = newWindow(c.limits.perMinute, time.Minute)
 	}
 	c.redactor, c.authName = credentialForms(s.Auth)
-	if c.client, err = newClient(s); err != nil {
+	if c.transport, err = newTransport(s); err != nil {
 		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
 	}
 	if s.OpenAPI != "" {
@@ -158,7 +160,7 @@ func (c *Connector) Close() error {
 	defer c.mu.Unlock()
 	if !c.closed {
 		c.closed = true
-		c.client.CloseIdleConnections()
+		c.transport.CloseIdleConnections()
 	}
 	return nil
 }
@@ -348,7 +350,7 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 		if next == nil {
 			if why != "" {
 				resp.Body.Close()
-				return nil, core.Errorf(op, core.KindDenied, core.ReasonRedirectRefused, "The API answered %d with a redirect Warden did not follow: %s. Nothing more was sent.", resp.StatusCode, why)
+				return nil, core.Errorf(op, core.KindDenied, core.ReasonRedirectRefused, "The API answered %d with a redirect Warden did not follow: %s. Nothing more was sent.", resp.StatusCode, c.redactor.String(why))
 			}
 			res, err := c.result(ctx, resp, hops)
 			resp.Body.Close()
@@ -359,7 +361,7 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 		if len(hops) == maxRedirects {
 			return nil, core.Errorf(op, core.KindDenied, core.ReasonRedirectRefused, "The API redirected more than %d times; Warden stopped following.", maxRedirects)
 		}
-		hops = append(hops, next.path)
+		hops = append(hops, c.redactor.String(next.path))
 		escaped, query = next.escaped, next.query
 	}
 }
@@ -400,7 +402,7 @@ func (c *Connector) send(ctx context.Context, method, escaped string, query url.
 			req.SetBasicAuth(c.auth.Name, c.auth.Secret.Reveal())
 		}
 	}
-	return c.client.Do(req)
+	return c.transport.RoundTrip(req)
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -56,17 +56,27 @@ func (c *Connector) result(ctx context.Context, resp *http.Response, hops []stri
 			out.Headers[k] = c.redactor.String(strings.Join(v, ", "))
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.responseBytes+1))
+	// Read past the limit by the longest form of the credential, redact,
+	// and only then cut: a cut must never leave part of a secret behind.
+	margin := int64(c.redactor.Longest())
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.responseBytes+margin+1))
 	if err != nil {
 		return nil, c.sendError(ctx, err)
 	}
+	out.Truncated = int64(len(body)) > c.limits.responseBytes
+	body = c.redactor.Bytes(body)
 	if int64(len(body)) > c.limits.responseBytes {
-		body, out.Truncated = body[:c.limits.responseBytes], true
+		body = body[:c.limits.responseBytes]
 	}
 	out.Bytes = int64(len(body))
-	body = c.redactor.Bytes(body)
 	if len(body) == 0 {
 		return &core.Result{Value: out, Bytes: out.Bytes}, nil
+	}
+	if enc := resp.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		// Go decodes the gzip it asked for; any other encoding would hide
+		// the body, and a credential in it, from redaction.
+		out.Omitted = "body in Content-Encoding " + enc + ", which Warden does not decode"
+		return &core.Result{Value: out, Bytes: out.Bytes, Truncated: out.Truncated}, nil
 	}
 	media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {

@@ -90,7 +90,7 @@ func decodeSegment(s string) (string, error) {
 		return "", fmt.Errorf("the path has a . or .. segment; give the path without them")
 	}
 	lower := strings.ToLower(d)
-	for _, enc := range []string{"%2e", "%2f", "%5c", "%00", "%0a", "%0d"} {
+	for _, enc := range []string{"%2e", "%2f", "%5c", "%3b", "%3f", "%23", "%00", "%0a", "%0d"} {
 		if strings.Contains(lower, enc) {
 			return "", fmt.Errorf("the path segment %q is encoded twice (%s)", s, enc)
 		}
@@ -119,12 +119,19 @@ var refusedHeaders = []string{
 	"X-Original-Url", "X-Rewrite-Url", "X-Original-Host", "X-Host",
 	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
 	"Cookie2", "Max-Forwards", "Via",
+	// Warden reads whole bodies so it can redact them: ranges would return
+	// a credential in pieces, and compression would hide it.
+	"Range", "If-Range", "Accept-Encoding",
 }
 
 // checkHeader validates one agent header and returns its canonical name.
 func checkHeader(name, value, authHeader string) (string, error) {
 	if !validToken(name) {
 		return "", fmt.Errorf("%q is not a valid header name", name)
+	}
+	if strings.Contains(name, "_") {
+		// CGI-style servers read X_Forwarded_For as X-Forwarded-For.
+		return "", fmt.Errorf("the header name %q contains an underscore, which some servers read as a hyphen; write it with hyphens", name)
 	}
 	canon := textproto.CanonicalMIMEHeaderKey(name)
 	if slices.Contains(refusedHeaders, canon) || strings.HasPrefix(canon, "Proxy-") || strings.HasPrefix(canon, "Sec-") || canon == authHeader {

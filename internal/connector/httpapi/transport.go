@@ -18,10 +18,11 @@ import (
 	"github.com/warden-dev/warden/internal/netguard"
 )
 
-// newClient builds the one client a resource uses. Its dialer checks the
-// address of every connection; it never reads proxy settings from the
-// environment, never keeps cookies and never follows redirects itself.
-func newClient(s *core.HTTPSpec) (*http.Client, error) {
+// newTransport builds the one transport a resource uses. Its dialer checks
+// the address of every connection; it never reads proxy settings from the
+// environment. Used without a client, it keeps no cookies and follows no
+// redirects.
+func newTransport(s *core.HTTPSpec) (*http.Transport, error) {
 	allow := append([]netip.Prefix(nil), s.AllowPrivate...)
 	var proxy func(*http.Request) (*url.URL, error)
 	if s.Proxy != "" {
@@ -71,10 +72,7 @@ func newClient(s *core.HTTPSpec) (*http.Client, error) {
 		MaxResponseHeaderBytes: 64 << 10,
 		ExpectContinueTimeout:  time.Second,
 	}
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	return tr, nil
 }
 
 // sendError turns a failed exchange into a model-safe error. The URL is
