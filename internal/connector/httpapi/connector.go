@@ -240,6 +240,9 @@ func (c *Connector) prepareRequest(raw json.RawMessage) (*request, error) {
 
 // queryValues decodes one query parameter: a scalar, or an array of them.
 func queryValues(name string, raw json.RawMessage) ([]string, error) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+		return nil, fmt.Errorf("the query parameter %s has no value; leave it out instead", name)
+	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil {
 		list = []json.RawMessage{raw}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // basePath returns the base URL's path as the boundary every request
@@ -84,10 +86,16 @@ func decodeSegment(s string) (string, error) {
 	if strings.ContainsAny(d, `/\`) {
 		return "", fmt.Errorf("the path segment %q encodes a slash or backslash", s)
 	}
-	// A dot segment, also as Tomcat reads "..;x", never reaches a server.
-	name, _, _ := strings.Cut(d, ";")
-	if strings.Trim(name, ".") == "" && name != "" {
-		return "", fmt.Errorf("the path has a . or .. segment; give the path without them")
+	// A dot segment, also as Tomcat reads "..;x" and as a server that
+	// normalises Unicode (NFKC) reads "．．" or "‥", never reaches a server.
+	for _, form := range []string{d, norm.NFKC.String(d)} {
+		name, _, _ := strings.Cut(form, ";")
+		if strings.Trim(name, ".") == "" && name != "" {
+			return "", fmt.Errorf("the path has a . or .. segment (or one that Unicode normalisation turns into one); give the path without them")
+		}
+		if strings.ContainsAny(form, `/\`) {
+			return "", fmt.Errorf("the path segment %q holds a character that Unicode normalisation turns into a slash or backslash", s)
+		}
 	}
 	lower := strings.ToLower(d)
 	for _, enc := range []string{"%2e", "%2f", "%5c", "%3b", "%3f", "%23", "%00", "%0a", "%0d"} {

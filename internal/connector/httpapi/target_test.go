@@ -86,6 +86,12 @@ var refusedPaths = []string{
 	// Encoded twice: a ";" that makes ".." a dot segment to Tomcat once a
 	// server or proxy decodes again ("..;" → ".."), as "%252e" is refused.
 	"..%253b/admin", "..%253B", ".%253bx",
+	// Unicode that a normalising (NFKC) server reads as dots or
+	// separators: fullwidth full stop, one- and two-dot leaders, fullwidth
+	// solidus and reverse solidus, raw and encoded.
+	"\uff0e\uff0e/admin", "\u2025", "\u2024\u2024", "%ef%bc%8e%ef%bc%8e/admin", "a\uff0fb", "a\uff3cb", "a%ef%bc%8fb",
+	// A query parameter may not be set through the path either way.
+	"x%253fy=1", "x%2523f",
 	// Not UTF-8 once decoded (overlong "." included).
 	"%c0%ae%c0%ae", "%ff", "a\xffb", "%e0%80%ae",
 	// Over-long.
