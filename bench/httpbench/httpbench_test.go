@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,10 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-dev/warden/bench/internal/pipeline"
 	"github.com/warden-dev/warden/internal/connector/httpapi" // registers kind "http"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
-	"github.com/warden-dev/warden/internal/policy"
 )
 
 // payload is one benchmarked request: a GET of path, relative to the
@@ -165,24 +163,7 @@ func (d *direct) get(ctx context.Context, path string) ([]byte, error) {
 // directory, which also holds the state directory (audit log), and starts
 // the engine on it.
 func newEngine(b *testing.B, srvURL string) *engine.Engine {
-	dir := b.TempDir()
-	path := filepath.Join(dir, "warden.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, policyText, srvURL), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	p, err := policy.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if p.Settings().StateDir == "" {
-		b.Fatal("no state directory: the audit log would be off")
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
-	return e
+	return pipeline.Engine(b, fmt.Sprintf(policyText, srvURL))
 }
 
 // wardenGet calls api_request with a GET of path and returns the result.

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
@@ -18,11 +16,11 @@ import (
 	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver" // database/sql driver "sqlite3"
 
+	"github.com/warden-dev/warden/bench/internal/pipeline"
 	"github.com/warden-dev/warden/internal/connector"
 	_ "github.com/warden-dev/warden/internal/connector/all"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
-	"github.com/warden-dev/warden/internal/policy"
 	"github.com/warden-dev/warden/internal/sqlscope"
 	"github.com/warden-dev/warden/internal/sqlscope/pgscope"
 	"github.com/warden-dev/warden/internal/sqltest"
@@ -279,25 +277,7 @@ func cpuTime(b *testing.B) int64 {
 // temporary directory, which also holds the state directory (audit log),
 // and starts the engine on it.
 func newEngine(b *testing.B, driver, dsn string) *engine.Engine {
-	b.Helper()
-	dir := b.TempDir()
-	path := filepath.Join(dir, "warden.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, policyText, driver, dsn), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	p, err := policy.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if p.Settings().StateDir == "" {
-		b.Fatal("no state directory: the audit log would be off")
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
-	return e
+	return pipeline.Engine(b, fmt.Sprintf(policyText, driver, dsn))
 }
 
 func sqliteTarget(b *testing.B) *target {

@@ -201,13 +201,24 @@ func corpusDenies(t *testing.T, cases []corpus.Case) {
 // transports: the whole pipeline, without a process per fixture.
 func inProcess(t testing.TB, base string) *mcp.ClientSession {
 	t.Helper()
-	p, err := policy.Load(filepath.Join(base, "warden.yaml"))
+	cs, err := serveInProcess(t, base)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cs
+}
+
+// serveInProcess is inProcess for policies Warden may refuse: it returns
+// the error of loading the policy or starting the engine.
+func serveInProcess(t testing.TB, base string) (*mcp.ClientSession, error) {
+	t.Helper()
+	p, err := policy.Load(filepath.Join(base, "warden.yaml"))
+	if err != nil {
+		return nil, err
+	}
 	e, err := engine.New(context.Background(), p, engine.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() { e.Close() })
 	ct, st := mcp.NewInMemoryTransports()
@@ -222,7 +233,7 @@ func inProcess(t testing.TB, base string) *mcp.ClientSession {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	return cs
+	return cs, nil
 }
 
 // createNamed creates inside root the object an allow payload names: every

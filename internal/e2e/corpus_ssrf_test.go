@@ -22,10 +22,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-dev/warden/internal/corpus"
-	"github.com/warden-dev/warden/internal/engine"
-	"github.com/warden-dev/warden/internal/mcpserver"
 	"github.com/warden-dev/warden/internal/netguard"
-	"github.com/warden-dev/warden/internal/policy"
 )
 
 // The public addresses the corpus README gives for names in allow lines.
@@ -406,28 +403,7 @@ agents:
 	if err := os.WriteFile(filepath.Join(dir, "warden.yaml"), []byte(pol), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.Load(filepath.Join(dir, "warden.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{})
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { e.Close() })
-	ct, st := mcp.NewInMemoryTransports()
-	ctx := context.Background()
-	ss, err := mcpserver.NewServer(e, "agent", mcpserver.Options{}).Connect(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ss.Close() })
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "ssrf-corpus"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	return cs, nil
+	return serveInProcess(t, dir)
 }
 
 // agentRequest runs a REQ: line as one agent call against the loopback

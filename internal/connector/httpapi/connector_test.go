@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -75,29 +73,7 @@ func assertUntouched(t *testing.T, what string, c *counter) {
 func newTLSCounter(t *testing.T, h http.HandlerFunc) (*counter, string) {
 	t.Helper()
 	c := &counter{}
-	c.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.requests.Add(1)
-		body := make([]byte, 0)
-		if r.Body != nil {
-			buf := make([]byte, 1<<20)
-			n, _ := r.Body.Read(buf)
-			body = buf[:n]
-		}
-		c.mu.Lock()
-		c.seen = append(c.seen, r.Clone(context.Background()))
-		c.bodies = append(c.bodies, body)
-		c.mu.Unlock()
-		if h != nil {
-			h(w, r)
-			return
-		}
-		w.Write([]byte("ok"))
-	}))
-	c.Server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			c.conns.Add(1)
-		}
-	}
+	c.Server = c.unstarted(h)
 	c.Server.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes tests make fail
 	c.Server.StartTLS()
 	t.Cleanup(c.Server.Close)

@@ -39,7 +39,18 @@ func newCounter(t *testing.T, addr string, h http.HandlerFunc) *counter {
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", addr, err)
 	}
-	c.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c.Server = c.unstarted(h)
+	c.Server.Listener.Close()
+	c.Server.Listener = ln
+	c.Server.Start()
+	t.Cleanup(c.Server.Close)
+	return c
+}
+
+// unstarted returns a server that records each request and connection in
+// c before h (nil: answer "ok") answers it.
+func (c *counter) unstarted(h http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.requests.Add(1)
 		body := make([]byte, 0)
 		if r.Body != nil {
@@ -57,16 +68,12 @@ func newCounter(t *testing.T, addr string, h http.HandlerFunc) *counter {
 		}
 		w.Write([]byte("ok"))
 	}))
-	c.Server.Listener.Close()
-	c.Server.Listener = ln
-	c.Server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			c.conns.Add(1)
 		}
 	}
-	c.Server.Start()
-	t.Cleanup(c.Server.Close)
-	return c
+	return srv
 }
 
 func (c *counter) last(t *testing.T) (*http.Request, []byte) {
