@@ -86,29 +86,35 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 	decided := false
 	if rs.denies.n > 0 {
 		folded := glob.Fold(target)
-		rs.denies.each(folded, func(r *rule) bool {
-			if len(r.paths) > 0 && !matchAny(r.paths, folded) {
-				step(trace, r, target, "paths do not match")
-				return true
-			}
-			if r.cond != nil {
-				ok, err := r.cond.eval(ctx, req, target)
-				if err != nil {
-					step(trace, r, target, "condition failed ("+err.Error()+"): the deny rule applies")
-					d, decided = deny(r, core.ReasonDenyRule, core.ReasonConditionError), true
-					return false
-				}
-				if !ok {
-					step(trace, r, target, "condition false")
+		forms := []string{folded}
+		if rs.kind == core.KindHTTP {
+			forms = httpDenyForms(folded)
+		}
+		for _, form := range forms {
+			rs.denies.each(form, func(r *rule) bool {
+				if len(r.paths) > 0 && !matchAny(r.paths, form) {
+					step(trace, r, form, "paths do not match")
 					return true
 				}
+				if r.cond != nil {
+					ok, err := r.cond.eval(ctx, req, target)
+					if err != nil {
+						step(trace, r, form, "condition failed ("+err.Error()+"): the deny rule applies")
+						d, decided = deny(r, core.ReasonDenyRule, core.ReasonConditionError), true
+						return false
+					}
+					if !ok {
+						step(trace, r, form, "condition false")
+						return true
+					}
+				}
+				step(trace, r, form, "matched: denied")
+				d, decided = deny(r, core.ReasonDenyRule), true
+				return false
+			})
+			if decided {
+				return d
 			}
-			step(trace, r, target, "matched: denied")
-			d, decided = deny(r, core.ReasonDenyRule), true
-			return false
-		})
-		if decided {
-			return d
 		}
 	}
 

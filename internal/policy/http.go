@@ -3,6 +3,9 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -57,4 +60,33 @@ func (p *Policy) Reachable(agent, resource, action, target string) bool {
 		return true
 	})
 	return found
+}
+
+// httpDenyForms are the spellings of a URL path that servers commonly
+// treat as the same resource: with a trailing slash or without, with
+// ";params" in a segment (Tomcat, Spring) or without, and after Unicode
+// NFKC normalisation. A deny rule that matches any of them denies, so
+// "/v1/admin/", "/v1/admin;x" or a fullwidth "/v1/ａｄｍｉｎ" do not slip
+// past a rule for "/v1/admin". Grants see the path as it is.
+func httpDenyForms(target string) []string {
+	forms := []string{target}
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	add(norm.NFKC.String(target))
+	for _, f := range slices.Clone(forms) {
+		segs := strings.Split(f, "/")
+		for i, s := range segs {
+			segs[i], _, _ = strings.Cut(s, ";")
+		}
+		add(strings.Join(segs, "/"))
+	}
+	for _, f := range slices.Clone(forms) {
+		if len(f) > 1 && strings.HasSuffix(f, "/") {
+			add(strings.TrimSuffix(f, "/"))
+		}
+	}
+	return forms
 }
