@@ -97,10 +97,16 @@ func connectStdio(t testing.TB, dir string, env []string, opts *mcp.ClientOption
 // connectStdioAt is connectStdio with warden run from bin.
 func connectStdioAt(t testing.TB, bin, dir string, env []string, opts *mcp.ClientOptions, args ...string) *mcp.ClientSession {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	cmd := wardenAt(t, bin, dir, env, append([]string{"serve"}, args...)...)
 	cmd.Stderr = &testWriter{t: t, prefix: "warden: "}
+	return connectCmd(t, cmd, opts)
+}
+
+// connectCmd connects an SDK client to a prepared warden serve command.
+func connectCmd(t testing.TB, cmd *exec.Cmd, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "v0"}, opts)
 	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
