@@ -34,10 +34,13 @@ resources:
   #   limits: {max_rows: 1000, timeout: 10s}
 
   # An HTTP API; secrets are references (env:NAME or file:PATH), never inline:
+  # requests never leave the base URL's path, and never reach loopback,
+  # private or cloud metadata addresses unless allow_private lists them:
   # weather:
   #   kind: http
-  #   base_url: https://api.weather.example/
+  #   base_url: https://api.weather.example/v1/
   #   auth: {header: X-Api-Key, secret: env:WEATHER_KEY}
+  #   limits: {timeout: 30s, calls_per_minute: 60}
 
 agents:
   assistant:
@@ -54,6 +57,11 @@ agents:
       # - resource: shop
       #   actions: [query]
       #   tables: {orders: "*", customers: [id, country]}
+      # GET and HEAD on some endpoints of the API, with only some parameters:
+      # - resource: weather
+      #   read_only: true
+      #   paths: ["/v1/forecast", "/v1/stations/{id}"]
+      #   query: [city, days]
       # A grant can carry a CEL condition over agent, resource, action,
       # tool, path, args and now:
       #   when: 'now.getHours("UTC") >= 8 && now.getHours("UTC") < 18'
