@@ -2,24 +2,28 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"log/slog"
+	"math"
 	"net/textproto"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi/datamodel"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	v3low "github.com/pb33f/libopenapi/datamodel/low/v3"
+	"github.com/pb33f/libopenapi/index"
+	"github.com/pb33f/libopenapi/orderedmap"
+	"github.com/pb33f/libopenapi/utils"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -27,6 +31,10 @@ import (
 // Bounds on what one OpenAPI document can make Warden do at load.
 const (
 	maxOpenAPIBytes = 16 << 20
+	// maxOpenAPIDepth bounds how deeply the document nests (published
+	// documents nest less than 30 deep): libopenapi's cost grows with
+	// the square of the depth, a few gigabytes for 10,000.
+	maxOpenAPIDepth = 200
 	// maxSchemaDepth cuts recursive schemas (a tree node whose children
 	// are tree nodes): deeper levels accept any value.
 	maxSchemaDepth = 10
@@ -83,20 +91,22 @@ func (c *Connector) loadOpenAPI(file string) error {
 	c.api = map[string]*apiOperation{}
 	c.ops = nil
 	from := map[string]string{} // op name -> "METHOD /path", for naming duplicates
-	paths := doc.Paths.Keys()
-	sort.Strings(paths)
+	var paths []string
+	if doc.Paths != nil {
+		paths = slices.Sorted(doc.Paths.PathItems.KeysFromOldest())
+	}
 	for _, p := range paths {
-		item := doc.Paths.Value(p)
+		item := doc.Paths.PathItems.GetOrZero(p)
 		if item == nil {
 			continue
 		}
 		for _, m := range methods {
-			o := item.GetOperation(m)
+			o := operationOf(item, m)
 			if o == nil {
 				continue
 			}
 			where := m + " " + p
-			name, err := opNameFor(o.OperationID, m, p, maxName)
+			name, err := opNameFor(o.OperationId, m, p, maxName)
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", file, where, err)
 			}
@@ -118,9 +128,47 @@ func (c *Connector) loadOpenAPI(file string) error {
 	return nil
 }
 
-// readOpenAPI loads and validates one self-contained OpenAPI 3 document,
+// operationOf returns a path item's operation for an HTTP method, if any.
+func operationOf(item *v3.PathItem, method string) *v3.Operation {
+	switch method {
+	case "GET":
+		return item.Get
+	case "HEAD":
+		return item.Head
+	case "POST":
+		return item.Post
+	case "PUT":
+		return item.Put
+	case "PATCH":
+		return item.Patch
+	case "DELETE":
+		return item.Delete
+	case "OPTIONS":
+		return item.Options
+	case "TRACE":
+		return item.Trace
+	}
+	return nil
+}
+
+// supportedVersion reports whether Warden reads an OpenAPI version: 3,
+// or 3.0, 3.1 or 3.2 with or without a patch number.
+func supportedVersion(v string) bool {
+	minor, patch, ok := strings.Cut(strings.TrimPrefix(v, "3."), ".")
+	switch {
+	case v == "3":
+		return true
+	case !strings.HasPrefix(v, "3.") || len(minor) != 1 || minor < "0" || minor > "2":
+		return false
+	case !ok:
+		return true
+	}
+	return patch != "" && strings.Trim(patch, "0123456789") == ""
+}
+
+// readOpenAPI loads and checks one self-contained OpenAPI 3 document,
 // YAML or JSON. It reads no other file and makes no network request.
-func readOpenAPI(file string) (*openapi3.T, error) {
+func readOpenAPI(file string) (*v3.Document, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the document: %w", err)
@@ -133,34 +181,277 @@ func readOpenAPI(file string) (*openapi3.T, error) {
 	if len(data) > maxOpenAPIBytes {
 		return nil, fmt.Errorf("the document is over %d bytes", maxOpenAPIBytes)
 	}
-	l := openapi3.NewLoader()
-	l.IsExternalRefsAllowed = false
-	doc, err := l.LoadFromDataWithPath(data, &url.URL{Path: filepath.ToSlash(file)})
-	if err != nil {
-		var ext *openapi3.DisallowedExternalRefError
-		if errors.As(err, &ext) {
-			return nil, fmt.Errorf("the $ref %q points outside the document; Warden reads one self-contained document, so bundle it first", ext.Ref)
-		}
-		return nil, fmt.Errorf("not a readable OpenAPI document: %w", err)
+	cfg := &datamodel.DocumentConfiguration{
+		// No file system and no network: a $ref outside the document is
+		// left unresolved, then refused below by its name.
+		AllowFileReferences:       false,
+		AllowRemoteReferences:     false,
+		SkipExternalRefResolution: true,
+		ExcludeExtensionRefs:      true,
+		// libopenapi logs to standard output unless given a logger, and
+		// standard output may be the MCP connection.
+		Logger: slog.New(slog.DiscardHandler),
 	}
-	if _, ok := doc.Extensions["swagger"]; ok || strings.HasPrefix(doc.OpenAPI, "2") {
+	// The spec info is returned with the error of a wrong version, so a
+	// Swagger document is named as such.
+	info, err := datamodel.ExtractSpecInfoWithConfig(data, cfg)
+	if info != nil && (info.SpecType == utils.OpenApi2 || info.SpecType == utils.OpenApi3 && strings.HasPrefix(info.Version, "2")) {
 		return nil, errors.New("this is a Swagger (OpenAPI 2) document; convert it to OpenAPI 3 first")
 	}
-	if !doc.IsOpenAPI30() && !doc.IsOpenAPI31OrLater() {
-		return nil, fmt.Errorf("unsupported OpenAPI version %q; Warden reads OpenAPI 3 documents", doc.OpenAPI)
+	if info != nil && info.SpecType == utils.OpenApi3 && !supportedVersion(info.Version) {
+		return nil, fmt.Errorf("unsupported OpenAPI version %q; Warden reads OpenAPI 3 documents", info.Version)
 	}
-	// ECMA-262 patterns Go cannot compile (lookahead) and examples that do
-	// not fit their schema are common in published documents and harmless
-	// here: such patterns are left out of the tools' schemas and such
-	// examples are not shown.
-	if err := doc.Validate(context.Background(), openapi3.DisableSchemaPatternValidation(), openapi3.DisableExamplesValidation()); err != nil {
-		// kin-openapi appends the offending schema and value on further
-		// lines; the first names the problem and where it is.
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return nil, fmt.Errorf("not a valid OpenAPI document: %s", msg)
+	if info != nil && info.SpecType != utils.OpenApi3 {
+		return nil, errors.New("not an OpenAPI document: it has no openapi field")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not a readable OpenAPI document: %w", err)
+	}
+	if nestingDepth(info.RootNode, map[*yaml.Node]int{}) > maxOpenAPIDepth {
+		return nil, fmt.Errorf("the document nests more than %d levels deep", maxOpenAPIDepth)
+	}
+	// OpenAPI 3.1 schemas are JSON Schema 2020-12, where the keywords
+	// beside a $ref apply too; in 3.0 they are ignored.
+	cfg.TransformSiblingRefs = info.VersionNumeric >= 3.1
+	low, err := v3low.CreateDocumentFromConfig(info, cfg)
+	if low == nil {
+		return nil, fmt.Errorf("not a readable OpenAPI document: %w", err)
+	}
+	if low.Index != nil {
+		for _, r := range low.Index.GetRawReferencesSequenced() {
+			if r.RawRef == "" && r.Node != nil {
+				return nil, fmt.Errorf("not a valid OpenAPI document: line %d: a $ref is empty", r.Node.Line)
+			}
+			if !r.IsExtensionRef && !strings.HasPrefix(r.RawRef, "#") {
+				return nil, fmt.Errorf("the $ref %q points outside the document; Warden reads one self-contained document, so bundle it first", r.RawRef)
+			}
+		}
+	}
+	if err := buildError(err); err != nil {
+		return nil, fmt.Errorf("not a valid OpenAPI document: %w", err)
+	}
+	doc := v3.NewDocument(low)
+	if err := checkDocument(doc, info.Version); err != nil {
+		return nil, fmt.Errorf("not a valid OpenAPI document: %w", err)
 	}
 	return doc, nil
 }
+
+// nestingDepth returns how deeply n nests, aliases followed; a cycle of
+// aliases is deeper than any limit.
+func nestingDepth(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if d, ok := memo[n]; ok {
+		if d < 0 {
+			return math.MaxInt32 // n contains itself
+		}
+		return d
+	}
+	memo[n] = -1
+	d := 0
+	if n.Kind == yaml.AliasNode {
+		d = nestingDepth(n.Alias, memo)
+	} else {
+		for _, c := range n.Content {
+			d = max(d, nestingDepth(c, memo))
+		}
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			d = min(d+1, math.MaxInt32)
+		}
+	}
+	memo[n] = d
+	return d
+}
+
+// buildError returns the first of libopenapi's errors that matters, and
+// how many more there are. A circular reference does not matter: the
+// schema conversion spells a recursive schema out once. A chain of
+// references that never reaches a value does.
+func buildError(err error) error {
+	var msgs []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var re *index.ResolvingError
+		if errors.As(err, &re) && re.CircularReference != nil && !errors.Is(re.ErrorRef, index.ErrReferenceChainCycle) {
+			return
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if err != nil {
+		walk(err)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	// libopenapi builds the document's parts concurrently: sorting makes
+	// the error reported the same every time.
+	slices.Sort(msgs)
+	msgs = slices.Compact(msgs)
+	if len(msgs) > 1 {
+		return fmt.Errorf("%s (and %d more problems)", msgs[0], len(msgs)-1)
+	}
+	return errors.New(msgs[0])
+}
+
+// checkDocument checks what libopenapi, which builds a model of whatever
+// it is given, leaves unchecked: the fields OpenAPI requires of the parts
+// Warden reads, that the parts are objects, and that every operation
+// declares exactly the parameters of its path.
+func checkDocument(doc *v3.Document, version string) error {
+	v30 := strings.HasPrefix(version+".", "3.0.") || version == "3"
+	v32 := strings.HasPrefix(version, "3.2")
+	if doc.Info == nil || doc.Info.Title == "" || doc.Info.Version == "" {
+		return errors.New("the info object needs a title and a version")
+	}
+	if doc.Paths == nil {
+		if v30 {
+			return errors.New("the document has no paths object")
+		}
+		return nil
+	}
+	if err := isObject(doc.Paths.GoLow().RootNode, "paths"); err != nil {
+		return err
+	}
+	for path, item := range doc.Paths.PathItems.FromOldest() {
+		if err := isObject(item.GoLow().RootNode, "the path item "+path); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("the path %q does not start with /", path)
+		}
+		if err := checkParams(item.Parameters); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		var inPath []string // the names in braces
+		for rest := path; ; {
+			_, after, ok := strings.Cut(rest, "{")
+			name, tail, closed := strings.Cut(after, "}")
+			if !ok || !closed {
+				break
+			}
+			inPath, rest = append(inPath, name), tail
+		}
+		for _, m := range append(slices.Clone(methods), "TRACE") {
+			o := operationOf(item, m)
+			if o == nil {
+				continue
+			}
+			if err := checkOperation(o, item, inPath, v30, v32); err != nil {
+				return fmt.Errorf("%s %s: %w", m, path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkOperation checks one operation: its parameters, that they are
+// exactly those its path names, its request body and its responses.
+func checkOperation(o *v3.Operation, item *v3.PathItem, inPath []string, v30, v32 bool) error {
+	if err := isObject(o.GoLow().RootNode, "the operation"); err != nil {
+		return err
+	}
+	if err := checkParams(o.Parameters); err != nil {
+		return err
+	}
+	var declared []string
+	for _, ps := range [][]*v3.Parameter{item.Parameters, o.Parameters} {
+		for _, p := range ps {
+			if p.In == "path" && !slices.Contains(declared, p.Name) {
+				declared = append(declared, p.Name)
+			}
+		}
+	}
+	for _, name := range inPath {
+		if !slices.Contains(declared, name) {
+			return fmt.Errorf("the path parameter {%s} is not declared", name)
+		}
+	}
+	for _, name := range declared {
+		if !slices.Contains(inPath, name) {
+			return fmt.Errorf("the path parameter %q is not in the path", name)
+		}
+	}
+	if rb := o.RequestBody; rb != nil {
+		if err := isObject(rb.GoLow().RootNode, "the request body"); err != nil {
+			return err
+		}
+		if rb.GoLow().Content.KeyNode == nil {
+			return errors.New("the request body has no content")
+		}
+	}
+	var responses []*v3.Response
+	if r := o.Responses; r != nil {
+		if err := isObject(r.GoLow().RootNode, "responses"); err != nil {
+			return err
+		}
+		responses = slices.Collect(r.Codes.ValuesFromOldest())
+		if r.Default != nil {
+			responses = append(responses, r.Default)
+		}
+	}
+	if len(responses) == 0 && v30 {
+		return errors.New("the operation has no responses")
+	}
+	for _, r := range responses {
+		if err := isObject(r.GoLow().RootNode, "a response"); err != nil {
+			return err
+		}
+		if r.GoLow().Description.KeyNode == nil && !v32 {
+			return errors.New("a response has no description")
+		}
+	}
+	return nil
+}
+
+// checkParams checks one list of parameters, a path item's or an
+// operation's.
+func checkParams(params []*v3.Parameter) error {
+	for i, p := range params {
+		if err := isObject(p.GoLow().RootNode, "a parameter"); err != nil {
+			return err
+		}
+		if p.Name == "" {
+			return errors.New("a parameter has no name")
+		}
+		switch p.In {
+		case "path", "query", "header", "cookie":
+		default:
+			return fmt.Errorf("the parameter %q is in %q, not in path, query, header or cookie", p.Name, p.In)
+		}
+		if p.In == "path" && !isTrue(p.Required) {
+			return fmt.Errorf("the path parameter %q must be required", p.Name)
+		}
+		if (p.Schema == nil) == (orderedmap.Len(p.Content) == 0) {
+			return fmt.Errorf("the %s parameter %q needs exactly one of schema and content", p.In, p.Name)
+		}
+		if orderedmap.Len(p.Content) > 1 {
+			return fmt.Errorf("the %s parameter %q has more than one content type", p.In, p.Name)
+		}
+		if slices.ContainsFunc(params[:i], func(q *v3.Parameter) bool { return q.In == p.In && q.Name == p.Name }) {
+			return fmt.Errorf("the %s parameter %q is declared twice", p.In, p.Name)
+		}
+	}
+	return nil
+}
+
+// isObject checks that a part of the document is a YAML mapping (a JSON
+// object): libopenapi makes an empty part of anything else.
+func isObject(n *yaml.Node, what string) error {
+	if n == nil || n.Kind == yaml.MappingNode {
+		return nil
+	}
+	return fmt.Errorf("line %d: %s is not an object", n.Line, what)
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // opNameFor derives an operation's name: its operationId in snake_case,
 // or, without one, its method and path (GET /users/{id} is get_users_id).
@@ -221,7 +512,7 @@ func snake(s string) string {
 }
 
 // apiOp builds one operation's tool description and call plan.
-func (c *Connector) apiOp(name, method, path string, item *openapi3.PathItem, o *openapi3.Operation) (core.Operation, *apiOperation, error) {
+func (c *Connector) apiOp(name, method, path string, item *v3.PathItem, o *v3.Operation) (core.Operation, *apiOperation, error) {
 	a := &apiOperation{method: method, args: map[string]bool{}}
 	params := c.collectParams(item, o)
 	sc := &schemaConv{}
@@ -229,12 +520,12 @@ func (c *Connector) apiOp(name, method, path string, item *openapi3.PathItem, o 
 	// "body" is the body's name whatever the parameters are called. A GET
 	// or HEAD body is not offered: build refuses it.
 	bodyRequired := false
-	if rb := o.RequestBody; rb != nil && rb.Value != nil && method != "GET" && method != "HEAD" {
-		if mt := rb.Value.Content.Get("application/json"); mt != nil {
-			a.body, bodyRequired = true, rb.Value.Required
+	if rb := o.RequestBody; rb != nil && method != "GET" && method != "HEAD" {
+		if mt := mediaType(rb.Content, "application/json"); mt != nil {
+			a.body, bodyRequired = true, isTrue(rb.Required)
 			a.args["body"] = true
 			node := sc.top(mt.Schema)
-			node["description"] = describe(rb.Value.Description, node["description"], "The JSON request body.")
+			node["description"] = describe(rb.Description, node["description"], "The JSON request body.")
 			props["body"] = node
 		}
 	}
@@ -263,6 +554,9 @@ func (c *Connector) apiOp(name, method, path string, item *openapi3.PathItem, o 
 				a.required = append(a.required, arg)
 			}
 		}
+	}
+	if sc.err != nil {
+		return core.Operation{}, nil, fmt.Errorf("not a valid schema: %w", sc.err)
 	}
 	if bodyRequired {
 		a.required = append(a.required, "body")
@@ -295,19 +589,38 @@ func (c *Connector) apiOp(name, method, path string, item *openapi3.PathItem, o 
 	return op, a, nil
 }
 
+// mediaType returns the content's entry for a media type: the one that
+// names it, else its type's wildcard (application/*), else */*. A key
+// may list several media ranges, separated by commas.
+func mediaType(content *orderedmap.Map[string, *v3.MediaType], mime string) *v3.MediaType {
+	typ, _, _ := strings.Cut(mime, "/")
+	for _, want := range []string{mime, typ + "/*", "*/*"} {
+		for k, mt := range content.FromOldest() {
+			if mt == nil || mt.GoLow().RootNode != nil && mt.GoLow().RootNode.Kind != yaml.MappingNode {
+				continue // application/json: null
+			}
+			for entry := range strings.SplitSeq(k, ",") {
+				if strings.EqualFold(strings.TrimSpace(entry), want) {
+					return mt
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // collectParams merges the path item's parameters with the operation's,
 // which override those of the same name and location. Cookie parameters,
 // the credential's own header or query parameter, and headers Warden
 // refuses are left out: the agent could never send them.
-func (c *Connector) collectParams(item *openapi3.PathItem, o *openapi3.Operation) []*openapi3.Parameter {
-	var out []*openapi3.Parameter
-	add := func(refs openapi3.Parameters) {
-		for _, ref := range refs {
-			if ref == nil || ref.Value == nil {
+func (c *Connector) collectParams(item *v3.PathItem, o *v3.Operation) []*v3.Parameter {
+	var out []*v3.Parameter
+	add := func(params []*v3.Parameter) {
+		for _, p := range params {
+			if p == nil {
 				continue
 			}
-			p := ref.Value
-			i := slices.IndexFunc(out, func(q *openapi3.Parameter) bool { return q.In == p.In && q.Name == p.Name })
+			i := slices.IndexFunc(out, func(q *v3.Parameter) bool { return q.In == p.In && q.Name == p.Name })
 			if i >= 0 {
 				out[i] = p
 			} else {
@@ -324,7 +637,7 @@ func (c *Connector) collectParams(item *openapi3.PathItem, o *openapi3.Operation
 			authParam = c.auth.Name
 		}
 	}
-	return slices.DeleteFunc(out, func(p *openapi3.Parameter) bool {
+	return slices.DeleteFunc(out, func(p *v3.Parameter) bool {
 		switch p.In {
 		case "header":
 			// OpenAPI says these three are not parameters.
@@ -344,18 +657,12 @@ func (c *Connector) collectParams(item *openapi3.PathItem, o *openapi3.Operation
 }
 
 // planParam plans one parameter and converts its schema.
-func planParam(p *openapi3.Parameter, sc *schemaConv) (apiParam, map[string]any, error) {
-	ap := apiParam{name: p.Name, in: p.In, required: p.Required || p.In == "path", style: p.Style}
+func planParam(p *v3.Parameter, sc *schemaConv) (apiParam, map[string]any, error) {
+	ap := apiParam{name: p.Name, in: p.In, required: isTrue(p.Required) || p.In == "path", style: p.Style}
 	schema := p.Schema
-	if schema == nil && len(p.Content) > 0 {
-		types := slices.Sorted(func(yield func(string) bool) {
-			for k := range p.Content {
-				if !yield(k) {
-					return
-				}
-			}
-		})
-		if mt := p.Content[types[0]]; mt != nil {
+	if schema == nil && orderedmap.Len(p.Content) > 0 {
+		types := slices.Sorted(p.Content.KeysFromOldest())
+		if mt := p.Content.GetOrZero(types[0]); mt != nil {
 			schema = mt.Schema
 		}
 		ap.json = strings.Contains(strings.ToLower(types[0]), "json")
@@ -471,7 +778,7 @@ func parseTemplate(path string, params []apiParam) ([]tmplPart, error) {
 
 // apiSummary is the operation's summary (or the start of its
 // description) and the request it sends.
-func apiSummary(o *openapi3.Operation, method, target string) string {
+func apiSummary(o *v3.Operation, method, target string) string {
 	text := strings.Join(strings.Fields(o.Summary), " ")
 	if text == "" {
 		text = strings.Join(strings.Fields(o.Description), " ")
@@ -484,7 +791,7 @@ func apiSummary(o *openapi3.Operation, method, target string) string {
 		text += "."
 	}
 	s := strings.TrimSpace(text + " Sends " + method + " " + target + ".")
-	if o.Deprecated {
+	if isTrue(o.Deprecated) {
 		s += " Deprecated."
 	}
 	return s
@@ -501,255 +808,6 @@ func sentences(s string, n int) string {
 		}
 	}
 	return s
-}
-
-// schemaConv converts OpenAPI schemas into JSON Schema 2020-12 that the
-// tool schema checker and the pipeline's validator accept: keywords
-// outside that subset (discriminator, xml, 3.1's conditionals) are
-// dropped, which makes the tool's schema looser, never stricter, than the
-// API's; the API still validates its own input.
-type schemaConv struct {
-	nodes int
-	open  map[*openapi3.Schema]bool // the schemas being converted: a cycle's ancestors
-}
-
-// top converts a parameter's or body's schema and makes sure it states a
-// type, as every argument of a tool must.
-func (sc *schemaConv) top(ref *openapi3.SchemaRef) map[string]any {
-	node, ok := sc.convert(ref, 0).(map[string]any)
-	if !ok { // a boolean schema
-		node = map[string]any{}
-	}
-	if _, ok := node["type"]; !ok {
-		// Any type: a narrower guess could contradict the schema's
-		// default or enum, which were checked without one.
-		node["type"] = slices.Clone(anyType)
-	}
-	return node
-}
-
-// convert converts one schema; it returns a map or a boolean schema.
-func (sc *schemaConv) convert(ref *openapi3.SchemaRef, depth int) any {
-	if ref == nil || ref.Value == nil || depth > maxSchemaDepth || sc.nodes >= maxSchemaNodes {
-		return map[string]any{}
-	}
-	sc.nodes++
-	s := ref.Value
-	if s.Always != nil {
-		return *s.Always
-	}
-	out := map[string]any{}
-	types := slices.Clone(s.Type.Slice())
-	if s.Nullable && len(types) > 0 && !slices.Contains(types, "null") {
-		types = append(types, "null")
-	}
-	switch len(types) {
-	case 0:
-	case 1:
-		out["type"] = types[0]
-	default:
-		out["type"] = types
-	}
-	// A recursive schema (a tree's node) is spelled out once; where it
-	// recurs, its type and a note stand for it.
-	if sc.open[s] {
-		out["description"] = "Recursive: the same structure as the enclosing value."
-		return out
-	}
-	if sc.open == nil {
-		sc.open = map[*openapi3.Schema]bool{}
-	}
-	sc.open[s] = true
-	defer delete(sc.open, s)
-	for k, v := range map[string]string{"title": s.Title, "description": s.Description, "format": s.Format} {
-		if v = strings.TrimSpace(v); v != "" {
-			out[k] = v
-		}
-	}
-	if s.Deprecated {
-		out["deprecated"] = true
-	}
-
-	// Numbers. OpenAPI 3.0's exclusiveMinimum is a flag on minimum; 3.1's
-	// is the bound itself, as in JSON Schema 2020-12.
-	if s.Min != nil {
-		if s.ExclusiveMin.IsTrue() {
-			out["exclusiveMinimum"] = *s.Min
-		} else {
-			out["minimum"] = *s.Min
-		}
-	}
-	if s.ExclusiveMin.Value != nil {
-		out["exclusiveMinimum"] = *s.ExclusiveMin.Value
-	}
-	if s.Max != nil {
-		if s.ExclusiveMax.IsTrue() {
-			out["exclusiveMaximum"] = *s.Max
-		} else {
-			out["maximum"] = *s.Max
-		}
-	}
-	if s.ExclusiveMax.Value != nil {
-		out["exclusiveMaximum"] = *s.ExclusiveMax.Value
-	}
-	if s.MultipleOf != nil && *s.MultipleOf > 0 {
-		out["multipleOf"] = *s.MultipleOf
-	}
-	if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
-		delete(out, "minimum")
-		delete(out, "maximum")
-	}
-
-	// Strings.
-	bounds(out, "minLength", "maxLength", s.MinLength, s.MaxLength)
-	if s.Pattern != "" {
-		// ECMA-262 patterns Go cannot compile are dropped, not guessed at.
-		if _, err := regexp.Compile(s.Pattern); err == nil {
-			out["pattern"] = s.Pattern
-		}
-	}
-
-	// Arrays.
-	bounds(out, "minItems", "maxItems", s.MinItems, s.MaxItems)
-	if s.UniqueItems {
-		out["uniqueItems"] = true
-	}
-	if s.Items != nil {
-		out["items"] = sc.convert(s.Items, depth+1)
-	}
-
-	// Objects. A readOnly property is never sent in a request.
-	if len(s.Properties) > 0 {
-		props := map[string]any{}
-		for _, name := range slices.Sorted(func(yield func(string) bool) {
-			for k := range s.Properties {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
-			p := s.Properties[name]
-			if p != nil && p.Value != nil && p.Value.ReadOnly {
-				continue
-			}
-			props[name] = sc.convert(p, depth+1)
-		}
-		out["properties"] = props
-	}
-	closed := s.AdditionalProperties.Has != nil && !*s.AdditionalProperties.Has
-	if closed {
-		out["additionalProperties"] = false
-	} else if s.AdditionalProperties.Schema != nil {
-		out["additionalProperties"] = sc.convert(s.AdditionalProperties.Schema, depth+1)
-	}
-	if len(s.Required) > 0 {
-		props, _ := out["properties"].(map[string]any)
-		var req []string
-		for _, r := range s.Required {
-			if _, declared := props[r]; slices.Contains(req, r) || !declared && (closed || s.Properties[r] != nil) {
-				continue // listed twice, read-only, or impossible
-			}
-			req = append(req, r)
-		}
-		if len(req) > 0 {
-			out["required"] = req
-		}
-	}
-	bounds(out, "minProperties", "maxProperties", s.MinProps, s.MaxProps)
-
-	// Composition.
-	for k, list := range map[string]openapi3.SchemaRefs{"allOf": s.AllOf, "anyOf": s.AnyOf, "oneOf": s.OneOf} {
-		if len(list) == 0 {
-			continue
-		}
-		subs := make([]any, len(list))
-		for i, sub := range list {
-			subs[i] = sc.convert(sub, depth+1)
-		}
-		out[k] = subs
-	}
-	if s.Not != nil {
-		out["not"] = sc.convert(s.Not, depth+1)
-	}
-
-	// Values, each kept only if the schema accepts it, as the tool schema
-	// checker demands; a document's inconsistent example is not Warden's
-	// to enforce.
-	if s.Const != nil {
-		if v, ok := jsonValue(s.Const); ok {
-			out["const"] = v
-		}
-	}
-	if len(s.Enum) > 0 {
-		if enum := accepted(out, s.Enum); len(enum) > 0 {
-			out["enum"] = enum
-		}
-	}
-	if s.Default != nil {
-		if d := accepted(out, []any{s.Default}); len(d) == 1 {
-			out["default"] = d[0]
-		}
-	}
-	examples := s.Examples
-	if s.Example != nil {
-		examples = append([]any{s.Example}, examples...)
-	}
-	if ex := accepted(out, examples); len(ex) > 0 {
-		out["examples"] = ex
-	}
-	return out
-}
-
-// bounds sets a min/max pair of counts, dropping both if they contradict.
-func bounds(out map[string]any, minKey, maxKey string, lo uint64, hi *uint64) {
-	if hi != nil && lo > *hi {
-		return
-	}
-	if lo > 0 {
-		out[minKey] = lo
-	}
-	if hi != nil {
-		out[maxKey] = *hi
-	}
-}
-
-// accepted returns the values node accepts, as JSON values.
-func accepted(node map[string]any, values []any) []any {
-	if len(values) == 0 {
-		return nil
-	}
-	b, err := json.Marshal(node)
-	if err != nil {
-		return nil
-	}
-	var s jsonschema.Schema
-	if json.Unmarshal(b, &s) != nil {
-		return nil
-	}
-	rs, err := s.Resolve(nil)
-	if err != nil {
-		return nil
-	}
-	var out []any
-	for _, v := range values {
-		if jv, ok := jsonValue(v); ok && rs.Validate(jv) == nil {
-			out = append(out, jv)
-		}
-	}
-	return out
-}
-
-// jsonValue turns a value decoded from YAML into its JSON form.
-func jsonValue(v any) (any, bool) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, false
-	}
-	var out any
-	if json.Unmarshal(b, &out) != nil {
-		return nil, false
-	}
-	return out, true
 }
 
 // prepareAPI builds the request of one OpenAPI operation from its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -430,10 +431,35 @@ func TestOpenAPIInvalidDocuments(t *testing.T) {
 		{"swagger", "swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", "Swagger (OpenAPI 2)"},
 		{"openapi2", "openapi: 2.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "Swagger (OpenAPI 2)"},
 		{"openapi4", "openapi: 4.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n", `unsupported OpenAPI version "4.0.0"`},
+		{"openapi33", "openapi: 3.3.0\ninfo: {title: t, version: '1'}\npaths: {}\n", `unsupported OpenAPI version "3.3.0"`},
 		{"malformed", "openapi: 3.0.3\ninfo: {title: t\n", "not a readable OpenAPI document"},
 		{"external-file", miniDoc("  /a:\n    get:\n      " + ok200 + "\n      parameters: [{$ref: 'other.yaml#/P'}]\n"), `the $ref "other.yaml#/P" points outside the document`},
 		{"external-url", miniDoc("  /a:\n    get:\n      " + ok200 + "\n      parameters: [{$ref: '" + up.URL + "/p.yaml#/P'}]\n"), "points outside the document"},
-		{"invalid", miniDoc("  /a/{id}:\n    get:\n      " + ok200 + "\n"), "not a valid OpenAPI document: invalid paths: operation GET /a/{id} must define exactly all path parameters"},
+		{"invalid", miniDoc("  /a/{id}:\n    get:\n      " + ok200 + "\n"), "not a valid OpenAPI document: GET /a/{id}: the path parameter {id} is not declared"},
+		{"external-schema", miniDoc("  /a:\n    post:\n      " + ok200 + "\n      requestBody: {content: {application/json: {schema: {$ref: 'other.yaml#/S'}}}}\n"), `the $ref "other.yaml#/S" points outside the document`},
+		{"external-unused", miniDoc("  /a:\n    get:\n      " + ok200 + "\ncomponents:\n  schemas:\n    S: {$ref: 'other.yaml#/S'}\n"), `the $ref "other.yaml#/S" points outside the document`},
+		{"external-nested", miniDoc("  /a:\n    post:\n      " + ok200 + "\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/S'}}}}\ncomponents:\n  schemas:\n    S: {type: object, properties: {p: {items: {$ref: 'other.yaml#/S'}}}}\n"), `the $ref "other.yaml#/S" points outside the document`},
+		{"missing-ref", miniDoc("  /a:\n    get:\n      " + ok200 + "\n      parameters: [{$ref: '#/components/parameters/Nope'}]\n"), "not a valid OpenAPI document: component `#/components/parameters/Nope` does not exist"},
+		{"ref-cycle", miniDoc("  /a:\n    post:\n      " + ok200 + "\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/B'}\n    B: {$ref: '#/components/schemas/A'}\n"), "POST /a: not a valid schema: build schema failed: circular reference 'A -> B -> A'"},
+		{"not-openapi", "title: t\npaths: {}\n", "not an OpenAPI document"},
+		{"no-title", "openapi: 3.0.3\ninfo: {version: '1'}\npaths: {}\n", "not a valid OpenAPI document: the info object needs a title and a version"},
+		{"no-paths", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n", "not a valid OpenAPI document: the document has no paths object"},
+		{"paths-not-object", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: 5\n", "not a valid OpenAPI document: line 3: paths is not an object"},
+		{"operation-not-object", miniDoc("  /a:\n    get: 7\n"), "not a valid OpenAPI document: GET /a: line 5: the operation is not an object"},
+		{"undeclared-in-path", miniDoc("  /a:\n    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n      " + ok200 + "\n"), `GET /a: the path parameter "id" is not in the path`},
+		{"path-not-required", miniDoc("  /a/{id}:\n    get:\n      parameters: [{name: id, in: path, schema: {type: string}}]\n      " + ok200 + "\n"), `GET /a/{id}: the path parameter "id" must be required`},
+		{"no-name", miniDoc("  /a:\n    get:\n      parameters: [{in: query, schema: {type: string}}]\n      " + ok200 + "\n"), "GET /a: a parameter has no name"},
+		{"bad-in", miniDoc("  /a:\n    get:\n      parameters: [{name: q, in: body, schema: {type: string}}]\n      " + ok200 + "\n"), `GET /a: the parameter "q" is in "body"`},
+		{"schema-and-content", miniDoc("  /a:\n    get:\n      parameters: [{name: q, in: query, schema: {type: string}, content: {application/json: {}}}]\n      " + ok200 + "\n"), `GET /a: the query parameter "q" needs exactly one of schema and content`},
+		{"twice", miniDoc("  /a:\n    parameters: [{name: q, in: query, schema: {type: string}}, {name: q, in: query, schema: {type: string}}]\n    get:\n      " + ok200 + "\n"), `/a: the query parameter "q" is declared twice`},
+		{"no-body-content", miniDoc("  /a:\n    post:\n      requestBody: {required: true}\n      " + ok200 + "\n"), "POST /a: the request body has no content"},
+		{"no-responses", miniDoc("  /a:\n    get: {summary: s}\n"), "GET /a: the operation has no responses"},
+		{"no-description", miniDoc("  /a:\n    get:\n      responses: {'200': {content: {}}}\n"), "GET /a: a response has no description"},
+		{"bad-type", miniDoc("  /a:\n    get:\n      parameters: [{name: q, in: query, schema: {type: strin}}]\n      " + ok200 + "\n"), `GET /a: not a valid schema: "strin" is not a JSON Schema type`},
+		{"schema-not-object", miniDoc("  /a:\n    get:\n      parameters: [{name: q, in: query, schema: 5}]\n      " + ok200 + "\n"), "GET /a: not a valid schema: line 6: a schema is not an object"},
+		{"too-deep", miniDoc("  /a:\n    get:\n      " + ok200 + "\n      x-deep: " + strings.Repeat("[", 250) + strings.Repeat("]", 250) + "\n"), "the document nests more than 200 levels deep"},
+		{"alias-cycle", miniDoc("  /a:\n    get:\n      " + ok200 + "\n      x-loop: &loop {a: *loop}\n"), "nests more than 200 levels deep"},
+		{"duplicate-keys", miniDoc("  /a:\n    get:\n      " + ok200 + "\n  /a:\n    get:\n      " + ok200 + "\n"), "not a readable OpenAPI document"},
 		{"duplicate", miniDoc("  /a:\n    get:\n      operationId: getForecast\n      " + ok200 + "\n  /b:\n    get:\n      operationId: get_forecast\n      " + ok200 + "\n"), `GET /a and GET /b both become the tool "get_forecast"`},
 		{"duplicate-derived", miniDoc("  /a:\n    get:\n      operationId: getUsers\n      " + ok200 + "\n  /users:\n    get:\n      " + ok200 + "\n"), `both become the tool "get_users"`},
 		{"empty", miniDoc("  /a:\n    trace:\n      " + ok200 + "\n"), "no operation Warden can offer"},
@@ -577,5 +603,171 @@ agents:
 		if !slices.Equal(names, want) {
 			t.Errorf("%s's tools %v, want %v", agent, names, want)
 		}
+	}
+}
+
+// Recursive schemas of every kind libopenapi reports as circular load,
+// each spelled out once, without hanging.
+func TestOpenAPICircularSchemas(t *testing.T) {
+	doc := writeDoc(t, "circular.yaml", `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /nodes:
+    post:
+      operationId: putNode
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                node: {$ref: "#/components/schemas/Node"}
+                tree: {$ref: "#/components/schemas/Tree"}
+                expr: {$ref: "#/components/schemas/Expr"}
+                a: {$ref: "#/components/schemas/A"}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Node:
+      type: object
+      required: [child]
+      properties:
+        child: {$ref: "#/components/schemas/Node"}
+    Tree:
+      type: object
+      properties:
+        children: {type: array, items: {$ref: "#/components/schemas/Tree"}}
+    Expr:
+      oneOf: [{$ref: "#/components/schemas/Lit"}, {$ref: "#/components/schemas/Bin"}]
+    Lit: {type: number}
+    Bin:
+      type: object
+      required: [left, right]
+      properties:
+        left: {$ref: "#/components/schemas/Expr"}
+        right: {$ref: "#/components/schemas/Expr"}
+    A:
+      type: object
+      properties:
+        b: {$ref: "#/components/schemas/B"}
+    B:
+      type: object
+      properties:
+        a: {$ref: "#/components/schemas/A"}
+`)
+	c := newConn(t, openapiSpec("https://api.example/v1/", doc))
+	op := c.Operations()[0]
+	if err := connectortest.CheckInputSchema(op.InputSchema); err != nil {
+		t.Fatalf("%v\n%s", err, op.InputSchema)
+	}
+	var s struct {
+		Properties struct {
+			Body struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"body"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(op.InputSchema, &s); err != nil {
+		t.Fatal(err)
+	}
+	const note = "Recursive: the same structure as the enclosing value."
+	for name, want := range map[string]string{
+		"node": `{"properties":{"child":{"description":"` + note + `","type":"object"}},"required":["child"],"type":"object"}`,
+		"tree": `{"properties":{"children":{"items":{"description":"` + note + `","type":"object"},"type":"array"}},"type":"object"}`,
+		"a":    `{"properties":{"b":{"properties":{"a":{"description":"` + note + `","type":"object"}},"type":"object"}},"type":"object"}`,
+	} {
+		if got := string(s.Properties.Body.Properties[name]); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	if got := string(s.Properties.Body.Properties["expr"]); !strings.Contains(got, `"left":{"description":"`+note+`"}`) {
+		t.Errorf("expr = %s, want the recursion cut at left", got)
+	}
+}
+
+// In OpenAPI 3.1 the keywords beside a $ref apply too, as in JSON Schema
+// 2020-12, and override the referenced schema's; in 3.0 they are ignored.
+func TestOpenAPIRefSiblings(t *testing.T) {
+	const paths = `paths:
+  /a:
+    post:
+      operationId: post
+      parameters:
+        - {name: q, in: query, schema: {$ref: "#/components/schemas/Code", description: "The query.", maxLength: 5}}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                owner: {$ref: "#/components/schemas/Person", description: "Who owns it.", readOnly: true}
+                author: {$ref: "#/components/schemas/Person", title: Author}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Code: {type: string, description: A code., minLength: 2, default: ab}
+    Person:
+      type: object
+      description: A person.
+      properties:
+        name: {type: string}
+`
+	for _, v := range []string{"3.0.3", "3.1.0"} {
+		t.Run(v, func(t *testing.T) {
+			doc := writeDoc(t, "siblings.yaml", "openapi: "+v+"\ninfo: {title: t, version: '1'}\n"+paths)
+			c := newConn(t, openapiSpec("https://api.example/v1/", doc))
+			op := c.Operations()[0]
+			if err := connectortest.CheckInputSchema(op.InputSchema); err != nil {
+				t.Fatalf("%v\n%s", err, op.InputSchema)
+			}
+			p := schemaOf(t, c, "post").Properties
+			q, body := p["q"], p["body"]["properties"].(map[string]any)
+			author, _ := body["author"].(map[string]any)
+			if v == "3.0.3" {
+				if q["description"] != "A code." || q["maxLength"] != nil || q["minLength"] != 2.0 || q["default"] != "ab" {
+					t.Errorf("q = %v, want Code alone", q)
+				}
+				if body["owner"] == nil || author["title"] != nil || author["description"] != "A person." {
+					t.Errorf("body properties = %v, want Person alone", body)
+				}
+				return
+			}
+			if q["description"] != "The query." || q["maxLength"] != 5.0 || q["minLength"] != 2.0 || q["type"] != "string" || q["default"] != "ab" {
+				t.Errorf("q = %v, want Code with the description and maxLength beside its $ref", q)
+			}
+			if body["owner"] != nil {
+				t.Errorf("owner = %v, want it left out as readOnly", body["owner"])
+			}
+			if author["title"] != "Author" || author["description"] != "A person." || author["properties"] == nil {
+				t.Errorf("author = %v, want Person with the title beside its $ref", author)
+			}
+		})
+	}
+}
+
+// libopenapi logs to standard output unless told otherwise; standard
+// output may be the MCP connection, so loading writes nothing there.
+func TestOpenAPILoadIsQuiet(t *testing.T) {
+	docs := []string{
+		weatherDoc,
+		writeDoc(t, "missing.yaml", miniDoc("  /a:\n    get:\n      responses: {'200': {description: ok}}\n      parameters: [{$ref: '#/components/parameters/Nope'}]\n")),
+		writeDoc(t, "external.yaml", miniDoc("  /a:\n    get:\n      responses: {'200': {description: ok}}\n      parameters: [{$ref: 'other.yaml#/P'}]\n")),
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	for _, doc := range docs {
+		if c, err := New(openapiSpec("https://api.example/v1/", doc)); err == nil {
+			c.Close()
+		}
+	}
+	os.Stdout, os.Stderr = stdout, stderr
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if len(out) > 0 {
+		t.Errorf("loading wrote %q", out)
 	}
 }
