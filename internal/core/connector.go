@@ -66,6 +66,9 @@ type Operation struct {
 	// Actions are the actions an operation with an empty Action may take.
 	// The tool is offered when a grant covers any of them.
 	Actions []string
+	// ReadOnlyActions are those of Actions that change nothing (GET, HEAD).
+	// A tool whose agent holds only these is announced as read-only.
+	ReadOnlyActions []string
 	// Target, when set, is the one target every call of the operation has
 	// (a URL path template such as "/v1/users/{id}"). The tool is offered
 	// only when a grant could cover it.

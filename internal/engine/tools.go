@@ -20,6 +20,9 @@ type Tool struct {
 	Kind        string
 	Op          core.Operation
 	Description string // what it does and the agent's scope
+	// ReadOnly reports whether every call this agent may make with the
+	// tool changes nothing.
+	ReadOnly    bool
 	InputSchema json.RawMessage
 	schema      *jsonschema.Resolved
 	args        []string // the argument names the schema declares, sorted
@@ -52,6 +55,7 @@ func (e *Engine) buildTools() error {
 					Resource:    spec.Name,
 					Kind:        spec.Kind,
 					Op:          op,
+					ReadOnly:    op.ReadOnly || onlyReadOnly(op, actions),
 					InputSchema: op.InputSchema,
 					conn:        c,
 				}
@@ -192,6 +196,21 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// onlyReadOnly reports whether an operation that picks its action per
+// call can, with the agent's actions, only take read-only ones.
+func onlyReadOnly(op core.Operation, actions []string) bool {
+	granted := opActions(op, actions)
+	if op.Action != "" || len(granted) == 0 {
+		return false
+	}
+	for _, a := range granted {
+		if !slices.Contains(op.ReadOnlyActions, a) {
+			return false
+		}
+	}
+	return true
 }
 
 // opActions returns the actions of a rule that op can take.

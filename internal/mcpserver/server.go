@@ -43,7 +43,7 @@ func NewServer(e *engine.Engine, agent string, opts Options) *mcp.Server {
 	})
 	h := &handler{e: e, agent: agent, log: opts.Logger}
 	for _, t := range e.Tools(agent) {
-		readOnly := t.Op.ReadOnly
+		readOnly := t.ReadOnly
 		s.AddTool(&mcp.Tool{
 			Name:        t.Name,
 			Title:       t.Name,

@@ -771,3 +771,37 @@ func TestOpenAPILoadIsQuiet(t *testing.T) {
 		t.Errorf("loading wrote %q", out)
 	}
 }
+
+// The generic tool is announced read-only exactly when the agent may only
+// GET, HEAD or OPTIONS with it.
+func TestRequestToolReadOnlyHint(t *testing.T) {
+	p, err := policy.Compile([]byte(`version: 1
+resources:
+  api: {kind: http, base_url: "https://api.example/v1/"}
+agents:
+  reader:
+    grants:
+      - {resource: api, read_only: true}
+  writer:
+    grants:
+      - {resource: api, read_only: true}
+      - {resource: api, actions: [POST], paths: ["/v1/notes"]}
+`), policy.WithBaseDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, engine.Options{NoState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for agent, want := range map[string]bool{"reader": true, "writer": false} {
+		tool := e.Tool(agent, "api_request")
+		if tool == nil {
+			t.Fatalf("%s has no api_request", agent)
+		}
+		if tool.ReadOnly != want {
+			t.Errorf("%s: api_request ReadOnly = %v, want %v", agent, tool.ReadOnly, want)
+		}
+	}
+}
