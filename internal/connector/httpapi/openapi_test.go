@@ -573,7 +573,7 @@ func TestOpenAPIEngineOffersGrantedOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.Compile([]byte(fmt.Sprintf(`version: 1
+	e := testEngine(t, fmt.Sprintf(`version: 1
 resources:
   weather: {kind: http, base_url: "https://api.example/v1/", openapi: %q}
 agents:
@@ -583,15 +583,7 @@ agents:
   ops:
     grants:
       - {resource: weather, actions: [GET, DELETE], paths: ["/v1/stations/*"]}
-`, doc)), policy.WithBaseDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+`, doc))
 	for agent, want := range map[string][]string{
 		"bot": {"weather_get_forecast"},
 		"ops": {"weather_get_station", "weather_delete_stations_id"},
@@ -775,7 +767,7 @@ func TestOpenAPILoadIsQuiet(t *testing.T) {
 // The generic tool is announced read-only exactly when the agent may only
 // GET, HEAD or OPTIONS with it.
 func TestRequestToolReadOnlyHint(t *testing.T) {
-	p, err := policy.Compile([]byte(`version: 1
+	e := testEngine(t, `version: 1
 resources:
   api: {kind: http, base_url: "https://api.example/v1/"}
 agents:
@@ -786,15 +778,7 @@ agents:
     grants:
       - {resource: api, read_only: true}
       - {resource: api, actions: [POST], paths: ["/v1/notes"]}
-`), policy.WithBaseDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+`)
 	for agent, want := range map[string]bool{"reader": true, "writer": false} {
 		tool := e.Tool(agent, "api_request")
 		if tool == nil {
@@ -804,4 +788,19 @@ agents:
 			t.Errorf("%s: api_request ReadOnly = %v, want %v", agent, tool.ReadOnly, want)
 		}
 	}
+}
+
+// testEngine starts an engine without state on a policy's text.
+func testEngine(t *testing.T, src string) *engine.Engine {
+	t.Helper()
+	p, err := policy.Compile([]byte(src), policy.WithBaseDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, engine.Options{NoState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
