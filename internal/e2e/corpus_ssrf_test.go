@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -130,7 +131,7 @@ func runSSRFCorpusIn(t *testing.T, resolver string) {
 	f := &ssrfFixture{dns: startDNS(t, names, ssrfRebind)}
 	cert, caFile := testCA(t, dir, certNames, certAddrs)
 	f.caFile = caFile
-	f.traps = startTraps(t, slices.Sorted(mapKeys(ports)), tlsPorts, cert, http.HandlerFunc(f.serve))
+	f.traps = startTraps(t, slices.Sorted(maps.Keys(ports)), tlsPorts, cert, http.HandlerFunc(f.serve))
 	checkResolver(t, resolver)
 
 	var denied, allowed int
@@ -549,15 +550,5 @@ func (f *ssrfFixture) scenario(t *testing.T, c corpus.Case) {
 		}
 	default:
 		t.Errorf("%v: unknown scenario; implement it in corpus_ssrf_test.go", c)
-	}
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }

@@ -11,6 +11,29 @@ import (
 // ErrHostSpelling is the error every refused host spelling wraps.
 var ErrHostSpelling = errors.New("netguard: host not in canonical form")
 
+// ErrPort is the error an invalid port wraps.
+var ErrPort = errors.New("netguard: invalid port")
+
+// CheckHost checks a configured URL's host and port before anything is
+// looked up: the host must pass [ParseHost], the port (if any) must be
+// 1–65535 without leading zeros, and an IP address must pass [Guard.Check]
+// under allow. Names are checked when connections are made.
+func CheckHost(host, port string, allow []netip.Prefix) error {
+	addr, err := ParseHost(host)
+	if err != nil {
+		return err
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return fmt.Errorf("%w %q", ErrPort, port)
+		}
+	}
+	if addr.IsValid() {
+		return New(allow).Check(addr)
+	}
+	return nil
+}
+
 // ParseHost checks the host part of a URL (without port; an IPv6 literal
 // without brackets) before anything is looked up. It returns the address
 // when the host is an IP literal, or the zero Addr for a name.

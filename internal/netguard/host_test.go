@@ -238,3 +238,29 @@ func numberLabel(l string) bool {
 	}
 	return strings.Trim(l, "0123456789") == ""
 }
+
+func TestCheckHost(t *testing.T) {
+	allow := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}
+	for _, tc := range []struct {
+		host, port string
+		want       error // nil, ErrHostSpelling, ErrPort or ErrBlocked
+	}{
+		{"api.example.com", "", nil},
+		{"api.example.com", "443", nil},
+		{"93.184.215.14", "65535", nil},
+		{"10.0.0.5", "8080", nil},
+		{"10.0.1.5", "8080", ErrBlocked},
+		{"127.0.0.1", "", ErrBlocked},
+		{"0x7f.1", "", ErrHostSpelling},
+		{"api.example.com", "0", ErrPort},
+		{"api.example.com", "080", ErrPort},
+		{"api.example.com", "65536", ErrPort},
+		{"api.example.com", "99999", ErrPort},
+		{"api.example.com", "-1", ErrPort},
+	} {
+		err := CheckHost(tc.host, tc.port, allow)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("CheckHost(%q, %q) = %v, want %v", tc.host, tc.port, err, tc.want)
+		}
+	}
+}

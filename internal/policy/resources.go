@@ -1,12 +1,12 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -322,29 +322,24 @@ func checkBaseURL(s string) string {
 }
 
 // checkBaseHost refuses a base URL host that is not canonically spelled
-// (a number a resolver could read as IPv4, an IDN not in xn-- form) or is
-// an address netguard blocks and allow does not cover. Names are checked
-// when connections are made.
+// (a number a resolver could read as IPv4, an IDN not in xn-- form), has
+// an invalid port, or is an address netguard blocks and allow does not
+// cover.
 func checkBaseHost(s string, allow []netip.Prefix) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "is not a URL"
 	}
-	addr, err := netguard.ParseHost(u.Hostname())
-	if err != nil {
+	switch err := netguard.CheckHost(u.Hostname(), u.Port(), allow); {
+	case err == nil:
+		return ""
+	case errors.Is(err, netguard.ErrPort):
+		return "has an invalid port"
+	case errors.Is(err, netguard.ErrBlocked):
+		return "is an address Warden does not connect to: " + strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": ")
+	default:
 		return "has a host Warden does not accept: " + strings.TrimPrefix(err.Error(), netguard.ErrHostSpelling.Error()+": ")
 	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || p[0] == '0' {
-			return "has an invalid port"
-		}
-	}
-	if addr.IsValid() {
-		if err := netguard.New(allow).Check(addr); err != nil {
-			return "is an address Warden does not connect to: " + strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": ")
-		}
-	}
-	return ""
 }
 
 // httpAuth decodes one of:

@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -132,17 +131,11 @@ func ParseBaseURL(s string, allow []netip.Prefix) (*url.URL, error) {
 	case strings.ContainsAny(s, "\\\t\r\n "):
 		return nil, fmt.Errorf("base_url contains a backslash, space or control character")
 	}
-	addr, err := netguard.ParseHost(u.Hostname())
-	if err != nil {
-		return nil, fmt.Errorf("base_url: %v", err)
-	}
-	if p := u.Port(); p != "" && (p[0] == '0' || len(p) > 5) {
-		return nil, fmt.Errorf("base_url has an invalid port %q", p)
-	}
-	if addr.IsValid() {
-		if err := netguard.New(allow).Check(addr); err != nil {
+	if err := netguard.CheckHost(u.Hostname(), u.Port(), allow); err != nil {
+		if errors.Is(err, netguard.ErrBlocked) {
 			return nil, fmt.Errorf("base_url: %v; list it in allow_private to reach it deliberately", err)
 		}
+		return nil, fmt.Errorf("base_url: %v", err)
 	}
 	if _, _, err := resolvePath("/", u.EscapedPath()); err != nil && u.Path != "" && u.Path != "/" {
 		return nil, fmt.Errorf("base_url path: %v", err)
@@ -198,12 +191,11 @@ func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
 		}
 		return core.E(op, core.KindInvalid, core.ReasonRequestRefused, "The request was refused: "+c.redactor.String(err.Error())+".", nil)
 	}
-	call := &core.HTTPCall{BodyBytes: int64(len(r.body))}
-	for k := range r.query {
-		call.Query = append(call.Query, k)
+	call := &core.HTTPCall{
+		Query:     slices.Sorted(maps.Keys(r.query)),
+		Headers:   slices.Sorted(maps.Keys(r.header)),
+		BodyBytes: int64(len(r.body)),
 	}
-	sort.Strings(call.Query)
-	call.Headers = slices.Sorted(maps.Keys(r.header))
 	inv.Path, inv.Action, inv.ReadOnly, inv.HTTP, inv.State = r.path, r.method, core.SafeHTTPMethod(r.method), call, r
 	return nil
 }

@@ -79,14 +79,11 @@ func (c *Connector) result(ctx context.Context, resp *http.Response, hops []stri
 		return &core.Result{Value: out, Bytes: out.Bytes, Truncated: out.Truncated}, nil
 	}
 	media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	var compact bytes.Buffer
 	switch {
-	case isJSON(media) && !out.Truncated && json.Valid(body):
-		var buf bytes.Buffer
-		if json.Compact(&buf, body) == nil {
-			out.JSON = buf.Bytes()
-			break
-		}
-		fallthrough
+	case isJSON(media) && !out.Truncated && json.Compact(&compact, body) == nil:
+		// Compact also validates: invalid JSON falls to the text case.
+		out.JSON = compact.Bytes()
 	case isText(media) || (media == "" || isJSON(media)) && utf8.Valid(body):
 		s := strings.ToValidUTF8(string(body), "\uFFFD")
 		out.Text = &s
