@@ -8,10 +8,8 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,42 +28,13 @@ var (
 )
 
 func main() {
-	in := flag.String("in", "", "go test -bench output (default: standard input)")
-	out := flag.String("out", "", "also write the report to this file")
-	title := flag.String("title", "HTTP benchmark (issue 5)", "the report's heading")
-	var extra gobench.Notes
-	flag.Var(&extra, "note", "a line printed under the heading (repeatable)")
-	flag.Parse()
-
-	r := io.Reader(os.Stdin)
-	if *in != "" {
-		f, err := os.Open(*in)
+	gobench.Main("httpreport", "HTTP benchmark (issue 5)", func(w *strings.Builder, r io.Reader, title string, notes []string) (bool, error) {
+		res, err := gobench.Parse(r, "BenchmarkHTTP")
 		if err != nil {
-			fatal(err)
+			return false, err
 		}
-		defer f.Close()
-		r = f
-	}
-	res, err := gobench.Parse(r, "BenchmarkHTTP")
-	if err != nil {
-		fatal(err)
-	}
-	var b strings.Builder
-	complete := report(&b, *title, extra, res)
-	fmt.Print(b.String())
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
-			fatal(err)
-		}
-	}
-	if !complete {
-		os.Exit(1) // a benchmark failed or nothing was measured; a missed target is only reported
-	}
-}
-
-func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "httpreport:", err)
-	os.Exit(2)
+		return report(w, title, notes, res), nil
+	})
 }
 
 // name is a sub-benchmark's name below BenchmarkHTTP.
