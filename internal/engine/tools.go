@@ -91,14 +91,7 @@ func (e *Engine) buildTools() error {
 // one covers its action (or one of its candidate actions) and, for an
 // operation with a fixed target, that target.
 func (e *Engine) offered(agent, resource string, actions []string, op core.Operation) bool {
-	cands := op.Actions
-	if op.Action != "" {
-		cands = []string{op.Action}
-	}
-	for _, a := range cands {
-		if !slices.Contains(actions, a) {
-			continue
-		}
+	for _, a := range opActions(op, actions) {
 		if op.Target == "" || e.policy.Reachable(agent, resource, a, op.Target) {
 			return true
 		}
