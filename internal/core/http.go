@@ -14,16 +14,12 @@ type HTTPCall struct {
 	BodyBytes int64
 }
 
-// HTTP methods that never change the resource they are sent to.
-var safeHTTPMethods = []string{"GET", "HEAD", "OPTIONS"}
-
 // SafeHTTPMethod reports whether method is one that only reads (GET, HEAD,
 // OPTIONS), so a call using it needs no intent record.
 func SafeHTTPMethod(method string) bool {
-	for _, m := range safeHTTPMethods {
-		if m == method {
-			return true
-		}
+	switch method {
+	case "GET", "HEAD", "OPTIONS":
+		return true
 	}
 	return false
 }

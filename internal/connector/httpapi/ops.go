@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,7 @@ func requestOperation(base string, lim limits) core.Operation {
 		panic("httpapi: invalid input schema: " + schema)
 	}
 	return core.Operation{
-		Name: OpRequest, Actions: methods, ReadOnlyActions: []string{"GET", "HEAD", "OPTIONS"},
+		Name: OpRequest, Actions: methods, ReadOnlyActions: slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !core.SafeHTTPMethod(m) }),
 		Summary: fmt.Sprintf("Send one HTTP request and get the status, selected headers and body (JSON as JSON, text as text, binary as base64; at most %d bytes, truncated says when more was left out). Credentials are added by Warden; never send them.",
 			lim.responseBytes),
 		InputSchema: json.RawMessage(schema),
