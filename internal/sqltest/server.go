@@ -255,16 +255,31 @@ func (d *DB) Exec(tb testing.TB, query string, args ...any) {
 // than 0.1 s, running statements. Session state that other sessions
 // cannot see (prepared statements, settings, MariaDB's temporary tables)
 // is not covered.
+//
+// A server lists a statement for a moment after it answered it (MariaDB
+// shows a finished ROLLBACK as running): while anything is listed, it
+// looks again for up to leftoverSettle and reports the last look.
 func (d *DB) Leftovers(tb testing.TB) []string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	out, err := d.srv.eng.leftovers(ctx, d)
-	if err != nil {
-		tb.Fatalf("sqltest: leftovers of %s: %v", d.Name, err)
+	sample := func() []string {
+		out, err := d.srv.eng.leftovers(ctx, d)
+		if err != nil {
+			tb.Fatalf("sqltest: leftovers of %s: %v", d.Name, err)
+		}
+		return out
+	}
+	out := sample()
+	for deadline := time.Now().Add(leftoverSettle); len(out) > 0 && time.Now().Before(deadline); {
+		time.Sleep(leftoverSettle / 5)
+		out = sample()
 	}
 	return out
 }
+
+// leftoverSettle is how long a leftover must last to be reported.
+const leftoverSettle = 250 * time.Millisecond
 
 // forks carries every start of a server program to one goroutine. A child
 // gets SIGKILL when the thread that forked it ends (Pdeathsig), and Go
