@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -335,6 +337,28 @@ func corpusWriteAllows(t *testing.T, cases []corpus.Case) {
 			}
 		}
 	}
+	waitNoTemps(t, root)
+}
+
+// waitNoTemps fails unless the temporary files under dir, which Warden
+// removes in the background, are gone within a few seconds.
+func waitNoTemps(t *testing.T, dir string) {
+	t.Helper()
+	var left []string
+	for range 100 {
+		left = left[:0]
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasPrefix(d.Name(), tempPrefix) {
+				left = append(left, p)
+			}
+			return nil
+		})
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("temporary files left behind: %q", left)
 }
 
 // allowSteps writes, appends to, edits, moves away and back, deletes and

@@ -105,3 +105,52 @@ func BenchmarkWalkDirFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWrite measures an overwrite of a 4 KiB file and an edit of one
+// through the whole pipeline in process, with the audit log and the undo
+// journal on, as in bench/run.sh's write and edit rows.
+func BenchmarkWrite(b *testing.B) {
+	dir := b.TempDir()
+	body := strings.Repeat("line of text in the file, long enough.\n", 105)[:4096-14]
+	if err := os.WriteFile(filepath.Join(dir, "w.txt"), []byte(body), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "e.txt"), []byte("status: alpha\n"+body), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	pol := filepath.Join(dir, "warden.yaml")
+	if err := os.WriteFile(pol, []byte("version: 1\nresources:\n  files: {kind: fs, root: .}\nagents:\n  default:\n    grants:\n      - {resource: files, actions: [read, write, edit]}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p, err := policy.Load(pol)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(context.Background(), p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	n := 0
+	b.Run("write-4KiB", func(b *testing.B) {
+		for b.Loop() {
+			n++
+			args, _ := json.Marshal(map[string]string{"path": "w.txt", "mode": "overwrite", "content": fmt.Sprintf("write %09d\n", n) + body[:4096-16]})
+			call := core.Call{Agent: "default", Tool: "files_write", Args: args}
+			if out := e.Call(context.Background(), call, CallOptions{}); out.Status != StatusOK {
+				b.Fatal(out.Message)
+			}
+		}
+	})
+	from, to := "status: alpha", "status: omega" // the file's state across runs
+	b.Run("edit-4KiB", func(b *testing.B) {
+		for b.Loop() {
+			args, _ := json.Marshal(map[string]any{"path": "e.txt", "edits": []map[string]string{{"old": from, "new": to}}})
+			call := core.Call{Agent: "default", Tool: "files_edit", Args: args}
+			if out := e.Call(context.Background(), call, CallOptions{}); out.Status != StatusOK {
+				b.Fatal(out.Message)
+			}
+			from, to = to, from
+		}
+	})
+}

@@ -59,7 +59,7 @@ func (m *mutation) delete() (*core.Result, error) {
 	}
 	m.record(ch)
 	// The file is gone from its name; its data is in the journal.
-	d.unlink(tmp, false)
+	defer m.c.release(d, tmp)
 	if err := d.sync(); err != nil {
 		return nil, writeError(m.op, s.path, err)
 	}

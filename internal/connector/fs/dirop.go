@@ -254,8 +254,8 @@ func moveNoReplace(from *dirHandle, fromName string, to *dirHandle, toName strin
 // the new file, never neither. The names are exchanged and what came back
 // is checked: if it is not old (another process replaced it after the
 // caller's checks) everything is swapped back and errChanged returned, so
-// nothing the caller did not keep is ever lost. Then the old file's name
-// is removed.
+// nothing the caller did not keep is ever lost. srcName then holds the
+// old file, which the caller releases.
 func replaceEntry(src *dirHandle, srcName string, dst *dirHandle, dstName string, old iofs.FileInfo) error {
 	err := withFds(src, dst, func(sfd, dfd int) error { return renameExchange(sfd, srcName, dfd, dstName) })
 	if errors.Is(err, errNoRenameFlags) {
@@ -279,9 +279,6 @@ func replaceEntry(src *dirHandle, srcName string, dst *dirHandle, dstName string
 		}
 		return errChanged
 	}
-	// The old file is kept in the journal; if its name cannot be removed
-	// it stays hidden until a sweep removes it.
-	src.unlink(srcName, false)
 	return nil
 }
 

@@ -14,6 +14,9 @@ import (
 // path concerned.
 func SetHookForTest(c *Connector, hook func(event, rel string)) { c.hook = hook }
 
+// SettleForTest waits for the removals release runs in the background.
+func SettleForTest(c *Connector) { c.releasing.wait() }
+
 // MaxOpenDirs exposes the descriptor bound of path resolution.
 const MaxOpenDirs = maxOpenDirs
 

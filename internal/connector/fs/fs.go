@@ -39,6 +39,8 @@ type Connector struct {
 	open   *opened // nil before Open and after Close
 	closed bool
 	swept  sync.Map // directory id → when sweepTemps last ran there
+	// releasing runs the removals of release in the background.
+	releasing *background
 
 	// hook, when set by tests, is called at points where a concurrent
 	// change matters ("lstat", "open", "reopen", "commit").
@@ -83,6 +85,9 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 		reserved: append([]string(nil), spec.FS.Reserved...),
 		limits:   limits,
 		ops:      operations(spec.Name, limits),
+		// A few removals at once are plenty; more would compete with the
+		// calls for the disk.
+		releasing: newBackground(4),
 	}, nil
 }
 
@@ -176,6 +181,7 @@ func resolveHost(p string) (string, iofs.FileInfo) {
 // Close releases the root. It is idempotent. Calls prepared before Close
 // fail when they execute.
 func (c *Connector) Close() error {
+	c.releasing.wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true

@@ -178,6 +178,9 @@ func doWith(tb testing.TB, c core.Connector, op string, a json.RawMessage, w wit
 	}
 	inv.Options = w.options
 	res, err := c.Execute(ctx, inv, scope)
+	if fc, ok := c.(*fs.Connector); ok {
+		fs.SettleForTest(fc) // the tests look at the tree next
+	}
 	if err != nil {
 		return outcome{Path: inv.Path, Stage: "Execute", Err: err}
 	}

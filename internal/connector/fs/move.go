@@ -132,6 +132,8 @@ func (m *mutation) move() (*core.Result, error) {
 		if err := replaceEntry(fd, from.name, td, to.name, toCur); err != nil {
 			return nil, m.moveError(err)
 		}
+		// The source's name holds the replaced file now: it goes at once.
+		fd.unlink(from.name, false)
 		m.record(core.Change{Op: "remove", Path: to.rel, Before: stateOf(toCur, toSum)})
 	}
 	m.record(mv)

@@ -580,6 +580,7 @@ func (u *undo) restoreFile(d *dirHandle, t *target, p string, cur iofs.FileInfo,
 			return writeError(u.op, p, err)
 		}
 		u.record(ch)
+		d.unlink(tmp, false) // it holds the replaced file, kept in the journal
 	}
 	return d.sync()
 }

@@ -152,6 +152,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 		}
 		done = true
 		m.record(ch)
+		defer m.c.release(d, tmp) // after the flush: tmp holds the old file
 	}
 	if err := d.sync(); err != nil {
 		return after, writeError(m.op, p, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,37 @@ func TestWrite_KeepsModeAndJournalsOldContent(t *testing.T) {
 	defer f.Close()
 	if b, _ := os.ReadFile(f.Name()); string(b) != "the old content" {
 		t.Errorf("kept copy = %q, want the old content", b)
+	}
+}
+
+// The replaced file's name is removed in the background; Close waits for
+// it, so nothing is left once the connector is closed.
+func TestWrite_CloseWaitsForRelease(t *testing.T) {
+	_, root := newFixture(t, "f.txt = v0", "g.txt = v0")
+	c := newConnector(t, root)
+	j := newMemJournal(t)
+	for i := range 20 {
+		for _, name := range []string{"f.txt", "g.txt"} {
+			inv := &core.Invocation{Op: "write", Args: writeArgs(t, name, fmt.Sprint("v", i+1), "overwrite"), Journal: j}
+			if err := c.Prepare(t.Context(), inv); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Execute(t.Context(), inv, allVisible); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoTemps(t, root)
+	for _, name := range []string{"f.txt", "g.txt"} {
+		if b, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(b) != "v20" {
+			t.Errorf("%s = %q, %v; want v20", name, b, err)
+		}
+	}
+	if n := len(j.Changes()); n != 40 {
+		t.Errorf("journal holds %d changes, want 40", n)
 	}
 }
 

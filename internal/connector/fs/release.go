@@ -1,0 +1,64 @@
+package fs
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// release removes the file name from d off the call's path. name holds
+// only what the call replaced or deleted, which the journal has kept
+// first: removing it frees an inode, which can take longer than the write
+// itself (file systems mounted with discard trim the freed blocks there
+// and then), and the call's result does not depend on it. A name left
+// behind (by a crash, or a failed removal) is a temporary file that a
+// later sweep removes. Close waits for pending removals.
+func (c *Connector) release(d *dirHandle, name string) {
+	fd := -1
+	err := d.control(func(dfd int) error {
+		var err error
+		fd, err = unix.FcntlInt(uintptr(dfd), unix.F_DUPFD_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		d.unlink(name, false)
+		return
+	}
+	c.releasing.run(func() {
+		unix.Unlinkat(fd, name, 0)
+		unix.Close(fd)
+	})
+}
+
+// background runs functions in goroutines, at most a fixed number at once,
+// and waits for them. Unlike a sync.WaitGroup, it may be waited for while
+// functions are still being started.
+type background struct {
+	slots  chan struct{}
+	waitMu sync.Mutex
+}
+
+func newBackground(n int) *background {
+	return &background{slots: make(chan struct{}, n)}
+}
+
+// run starts f, after waiting for a free slot.
+func (b *background) run(f func()) {
+	b.slots <- struct{}{}
+	go func() {
+		defer func() { <-b.slots }()
+		f()
+	}()
+}
+
+// wait returns once every function started before it has returned.
+func (b *background) wait() {
+	b.waitMu.Lock()
+	defer b.waitMu.Unlock()
+	for range cap(b.slots) {
+		b.slots <- struct{}{}
+	}
+	for range cap(b.slots) {
+		<-b.slots
+	}
+}
