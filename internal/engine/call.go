@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/approval"
+	"github.com/warden-dev/warden/internal/argjson"
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/journal"
@@ -440,61 +441,10 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []byte, error) {
 	if err := json.Unmarshal(trimmed, &args); err != nil {
 		return nil, nil, fmt.Errorf("malformed JSON: %v", err)
 	}
-	if err := checkDuplicateKeys(trimmed); err != nil {
+	if err := argjson.CheckDuplicateKeys(trimmed); err != nil {
 		return nil, nil, err
 	}
 	return args, trimmed, nil
-}
-
-// checkDuplicateKeys refuses any object with a repeated key, at any depth.
-// It runs on JSON that already decoded, so it only tracks structure: it
-// scans bytes rather than tokens because it runs on every call.
-func checkDuplicateKeys(raw []byte) error {
-	type object struct{ keys []string }
-	var stack []*object // nil entries are arrays
-	expectKey := false
-	for i := 0; i < len(raw); i++ {
-		switch raw[i] {
-		case '{':
-			stack = append(stack, &object{})
-			expectKey = true
-		case '[':
-			stack = append(stack, nil)
-			expectKey = false
-		case '}', ']':
-			stack = stack[:len(stack)-1]
-			expectKey = false
-		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
-		case '"':
-			j, escaped := i+1, false
-			for ; j < len(raw) && raw[j] != '"'; j++ {
-				if raw[j] == '\\' {
-					escaped = true
-					j++
-				}
-			}
-			if expectKey {
-				key := string(raw[i+1 : j])
-				if escaped {
-					// Spellings such as "\u0070ath" are the same key.
-					if err := json.Unmarshal(raw[i:j+1], &key); err != nil {
-						return fmt.Errorf("malformed JSON: %v", err)
-					}
-				}
-				top := stack[len(stack)-1]
-				for _, k := range top.keys {
-					if k == key {
-						return fmt.Errorf("the key %q appears twice", key)
-					}
-				}
-				top.keys = append(top.keys, key)
-				expectKey = false
-			}
-			i = j
-		}
-	}
-	return nil
 }
 
 // auditArgs returns the arguments as stored in the audit log: as given when

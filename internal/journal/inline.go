@@ -40,10 +40,13 @@ func readInline(dir *os.File, name string, info fs.FileInfo, sum string, max int
 	if !st.regular() || !st.describes(info) {
 		return "", fmt.Errorf("open %q: %w", name, ErrChanged)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// One byte more than the size shows a file that grew since.
+	data := make([]byte, min(info.Size(), max)+1)
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return "", fmt.Errorf("read %q: %w", name, err)
 	}
+	data = data[:n]
 	if int64(len(data)) != info.Size() || hashOf(data) != sum {
 		return "", fmt.Errorf("read %q: %w", name, ErrChanged)
 	}

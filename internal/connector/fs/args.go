@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/warden-dev/warden/internal/argjson"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -18,11 +19,35 @@ import (
 // validated the arguments against the schema already; this does not rely
 // on it.
 func decodeArgs(op string, raw json.RawMessage, allowed []string, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	// The common case costs one pass of encoding/json and one of a byte
+	// scanner: a write's content is decoded once here. Anything amiss is
+	// explained by the token-by-token pass below.
+	if raw[0] == '{' && json.Unmarshal(raw, v) == nil {
+		if keys, err := argjson.Keys(raw); err == nil && allIn(keys, allowed) {
+			return nil
+		}
+	}
+	return explainArgs(op, raw, allowed, v)
+}
+
+// allIn reports whether every key is one of allowed.
+func allIn(keys, allowed []string) bool {
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// explainArgs is decodeArgs token by token, to say exactly what is wrong.
+func explainArgs(op string, raw json.RawMessage, allowed []string, v any) error {
 	invalid := func(msg string, err error) error {
 		return core.E(op, core.KindInvalid, core.ReasonInvalidArguments, msg, err)
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {

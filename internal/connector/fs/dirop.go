@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -360,7 +361,7 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) 
 		}
 	}()
 	h := sha256.New()
-	if _, err = io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
+	if _, err = copyPooled(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
 		return "", "", nil, nil, err
 	}
 	if nf.uid >= 0 {
@@ -387,6 +388,17 @@ func mustStat(f *os.File) iofs.FileInfo {
 		return nil
 	}
 	return fi
+}
+
+// copyBufs holds the buffers of copyPooled: io.Copy would allocate 32 KiB
+// for every file a call hashes or writes.
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// copyPooled is io.Copy with a pooled buffer.
+func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
+	buf := copyBufs.Get().(*[32 << 10]byte)
+	defer copyBufs.Put(buf)
+	return io.CopyBuffer(dst, src, buf[:])
 }
 
 // ctxReader stops copying when its context ends.
@@ -420,7 +432,7 @@ func openSame(dir *os.Root, name string, want iofs.FileInfo) (*os.File, error) {
 // hashFile returns the SHA-256 (hex) of what remains of f.
 func hashFile(ctx context.Context, f *os.File) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	if _, err := copyPooled(h, ctxReader{ctx, f}); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

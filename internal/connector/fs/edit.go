@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/aymanbagabas/go-udiff"
-
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -117,7 +115,7 @@ func (m *mutation) edit() (*core.Result, error) {
 	case err != nil:
 		return nil, tooLarge(m.op, "The edited file", m.c.limits.MaxWriteBytes)
 	}
-	diff := udiff.Unified(t.rel, t.rel, string(old), updated)
+	diff := unifiedDiff(t.rel, string(old), updated)
 	res := editResult{Path: t.rel, Diff: diff}
 	if s.dryRun {
 		return &core.Result{Value: res}, nil

@@ -1,9 +1,10 @@
-package engine
+package argjson
 
 import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -28,9 +29,9 @@ func TestCheckDuplicateKeys(t *testing.T) {
 		{`{"a\"":1,"a":2}`, false},
 	}
 	for _, tt := range tests {
-		err := checkDuplicateKeys([]byte(tt.in))
+		err := CheckDuplicateKeys([]byte(tt.in))
 		if (err != nil) != tt.wantErr {
-			t.Errorf("checkDuplicateKeys(%s) = %v, want error %v", tt.in, err, tt.wantErr)
+			t.Errorf("CheckDuplicateKeys(%s) = %v, want error %v", tt.in, err, tt.wantErr)
 		}
 	}
 }
@@ -89,9 +90,56 @@ func FuzzCheckDuplicateKeys(f *testing.F) {
 		if !utf8.Valid(raw) || json.Unmarshal(raw, &v) != nil {
 			return // only decoded objects reach the check
 		}
-		got := checkDuplicateKeys(raw) != nil
-		if want := tokenDuplicate(raw); got != want {
-			t.Fatalf("checkDuplicateKeys(%q) = %v, token reference says %v", raw, got, want)
+		got := CheckDuplicateKeys(raw) != nil
+		want := tokenDuplicate(raw)
+		if got != want {
+			t.Fatalf("CheckDuplicateKeys(%q) = %v, token reference says %v", raw, got, want)
+		}
+		if keys, err := Keys(raw); !want && (err != nil || !slices.Equal(keys, tokenKeys(raw))) {
+			t.Fatalf("Keys(%q) = %q, %v; token reference says %q", raw, keys, err, tokenKeys(raw))
 		}
 	})
+}
+
+// tokenKeys is a slow reference for Keys: the keys of the outermost object
+// in the token stream of encoding/json.
+func tokenKeys(raw []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return keys
+}
+
+func TestKeys(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{`{}`, nil},
+		{` {"path":"x","Mode":{"a":1,"b":[{"c":2}]},"\u0063ontent":"{\"z\":1}"} `, []string{"path", "Mode", "content"}},
+		{`{"a\"b":1,"":2}`, []string{`a"b`, ""}},
+		{`[{"a":1}]`, nil},
+	}
+	for _, tt := range tests {
+		got, err := Keys([]byte(tt.in))
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("Keys(%s) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := Keys([]byte(`{"a":{"b":1,"b":2}}`)); err == nil {
+		t.Error("Keys accepted a repeated key in an inner object")
+	}
 }
