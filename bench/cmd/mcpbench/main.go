@@ -51,7 +51,7 @@ type config struct {
 	warden, floor, reference, node string
 	n                              [numRows]int
 	timeCap, warmupCap, idle       time.Duration
-	warmup, rounds, starts         int
+	warmup, rounds, starts, slice  int
 	rows                           string
 	protocol, refList, client      string
 	wardenEnv                      multi
@@ -90,6 +90,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.warmup, "warmup", 200, "warm-up calls per row and server before measuring")
 	fs.DurationVar(&c.warmupCap, "warmup-cap", 3*time.Second, "longest warm-up per row and server")
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds of every row on every server; the table gives the median")
+	fs.IntVar(&c.slice, "slice", 20, "calls a server makes before the next server's turn within a round's batch")
 	fs.IntVar(&c.starts, "starts", 10, "fresh processes per server for the start-up time")
 	fs.DurationVar(&c.idle, "idle", time.Second, "quiet time before idle memory is read")
 	fs.StringVar(&c.rows, "rows", "read,list,search,write,edit", "rows to run, comma-separated (read, list, search, write, edit; or the full names such as write-4KiB)")
@@ -111,8 +112,8 @@ func parseFlags(args []string) (*config, error) {
 	if c.client != "sdk" && c.client != "raw" {
 		return nil, fmt.Errorf("-client: want sdk or raw, got %q", c.client)
 	}
-	if c.rounds < 1 || c.starts < 1 {
-		return nil, fmt.Errorf("-rounds and -starts must be at least 1")
+	if c.rounds < 1 || c.starts < 1 || c.slice < 1 {
+		return nil, fmt.Errorf("-rounds, -starts and -slice must be at least 1")
 	}
 	return &c, nil
 }
@@ -261,11 +262,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for round := range cfg.rounds {
 		for k, r := range rows {
 			progress("round %d/%d: %s", round+1, cfg.rounds, r)
-			for _, j := range rotation(len(sessions), round+k) {
-				b, err := sessions[j].runBatch(ctx, r, cfg.n[r], cfg.timeCap)
-				if err != nil {
-					return err
-				}
+			bs, err := runRound(ctx, sessions, r, cfg.n[r], cfg.slice, cfg.timeCap, round+k)
+			if err != nil {
+				return err
+			}
+			for j, b := range bs {
 				res[j].rounds[r] = append(res[j].rounds[r], b.stats())
 			}
 		}

@@ -131,6 +131,47 @@ func (s *session) runBatch(ctx context.Context, r row, n int, limit time.Duratio
 	return b, err
 }
 
+// runRound makes each session's batch of n calls of row r in slices of
+// slice calls, the sessions taking turns slice by slice in an order
+// rotated from turn, so that a burst of load from elsewhere on the machine
+// falls on every server alike. A session stops after limit of its own
+// time. Each batch's CPU time is the server's over the whole round, so
+// work it does between its calls counts too.
+func runRound(ctx context.Context, sessions []*session, r row, n, slice int, limit time.Duration, turn int) ([]batch, error) {
+	bs := make([]batch, len(sessions))
+	spent := make([]time.Duration, len(sessions))
+	cpu0 := make([]time.Duration, len(sessions))
+	for j, s := range sessions {
+		var err error
+		if cpu0[j], err = cpuTime(s.pid); err != nil {
+			return nil, err
+		}
+	}
+	for done, sl := 0, 0; done < n; done, sl = done+slice, sl+1 {
+		m := min(slice, n-done)
+		for _, j := range rotation(len(sessions), turn+sl) {
+			if done > 0 && spent[j] >= limit {
+				continue
+			}
+			begin := time.Now()
+			b, err := sessions[j].runBatch(ctx, r, m, limit-spent[j])
+			if err != nil {
+				return nil, err
+			}
+			spent[j] += time.Since(begin)
+			bs[j].lat = append(bs[j].lat, b.lat...)
+		}
+	}
+	for j, s := range sessions {
+		cpu1, err := cpuTime(s.pid)
+		if err != nil {
+			return nil, err
+		}
+		bs[j].cpu = cpu1 - cpu0[j]
+	}
+	return bs, nil
+}
+
 // clockTick is the unit of /proc/PID/stat times (USER_HZ), 100 a second
 // on every mainstream Linux build.
 const clockTick = 10 * time.Millisecond

@@ -122,8 +122,8 @@ func report(w io.Writer, env environment, rows []row, res []*results) {
 		fmt.Fprintf(w, "; node %s; @modelcontextprotocol/server-filesystem %s", env.nodeVersion, env.referenceVersion)
 	}
 	fmt.Fprintf(w, "\n- fixture: %s\n", env.fixture)
-	fmt.Fprintf(w, "- %d rounds (median shown), batches of %s calls (cap %s each), %d start-ups per server; run took %s; load average %s at start, %s at end\n",
-		env.cfg.rounds, batchSizes(env.cfg, rows), env.cfg.timeCap, env.cfg.starts, env.elapsed.Round(time.Second), env.loadStart, env.loadEnd)
+	fmt.Fprintf(w, "- %d rounds (median shown), batches of %s calls (cap %s each) taken in turns of %d calls per server, %d start-ups per server; run took %s; load average %s at start, %s at end\n",
+		env.cfg.rounds, batchSizes(env.cfg, rows), env.cfg.timeCap, env.cfg.slice, env.cfg.starts, env.elapsed.Round(time.Second), env.loadStart, env.loadEnd)
 	if env.cfg.client == "raw" {
 		fmt.Fprintln(w, "- client for the rows: raw JSON-RPC lines, timed from writing the request to reading the response line (no client decoding in the timed part)")
 	} else {
