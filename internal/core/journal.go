@@ -19,12 +19,12 @@ type Journal interface {
 	// described by info; Keep fails otherwise.
 	Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) error
 	// Prepare makes what was kept and recorded so far, and next, durable
-	// before the caller makes next happen (write-ahead), flushing the
-	// caller's files in flush (the new content about to be renamed into
-	// place) in the same round, so that one commit of the file system's
-	// journal covers both. The caller still Records next once it happened.
-	// If Prepare fails, nothing may change.
-	Prepare(next Change, flush ...*os.File) error
+	// before the caller makes next happen (write-ahead). It runs during,
+	// if not nil, meanwhile: the caller's own writing and flushing of what
+	// it is about to put in place, so that the journal's flush and the
+	// caller's overlap. It fails if during fails. The caller still
+	// Records next once it happened. If Prepare fails, nothing may change.
+	Prepare(next Change, during func() error) error
 	// Links counts the journal's own hard links to the file info
 	// describes, whose content hashes to sha256 (a call killed after Keep
 	// leaves some). They are no name an agent or a user reaches, so a

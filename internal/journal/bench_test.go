@@ -116,7 +116,7 @@ func BenchmarkPrepare(b *testing.B) {
 		tx := mustBegin(b, s, fmt.Sprint("b", i))
 		c := replaceChange("f", mustKeep(b, tx, dir, "f"))
 		b.StartTimer()
-		if err := tx.Prepare(c); err != nil {
+		if err := tx.Prepare(c, nil); err != nil {
 			b.Fatal(err)
 		}
 		tx.Record(c)
@@ -158,7 +158,7 @@ func BenchmarkKeepPrepareCommit(b *testing.B) {
 						b.Fatal(err)
 					}
 					c := replaceChange("f", sum)
-					if err := tx.Prepare(c); err != nil {
+					if err := tx.Prepare(c, nil); err != nil {
 						b.Fatal(err)
 					}
 					if call {

@@ -94,16 +94,44 @@ func (s *Store) readEntries(pick func(*index) []string) ([]*entryFile, error) {
 // file per entry, and syncing the directory it lands in, cost as much
 // again. An append torn by a crash is skipped by readers, and its change
 // was not yet made (see Prepare). The flock is held.
-func (s *Store) writeEntry(ef *entryFile, syncObjects bool, flush ...*os.File) error {
-	data, err := json.Marshal(ef)
+func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
+	data, err := encodeEntry(ef)
 	if err != nil {
-		return fmt.Errorf("encode entry: %w", err)
+		return err
 	}
-	data = append(data, '\n')
-	if err := s.appendSynced(data, syncObjects, flush...); err != nil {
+	if err := s.appendSynced(data, syncObjects); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
 	s.idx.put(ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
+	return nil
+}
+
+// encodeEntry returns ef's line.
+func encodeEntry(ef *entryFile) ([]byte, error) {
+	data, err := json.Marshal(ef)
+	if err != nil {
+		return nil, fmt.Errorf("encode entry %q: %w", ef.ID, err)
+	}
+	return append(data, '\n'), nil
+}
+
+// appendEntry appends ef's line to the log and records it in the index,
+// without flushing it: the caller flushes it after releasing the flock
+// (see Tx.Prepare). The flock is held.
+func (s *Store) appendEntry(ef *entryFile) error {
+	data, err := encodeEntry(ef)
+	if err != nil {
+		return err
+	}
+	if err := s.idx.sync(s); err != nil {
+		return err
+	}
+	off, err := s.appendLog(data)
+	if err != nil {
+		return fmt.Errorf("write entry %q: %w", ef.ID, err)
+	}
+	s.idx.end = off + int64(len(data))
+	s.idx.put(ef.ID, metaOf(ef, off, int64(len(data))))
 	return nil
 }
 
@@ -121,11 +149,9 @@ func (s *Store) removeEntry(id string) error {
 }
 
 // appendSynced syncs the index, appends data to the log and flushes it,
-// with the objects directory when syncObjects is set and the caller's
-// files in flush; on success the index ends past data. The flock is held.
-// The append comes first, so that one commit of the file system's journal
-// can cover every flush.
-func (s *Store) appendSynced(data []byte, syncObjects bool, flush ...*os.File) error {
+// with the objects directory when syncObjects is set; on success the
+// index ends past data. The flock is held.
+func (s *Store) appendSynced(data []byte, syncObjects bool) error {
 	if err := s.idx.sync(s); err != nil {
 		return err
 	}
@@ -137,9 +163,6 @@ func (s *Store) appendSynced(data []byte, syncObjects bool, flush ...*os.File) e
 	if syncObjects {
 		syncs = append(syncs, s.objects.Sync)
 	}
-	for _, f := range flush {
-		syncs = append(syncs, f.Sync)
-	}
 	if err := syncAll(syncs...); err != nil {
 		return err
 	}
@@ -147,8 +170,9 @@ func (s *Store) appendSynced(data []byte, syncObjects bool, flush ...*os.File) e
 	return nil
 }
 
-// syncAll runs the syncs concurrently: on journaling file systems the
-// flushes then share one journal commit instead of waiting for each other.
+// syncAll runs the syncs concurrently, the first on the calling goroutine:
+// on journaling file systems the flushes then share one journal commit
+// instead of waiting for each other.
 func syncAll(syncs ...func() error) error {
 	errs := make([]error, len(syncs))
 	var wg sync.WaitGroup

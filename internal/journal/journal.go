@@ -87,6 +87,9 @@ type Store struct {
 	// (under mu) also takes logMu, which Entry and History hold to read it.
 	log   *os.File
 	logMu sync.RWMutex
+	// reserved is how far this Store allocated the log ahead of its
+	// appends (see reserve); -1 once the file system refused.
+	reserved int64
 }
 
 // Open opens the journal in stateDir/journal, creating it (mode 0700) if

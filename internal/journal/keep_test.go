@@ -504,7 +504,7 @@ func TestKeep_inline(t *testing.T) {
 				t.Errorf("Links() = %d, want 0", n)
 			}
 			change := replaceChange("a.txt", sum)
-			if err := tx.Prepare(change); err != nil {
+			if err := tx.Prepare(change, nil); err != nil {
 				t.Fatal(err)
 			}
 			mustReplace(t, path, []byte("new"))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,19 +116,19 @@ func TestLog_replaceAndRemove(t *testing.T) {
 
 	tx := mustBegin(t, s, "replaced")
 	tx.Record(mkdirChange("a"))
-	if err := tx.Prepare(mkdirChange("b")); err != nil {
+	if err := tx.Prepare(mkdirChange("b"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil { // b's change did not happen
 		t.Fatal(err)
 	}
 	tx = mustBegin(t, s, "aborted")
-	if err := tx.Prepare(mkdirChange("c")); err != nil {
+	if err := tx.Prepare(mkdirChange("c"), nil); err != nil {
 		t.Fatal(err)
 	}
 	tx.Abort()
 	tx = mustBegin(t, s, "emptied")
-	if err := tx.Prepare(mkdirChange("d")); err != nil {
+	if err := tx.Prepare(mkdirChange("d"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -176,7 +177,7 @@ func TestLog_compact(t *testing.T) {
 	young := commitFile(t, s, work, "young", "b", []byte("young"))
 	commitChanges(t, s, core.JournalEntry{ID: "dir", Resource: "docs"}, mkdirChange("d"))
 	tx := mustBegin(t, s, "gone")
-	if err := tx.Prepare(mkdirChange("e")); err != nil {
+	if err := tx.Prepare(mkdirChange("e"), nil); err != nil {
 		t.Fatal(err)
 	}
 	tx.Abort()
@@ -231,7 +232,7 @@ func TestLog_compact(t *testing.T) {
 	before := logEntries(t, state)
 	for i := range 4 {
 		tx := mustBegin(t, other, fmt.Sprint("aborted-", i))
-		if err := tx.Prepare(mkdirChange("g")); err != nil {
+		if err := tx.Prepare(mkdirChange("g"), nil); err != nil {
 			t.Fatal(err)
 		}
 		tx.Abort()
@@ -288,7 +289,7 @@ func TestLog_compactWhileAppending(t *testing.T) {
 		mustWrite(t, filepath.Join(work, name), []byte(id))
 		tx := mustBegin(t, writer, id)
 		sum := mustKeep(t, tx, dir, name)
-		if err := tx.Prepare(replaceChange(name, sum)); err != nil {
+		if err := tx.Prepare(replaceChange(name, sum), nil); err != nil {
 			t.Fatal(err)
 		}
 		tx.Record(replaceChange(name, sum))
@@ -376,6 +377,49 @@ func TestLog_migrate(t *testing.T) {
 		wantErr(t, "Entry(torn)", err, journal.ErrNotFound)
 		if b, err := readObject(t, st, sum); err != nil || !bytes.Equal(b, content) {
 			t.Errorf("Open(%s) = %q, %v; want the object kept, the entry holding it", sum, b, err)
+		}
+	}
+}
+
+// TestLog_reserved checks that the log is allocated ahead of its appends
+// without growing: its size is exactly its lines, every entry reads back,
+// and a Store opened later appends after the last line, not after the
+// allocated space.
+func TestLog_reserved(t *testing.T) {
+	state := t.TempDir()
+	probe, err := os.Create(filepath.Join(state, "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keepSize = 1 // FALLOC_FL_KEEP_SIZE
+	err = syscall.Fallocate(int(probe.Fd()), keepSize, 0, 4096)
+	probe.Close()
+	if err != nil {
+		t.Skipf("the file system cannot allocate ahead: %v", err)
+	}
+	s := newStore(t, state, journal.Options{}, false)
+	for i := range 20 {
+		commitChanges(t, s, core.JournalEntry{ID: fmt.Sprintf("e%d", i), Resource: "docs"}, mkdirChange(fmt.Sprint("d", i)))
+	}
+	fi, err := os.Stat(logPath(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := readLog(t, state)
+	if fi.Size() != int64(len(data)) || !bytes.HasSuffix(data, []byte("}\n")) || bytes.IndexByte(data, 0) >= 0 {
+		t.Fatalf("log size %d, content %d bytes ending %q: want its lines only", fi.Size(), len(data), data[max(0, len(data)-8):])
+	}
+	if blocks := fi.Sys().(*syscall.Stat_t).Blocks * 512; blocks < fi.Size()+512<<10 {
+		t.Errorf("log of %d bytes has %d bytes allocated: nothing reserved ahead", fi.Size(), blocks)
+	}
+	s2 := newStore(t, state, journal.Options{}, false)
+	commitChanges(t, s2, core.JournalEntry{ID: "last", Resource: "docs"}, mkdirChange("z"))
+	if ids := logIDs(t, state); len(ids) != 21 || ids[20] != "last" {
+		t.Errorf("entries in the log = %q", ids)
+	}
+	for _, id := range []string{"e0", "e19", "last"} {
+		if _, err := s.Entry(id); err != nil {
+			t.Errorf("Entry(%s) = %v", id, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/warden-dev/warden/internal/journal"
 )
@@ -24,7 +25,7 @@ func TestPrepare_writeAhead(t *testing.T) {
 	tx := mustBegin(t, s, "prepared")
 	sum := mustKeep(t, tx, dir, "f")
 	c := replaceChange("f", sum)
-	if err := tx.Prepare(c); err != nil {
+	if err := tx.Prepare(c, nil); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
 	// Before the change is made, a fresh Store already finds the entry
@@ -51,7 +52,7 @@ func TestPrepare_writeAhead(t *testing.T) {
 	mustWrite(t, filepath.Join(work, "g"), []byte("g"))
 	tx = mustBegin(t, s, "aborted")
 	sum = mustKeep(t, tx, dir, "g")
-	if err := tx.Prepare(replaceChange("g", sum)); err != nil {
+	if err := tx.Prepare(replaceChange("g", sum), nil); err != nil {
 		t.Fatal(err)
 	}
 	tx.Abort()
@@ -77,7 +78,7 @@ func TestPrepare_commitDiffers(t *testing.T) {
 	sa := mustKeep(t, tx, dir, "a")
 	sb := mustKeep(t, tx, dir, "b")
 	tx.Record(replaceChange("a", sa))
-	if err := tx.Prepare(replaceChange("b", sb)); err != nil {
+	if err := tx.Prepare(replaceChange("b", sb), nil); err != nil {
 		t.Fatal(err)
 	}
 	// b's change failed: only a's is recorded.
@@ -90,7 +91,7 @@ func TestPrepare_commitDiffers(t *testing.T) {
 	}
 
 	tx = mustBegin(t, s, "none")
-	if err := tx.Prepare(replaceChange("a", sa)); err != nil {
+	if err := tx.Prepare(replaceChange("a", sa), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -116,7 +117,7 @@ func TestPrepare_inline(t *testing.T) {
 	tx := mustBegin(t, s, "half")
 	sa, sb := mustKeep(t, tx, dir, "a"), mustKeep(t, tx, dir, "b")
 	tx.Record(replaceChange("a", sa))
-	if err := tx.Prepare(replaceChange("b", sb)); err != nil {
+	if err := tx.Prepare(replaceChange("b", sb), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil { // b's change never happened
@@ -124,7 +125,7 @@ func TestPrepare_inline(t *testing.T) {
 	}
 	tx = mustBegin(t, s, "gone")
 	sc := mustKeep(t, tx, dir, "c")
-	if err := tx.Prepare(replaceChange("c", sc)); err != nil {
+	if err := tx.Prepare(replaceChange("c", sc), nil); err != nil {
 		t.Fatal(err)
 	}
 	tx.Abort()
@@ -155,4 +156,63 @@ func TestPrepare_inline(t *testing.T) {
 		t.Errorf("log after compaction has %d lines, want 1:\n%s", bytes.Count(log, []byte("\n")), log)
 	}
 	check("after compaction")
+}
+
+// TestPrepare_during checks the caller's work that Prepare runs while the
+// entry is flushed: it runs once, a failure fails Prepare (and Abort then
+// removes the entry), and it runs without the journal's lock, so that
+// another call can prepare meanwhile.
+func TestPrepare_during(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	dir := mustOpenDir(t, work)
+	for _, name := range []string{"f", "g"} {
+		mustWrite(t, filepath.Join(work, name), []byte("old "+name))
+	}
+
+	tx := mustBegin(t, s, "first")
+	sum := mustKeep(t, tx, dir, "f")
+	runs := 0
+	err := tx.Prepare(replaceChange("f", sum), func() error {
+		runs++
+		// Another call prepares and commits while this one's work runs.
+		done := make(chan error, 1)
+		go func() {
+			other := mustBegin(t, s, "second")
+			c := replaceChange("g", mustKeep(t, other, dir, "g"))
+			if err := other.Prepare(c, nil); err != nil {
+				done <- err
+				return
+			}
+			other.Record(c)
+			done <- other.Commit()
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("another Prepare waited for this one's work")
+		}
+	})
+	if err != nil || runs != 1 {
+		t.Fatalf("Prepare = %v after %d runs of its work; want nil after 1", err, runs)
+	}
+	tx.Abort()
+
+	failing := errors.New("disk full")
+	tx = mustBegin(t, s, "failed")
+	err = tx.Prepare(replaceChange("f", mustKeep(t, tx, dir, "f")), func() error { return failing })
+	if !errors.Is(err, failing) {
+		t.Fatalf("Prepare with failing work = %v; want it to fail with it", err)
+	}
+	if _, err := s.Entry("failed"); err != nil {
+		t.Errorf("Entry of a Tx whose work failed = %v; want it prepared until Abort", err)
+	}
+	tx.Abort()
+	other := newStore(t, state, journal.Options{}, false)
+	for id, want := range map[string]error{"first": journal.ErrNotFound, "failed": journal.ErrNotFound, "second": nil} {
+		if _, err := other.Entry(id); !errors.Is(err, want) {
+			t.Errorf("Entry(%s) = %v; want %v", id, err, want)
+		}
+	}
 }

@@ -142,6 +142,15 @@ func datasync(f *os.File) error {
 	})
 }
 
+// reserve allocates n bytes of f from off without changing its size, so
+// that appends there allocate nothing and the flush after each writes
+// less. It fails where the file system cannot.
+func reserve(f *os.File, off, n int64) error {
+	return control(f, func(fd int) error {
+		return ignoringEINTR(func() error { return unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, off, n) })
+	})
+}
+
 // openTemp opens a private read-write file in dir that has no name, so no
 // other program can open it.
 func openTemp(dir *os.File) (*os.File, error) {

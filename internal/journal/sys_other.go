@@ -28,6 +28,7 @@ func (stat) regular() bool                                { return false }
 func (stat) describes(fs.FileInfo) bool                   { return false }
 func (stat) sameInode(fs.FileInfo) bool                   { return false }
 func statAt(*os.File, string) (stat, error)               { return stat{}, errUnsupported }
+func reserve(*os.File, int64, int64) error                { return errUnsupported }
 func statFile(*os.File) (stat, error)                     { return stat{}, errUnsupported }
 func linkAt(*os.File, string, *os.File, string) error     { return errUnsupported }
 func renameAt(*os.File, string, string) error             { return errUnsupported }

@@ -180,7 +180,14 @@ func (t *Tx) Record(c core.Change) {
 // After state and refuses without force. The caller still Records next
 // once it happened; Commit appends a replacement entry only if the
 // recorded changes differ from the prepared ones.
-func (t *Tx) Prepare(next core.Change, flush ...*os.File) error {
+//
+// The entry is appended under the flock and flushed after it is released,
+// while during (if not nil) runs: the caller writes and flushes what it is
+// about to put in place meanwhile, so the two flushes overlap, as do the
+// flushes of concurrent calls. Prepare fails if during does. Once the
+// entry is appended, the Tx counts as prepared even if Prepare fails:
+// Abort then removes the entry.
+func (t *Tx) Prepare(next core.Change, during func() error) error {
 	const op = "journal.Prepare"
 	t.mu.Lock()
 	if t.done {
@@ -193,18 +200,39 @@ func (t *Tx) Prepare(next core.Change, flush ...*os.File) error {
 	t.mu.Unlock()
 
 	s := t.s
+	var log *os.File
 	err := s.withLock(op, func() error {
 		if err := s.restore(holds); err != nil {
 			return err
 		}
-		return s.writeEntry(ef, len(holds) > 0, flush...)
+		if err := s.appendEntry(ef); err != nil {
+			return err
+		}
+		// Held until the flush is done, so that a compaction does not
+		// close the handle meanwhile.
+		s.logMu.RLock()
+		log = s.log
+		return nil
 	})
+	if log != nil {
+		t.mu.Lock()
+		t.written, t.prepared = true, entry.Changes
+		t.mu.Unlock()
+		flushes := []func() error{func() error {
+			defer s.logMu.RUnlock()
+			return datasync(log)
+		}}
+		if len(holds) > 0 {
+			flushes = append(flushes, s.objects.Sync) // the links restore made
+		}
+		if during != nil {
+			flushes = append([]func() error{during}, flushes...)
+		}
+		err = errors.Join(err, syncAll(flushes...))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %q: %w", op, entry.ID, err)
 	}
-	t.mu.Lock()
-	t.written, t.prepared = true, entry.Changes
-	t.mu.Unlock()
 	return nil
 }
 

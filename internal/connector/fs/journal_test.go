@@ -82,12 +82,10 @@ func (j *memJournal) Keep(dir *os.File, name string, info iofs.FileInfo, sum str
 	return nil
 }
 
-// Prepare flushes the caller's files; the copies are already written.
-func (j *memJournal) Prepare(_ core.Change, flush ...*os.File) error {
-	for _, f := range flush {
-		if err := f.Sync(); err != nil {
-			return err
-		}
+// Prepare runs the caller's work; the copies are already written.
+func (j *memJournal) Prepare(_ core.Change, during func() error) error {
+	if during != nil {
+		return during()
 	}
 	return nil
 }

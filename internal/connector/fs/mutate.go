@@ -151,7 +151,7 @@ func (m *mutation) announce(ch core.Change) error {
 	if m.j == nil {
 		return nil
 	}
-	if err := m.j.Prepare(ch); err != nil {
+	if err := m.j.Prepare(ch, nil); err != nil {
 		return journalError(m.op, ch.Path, err)
 	}
 	return nil

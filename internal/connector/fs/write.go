@@ -2,8 +2,10 @@ package fs
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"io"
+	"fmt"
 	iofs "io/fs"
 	"os"
 
@@ -59,7 +61,7 @@ func (m *mutation) write() (*core.Result, error) {
 		return nil, err
 	}
 
-	content := io.Reader(bytes.NewReader(s.content))
+	content := s.content
 	var oldSum string
 	nf := newFile{uid: -1, gid: -1}
 	if cur != nil {
@@ -82,7 +84,7 @@ func (m *mutation) write() (*core.Result, error) {
 				return nil, tooLarge(m.op, "The file with the appended content", m.c.limits.MaxWriteBytes)
 			}
 			oldSum = sum
-			content = io.MultiReader(bytes.NewReader(old), content)
+			content = append(old, s.content...)
 		} else {
 			oldSum, err = hashFile(m.ctx, f)
 			f.Close()
@@ -107,26 +109,56 @@ func (m *mutation) write() (*core.Result, error) {
 // puts it in place atomically: as a new name if cur is nil (failing if one
 // appeared), or in place of cur, which is kept in the journal first. The
 // directory is flushed and the change recorded. It returns the new state.
-func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, content io.Reader, nf newFile) (core.ObjectState, error) {
-	tmp, sum, fi, f, err := d.writeTempOpen(m.ctx, content, nf)
-	if err != nil {
-		if m.ctx.Err() != nil {
-			return core.ObjectState{}, ctxError(m.op, m.ctx.Err())
+//
+// When it replaces cur, the journal's entry is flushed while the
+// temporary file is written and flushed: the entry announces the new
+// state, which content and nf determine, so nothing waits for the other.
+func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, content []byte, nf newFile) (core.ObjectState, error) {
+	var (
+		tmp   string
+		f     *os.File
+		after core.ObjectState
+		werr  error // of writing the temporary file
+	)
+	// write writes the temporary file; if want is set, it must match.
+	write := func(want *core.ObjectState) error {
+		var sum string
+		var fi iofs.FileInfo
+		tmp, sum, fi, f, werr = d.writeTempOpen(m.ctx, bytes.NewReader(content), nf)
+		if werr != nil {
+			return werr
 		}
-		return core.ObjectState{}, writeError(m.op, p, err)
+		after = stateOf(fi, sum)
+		if want != nil && !sameFileState(after, *want) {
+			werr = fmt.Errorf("wrote %+v, not the announced %+v", after, *want)
+		}
+		return werr
 	}
 	done := false
 	defer func() {
-		f.Close()
-		if !done {
-			d.unlink(tmp, false)
+		if f != nil {
+			f.Close()
+			if !done {
+				d.unlink(tmp, false)
+			}
 		}
 	}()
-	after := stateOf(fi, sum)
+	failed := func(err error) error {
+		switch {
+		case werr == nil && m.j != nil:
+			return journalError(m.op, t.rel, err)
+		case m.ctx.Err() != nil:
+			return ctxError(m.op, m.ctx.Err())
+		}
+		return writeError(m.op, p, err)
+	}
 	if cur == nil {
+		if err := write(nil); err != nil {
+			return core.ObjectState{}, failed(err)
+		}
 		ch := core.Change{Op: "create", Path: t.rel, After: after}
-		if err := m.syncAnnouncing(f, ch, p); err != nil {
-			return core.ObjectState{}, err
+		if err := m.announceWhile(ch, f.Sync); err != nil {
+			return core.ObjectState{}, failed(err)
 		}
 		m.commitHook(t.rel)
 		if err := moveNoReplace(d, tmp, d, t.name, false); err != nil {
@@ -141,9 +173,20 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 		if err := m.keep(d, t.name, t.rel, cur, oldSum); err != nil {
 			return core.ObjectState{}, err
 		}
-		ch := core.Change{Op: "replace", Path: t.rel, Before: stateOf(cur, oldSum), After: after}
-		if err := m.syncAnnouncing(f, ch, p); err != nil {
-			return core.ObjectState{}, err
+		sum := sha256.Sum256(content)
+		want := core.ObjectState{Type: "file", Mode: nf.perm.Perm(), Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:])}
+		ch := core.Change{Op: "replace", Path: t.rel, Before: stateOf(cur, oldSum), After: want}
+		err := m.announceWhile(ch, func() error {
+			if err := write(&want); err != nil {
+				return err
+			}
+			if err := f.Sync(); err != nil {
+				werr = err
+			}
+			return werr
+		})
+		if err != nil {
+			return core.ObjectState{}, failed(err)
 		}
 		m.commitHook(t.rel)
 		if err := replaceEntry(d, tmp, d, t.name, cur); err != nil {
@@ -160,21 +203,19 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 	return after, nil
 }
 
-// syncAnnouncing flushes the new content of f to disk with the journal's
-// announcement of ch, in one round: on a journaling file system the two
-// then share one commit instead of waiting for each other. Both must be
-// durable before ch may happen.
-func (m *mutation) syncAnnouncing(f *os.File, ch core.Change, p string) error {
+// sameFileState reports whether two states describe the same file.
+func sameFileState(a, b core.ObjectState) bool {
+	return a.Type == b.Type && a.Mode == b.Mode && a.Size == b.Size && a.SHA256 == b.SHA256
+}
+
+// announceWhile tells the journal about ch, which is about to happen, and
+// makes it durable while during runs; without a journal it only runs
+// during. Either failing, nothing may change.
+func (m *mutation) announceWhile(ch core.Change, during func() error) error {
 	if m.j == nil {
-		if err := f.Sync(); err != nil {
-			return writeError(m.op, p, err)
-		}
-		return nil
+		return during()
 	}
-	if err := m.j.Prepare(ch, f); err != nil {
-		return journalError(m.op, ch.Path, err)
-	}
-	return nil
+	return m.j.Prepare(ch, during)
 }
 
 // commitHook calls the test hook, if any, just before a directory entry
