@@ -27,11 +27,16 @@
 // before Prepare or Commit returns: one append
 // and one flush per call, and no file to create or directory entry to
 // sync, which a file per entry cost as much again as the write it
-// journals. A crash mid-append leaves a torn last line; the next append
-// ends it with a '\n' first and readers skip it: it can only be the
-// write-ahead record of a change that was never made, since Prepare
-// returns only once the line is durable. Entry files of an older Warden,
-// entries/<id>.json, are imported into the log at Open and removed.
+// journals. Prepare flushes after releasing the flock, while the caller's
+// own work runs (writing and flushing the file it is about to put in
+// place), so that the flushes overlap, those of concurrent calls too; the
+// log is allocated a megabyte ahead, so that most appends allocate no
+// block and flush less. A crash mid-append leaves a torn last line; the
+// next append ends it with a '\n' first and readers skip it: it can only
+// be the write-ahead record of a change that was never made, since
+// Prepare returns only once the line is durable. Entry files of an older
+// Warden, entries/<id>.json, are imported into the log at Open and
+// removed.
 //
 // Each Store keeps an index of the log in memory (where each live entry's
 // line is, its time, paths and objects), reading lines other Stores

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -438,14 +439,16 @@ func hashFile(ctx context.Context, f *os.File) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// readBounded reads f whole if it holds at most max bytes; tooBig reports
-// that it holds more, after reading only max+1 bytes of it.
-func readBounded(ctx context.Context, f *os.File, max int64) (content []byte, sum string, tooBig bool, err error) {
-	content, err = io.ReadAll(io.LimitReader(ctxReader{ctx, f}, max+1))
-	if err != nil {
+// readBounded reads f whole if it holds at most limit bytes; tooBig reports
+// that it holds more, after reading only limit+1 bytes of it. size is what
+// the caller's Lstat said: the buffer starts that large.
+func readBounded(ctx context.Context, f *os.File, size, limit int64) (content []byte, sum string, tooBig bool, err error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), limit)+bytes.MinRead))
+	if _, err = buf.ReadFrom(io.LimitReader(ctxReader{ctx, f}, limit+1)); err != nil {
 		return nil, "", false, err
 	}
-	if int64(len(content)) > max {
+	content = buf.Bytes()
+	if int64(len(content)) > limit {
 		return nil, "", true, nil
 	}
 	s := sha256.Sum256(content)

@@ -95,7 +95,7 @@ func (m *mutation) edit() (*core.Result, error) {
 	if err != nil {
 		return nil, changedWrite(m.op, s.path, err)
 	}
-	old, oldSum, tooBig, err := readBounded(m.ctx, f, m.c.limits.MaxWriteBytes)
+	old, oldSum, tooBig, err := readBounded(m.ctx, f, cur.Size(), m.c.limits.MaxWriteBytes)
 	f.Close()
 	switch {
 	case err != nil:

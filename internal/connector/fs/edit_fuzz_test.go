@@ -178,6 +178,8 @@ func TestUnifiedDiff_SameAsWhole(t *testing.T) {
 		strings.Replace(old, "line 0 of", "first", 1),
 		strings.Replace(old, "line 199 of the file\n", "last", 1),
 		strings.Replace(old, "line 5 of the file\n", "", 1) + "more\n",
+		strings.Replace(strings.Replace(old, "line 20 of", "two hunks:", 1), "line 180 of", "far apart:", 1),
+		strings.Replace(old, "line 150 of the file\n", "line 150 of the file\nnew\nlines\n", 1),
 		"",
 	} {
 		if got, want := unifiedDiff("f.txt", old, new), udiff.Unified("f.txt", "f.txt", old, new); got != want {

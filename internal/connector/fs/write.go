@@ -75,7 +75,7 @@ func (m *mutation) write() (*core.Result, error) {
 		if s.writeMode == "append" {
 			// Append also writes a new file, so that readers never see half
 			// of it and the journal's copy of the old file stays intact.
-			old, sum, tooBig, err := readBounded(m.ctx, f, m.c.limits.MaxWriteBytes-int64(len(s.content)))
+			old, sum, tooBig, err := readBounded(m.ctx, f, cur.Size(), m.c.limits.MaxWriteBytes-int64(len(s.content)))
 			f.Close()
 			switch {
 			case err != nil:
