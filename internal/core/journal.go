@@ -14,10 +14,13 @@ import (
 type Journal interface {
 	// Keep preserves the regular file name in the directory dir (an open
 	// handle), whose identity is info and whose content hashes to sha256
-	// (lower-case hex), before the caller replaces or removes it. It returns
-	// once the preserved copy is durable. The file must still be the object
-	// described by info; Keep fails otherwise.
-	Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) error
+	// (lower-case hex), before the caller replaces or removes it. What it
+	// keeps is durable once Prepare returns. The file must still be the
+	// object described by info; Keep fails otherwise. content, if not nil,
+	// is the file's whole content as the caller read it from that object:
+	// the journal may keep it without reading the file again, once it
+	// hashes to sha256.
+	Keep(dir *os.File, name string, info fs.FileInfo, sha256 string, content []byte) error
 	// Prepare makes what was kept and recorded so far, and next, durable
 	// before the caller makes next happen (write-ahead). It runs during,
 	// if not nil, meanwhile: the caller's own writing and flushing of what

@@ -36,7 +36,7 @@ func BenchmarkKeep(b *testing.B) {
 					sum := hash(content)
 					tx := mustBegin(b, s, fmt.Sprint("b", i))
 					b.StartTimer()
-					if err := tx.Keep(dir, "f", info, sum); err != nil {
+					if err := tx.Keep(dir, "f", info, sum, nil); err != nil {
 						b.Fatal(err)
 					}
 					b.StopTimer()
@@ -154,7 +154,7 @@ func BenchmarkKeepPrepareCommit(b *testing.B) {
 					tx := mustBegin(b, s, fmt.Sprint("b", i))
 					binary.LittleEndian.PutUint64(content, uint64(i))
 					b.StartTimer()
-					if err := tx.Keep(dir, "f", info, sum); err != nil {
+					if err := tx.Keep(dir, "f", info, sum, nil); err != nil {
 						b.Fatal(err)
 					}
 					c := replaceChange("f", sum)

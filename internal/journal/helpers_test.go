@@ -116,7 +116,7 @@ func keep(tb testing.TB, tx *journal.Tx, dir *os.File, name string) (string, err
 		tb.Fatal(err)
 	}
 	sum := hash(content)
-	return sum, tx.Keep(dir, name, info, sum)
+	return sum, tx.Keep(dir, name, info, sum, nil)
 }
 
 func mustKeep(tb testing.TB, tx *journal.Tx, dir *os.File, name string) string {

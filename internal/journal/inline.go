@@ -53,6 +53,23 @@ func readInline(dir *os.File, name string, info fs.FileInfo, sum string, max int
 	return base64.StdEncoding.EncodeToString(data), nil
 }
 
+// inlineContent is readInline for a caller that read the file already:
+// content must be what name in dir, the file info describes, holds, and
+// hash to sum. It returns the content in base64.
+func inlineContent(dir *os.File, name string, info fs.FileInfo, sum string, content []byte) (string, error) {
+	st, err := statAt(dir, name)
+	if err != nil {
+		if isNotExist(err) {
+			err = fmt.Errorf("%w: %w", ErrChanged, err)
+		}
+		return "", fmt.Errorf("stat %q: %w", name, err)
+	}
+	if !st.regular() || !st.describes(info) || int64(len(content)) != info.Size() || hashOf(content) != sum {
+		return "", fmt.Errorf("keep %q: %w", name, ErrChanged)
+	}
+	return base64.StdEncoding.EncodeToString(content), nil
+}
+
 func hashOf(data []byte) string {
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])

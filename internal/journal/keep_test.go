@@ -170,7 +170,7 @@ func TestKeep_refused(t *testing.T) {
 				info, sum := tt.arrange(t, work, outside)
 				outsideBefore := snapshot(t, outside)
 				tx := mustBegin(t, s, "call-1")
-				err := tx.Keep(mustOpenDir(t, work), "a.txt", info, sum)
+				err := tx.Keep(mustOpenDir(t, work), "a.txt", info, sum, nil)
 				wantErr(t, "Keep(a.txt)", err, tt.want)
 				if err != nil && !strings.HasPrefix(err.Error(), "journal.Keep: ") {
 					t.Errorf("Keep error %q does not start with the op", err)
@@ -241,7 +241,7 @@ func TestKeep_invalid(t *testing.T) {
 			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
 				tx := mustBegin(t, s, "call-1")
 				defer tx.Abort()
-				if err := tx.Keep(mustOpenDir(t, work), tt.file, tt.info, tt.sum); err == nil {
+				if err := tx.Keep(mustOpenDir(t, work), tt.file, tt.info, tt.sum, nil); err == nil {
 					t.Errorf("Keep(%q) = nil, want an error", tt.file)
 				}
 				if got := journalFiles(t, filepath.Join(state, m.name), "objects"); len(got) != 0 {
@@ -377,7 +377,7 @@ func TestTx_Abort(t *testing.T) {
 			if err := tx2.Commit(); err == nil {
 				t.Error("Commit() after Abort = nil, want an error")
 			}
-			if err := tx2.Keep(dir, "own", nil, own); err == nil {
+			if err := tx2.Keep(dir, "own", nil, own, nil); err == nil {
 				t.Error("Keep() after Abort = nil, want an error")
 			}
 		})
@@ -585,7 +585,7 @@ func TestKeep_inlineChanged(t *testing.T) {
 			tt.change(t, path, info)
 
 			tx := mustBegin(t, s, "call-1")
-			err := tx.Keep(mustOpenDir(t, work), "a", info, sum)
+			err := tx.Keep(mustOpenDir(t, work), "a", info, sum, nil)
 			wantErr(t, "Keep() of a changed file", err, journal.ErrChanged)
 			tx.Record(replaceChange("a", sum))
 			if err := tx.Commit(); err != nil {
@@ -688,5 +688,52 @@ func TestKeep_inlineTxBound(t *testing.T) {
 	}
 	if got, want := journalFiles(t, state, "objects"), []string{sums[2]}; !slices.Equal(got, want) {
 		t.Errorf("objects = %q, want %q", got, want)
+	}
+}
+
+// TestKeep_content checks Keep given the content the caller read: it keeps
+// exactly that content when it hashes to the hash and the name is still
+// the file the caller examined, and refuses with ErrChanged otherwise.
+func TestKeep_content(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string // given to Keep as read
+		replace bool   // the name is replaced after the caller's look
+		want    error
+	}{
+		{"as read", "original", false, nil},
+		{"not what hashes to the sum", "forged!!", false, journal.ErrChanged},
+		{"shorter", "orig", false, journal.ErrChanged},
+		{"name replaced since", "original", true, journal.ErrChanged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, work := t.TempDir(), t.TempDir()
+			s := newStore(t, state, journal.Options{}, false)
+			p := filepath.Join(work, "a.txt")
+			mustWrite(t, p, []byte("original"))
+			info, err := os.Lstat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := hash([]byte("original"))
+			if tt.replace {
+				mustReplace(t, p, []byte("original"))
+			}
+			tx := mustBegin(t, s, "call-1")
+			err = tx.Keep(mustOpenDir(t, work), "a.txt", info, sum, []byte(tt.content))
+			wantErr(t, "Keep(a.txt)", err, tt.want)
+			if err != nil {
+				tx.Abort()
+				return
+			}
+			tx.Record(replaceChange("a.txt", sum))
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := readObject(t, s, sum); err != nil || string(got) != "original" {
+				t.Errorf("kept %q, %v; want the original", got, err)
+			}
+		})
 	}
 }

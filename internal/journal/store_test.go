@@ -327,7 +327,7 @@ func keepRacing(tx *journal.Tx, dir *os.File, work, name string) (string, error)
 		return "", err
 	}
 	sum := hash(content)
-	return sum, tx.Keep(dir, name, info, sum)
+	return sum, tx.Keep(dir, name, info, sum, nil)
 }
 
 // checkIntact checks the journal holds want entries, every object they

@@ -86,7 +86,7 @@ func (t *Tx) ID() string { return t.entry.ID }
 // no longer the object info describes, a symlink included. What Keep adds
 // is durable once Prepare or Commit returns: syncing then, together with
 // the caller's own syncs, costs one disk flush instead of one per file.
-func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) error {
+func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string, content []byte) error {
 	const op = "journal.Keep"
 	switch {
 	case !validName(name):
@@ -101,7 +101,13 @@ func (t *Tx) Keep(dir *os.File, name string, info fs.FileInfo, sha256 string) er
 	}
 	s := t.s
 	if size := info.Size(); size <= s.inlineMax && t.reserveInline(size) {
-		b64, err := readInline(dir, name, info, sha256, s.inlineMax)
+		var b64 string
+		var err error
+		if content != nil {
+			b64, err = inlineContent(dir, name, info, sha256, content)
+		} else {
+			b64, err = readInline(dir, name, info, sha256, s.inlineMax)
+		}
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if err != nil {

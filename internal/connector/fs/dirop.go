@@ -365,30 +365,28 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) 
 	if _, err = copyPooled(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
 		return "", "", nil, nil, err
 	}
-	if nf.uid >= 0 {
-		// Keep the replaced file's owner where the process may; otherwise
-		// the file belongs to the Warden process's user.
-		if u, g := owner(mustStat(f)); u != nf.uid || g != nf.gid {
-			f.Chown(nf.uid, nf.gid)
-		}
-	}
-	if nf.keep {
-		if err = f.Chmod(nf.perm.Perm()); err != nil {
-			return "", "", nil, nil, err
-		}
-	}
 	if fi, err = f.Stat(); err != nil {
 		return "", "", nil, nil, err
 	}
-	return name, hex.EncodeToString(h.Sum(nil)), fi, f, nil
-}
-
-func mustStat(f *os.File) iofs.FileInfo {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil
+	changed := false
+	if u, g := owner(fi); nf.uid >= 0 && (u != nf.uid || g != nf.gid) {
+		// Keep the replaced file's owner where the process may; otherwise
+		// the file belongs to the Warden process's user.
+		changed = f.Chown(nf.uid, nf.gid) == nil
 	}
-	return fi
+	// Set the mode even when it looks right: a chown may clear set-id bits.
+	if nf.keep && (changed || fi.Mode().Perm() != nf.perm.Perm()) {
+		if err = f.Chmod(nf.perm.Perm()); err != nil {
+			return "", "", nil, nil, err
+		}
+		changed = true
+	}
+	if changed {
+		if fi, err = f.Stat(); err != nil {
+			return "", "", nil, nil, err
+		}
+	}
+	return name, hex.EncodeToString(h.Sum(nil)), fi, f, nil
 }
 
 // copyBufs holds the buffers of copyPooled: io.Copy would allocate 32 KiB

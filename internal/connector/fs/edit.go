@@ -127,7 +127,7 @@ func (m *mutation) edit() (*core.Result, error) {
 	}
 	nf := newFile{perm: cur.Mode().Perm(), keep: true}
 	nf.uid, nf.gid = owner(cur)
-	after, err := m.commitFile(d, t, s.path, cur, oldSum, []byte(updated), nf)
+	after, err := m.commitFile(d, t, s.path, cur, oldSum, old, []byte(updated), nf)
 	if err != nil {
 		return nil, err
 	}

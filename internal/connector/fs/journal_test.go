@@ -33,7 +33,7 @@ func newMemJournal(tb testing.TB) *memJournal {
 	return &memJournal{dir: tb.TempDir()}
 }
 
-func (j *memJournal) Keep(dir *os.File, name string, info iofs.FileInfo, sum string) error {
+func (j *memJournal) Keep(dir *os.File, name string, info iofs.FileInfo, sum string, _ []byte) error {
 	rc, err := dir.SyscallConn()
 	if err != nil {
 		return err

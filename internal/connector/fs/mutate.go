@@ -136,10 +136,16 @@ type mutation struct {
 // keep preserves the regular file name in d before it is replaced or
 // removed.
 func (m *mutation) keep(d *dirHandle, name, rel string, fi iofs.FileInfo, sum string) error {
+	return m.keepRead(d, name, rel, fi, sum, nil)
+}
+
+// keepRead is keep for a file whose content the caller read (from the
+// object fi describes), so that the journal need not read it again.
+func (m *mutation) keepRead(d *dirHandle, name, rel string, fi iofs.FileInfo, sum string, content []byte) error {
 	if m.j == nil {
 		return nil
 	}
-	if err := m.j.Keep(d.f, name, fi, sum); err != nil {
+	if err := m.j.Keep(d.f, name, fi, sum, content); err != nil {
 		return journalError(m.op, rel, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
+	"slices"
 
 	"github.com/warden-dev/warden/internal/core"
 	"golang.org/x/sys/unix"
@@ -63,6 +64,7 @@ func (m *mutation) write() (*core.Result, error) {
 
 	content := s.content
 	var oldSum string
+	var oldContent []byte // when read whole, for the journal
 	nf := newFile{uid: -1, gid: -1}
 	if cur != nil {
 		if err := m.checkReplaceable(t, cur, s.path); err != nil {
@@ -83,8 +85,18 @@ func (m *mutation) write() (*core.Result, error) {
 			case tooBig:
 				return nil, tooLarge(m.op, "The file with the appended content", m.c.limits.MaxWriteBytes)
 			}
-			oldSum = sum
-			content = append(old, s.content...)
+			oldSum, oldContent = sum, old
+			content = slices.Concat(old, s.content)
+		} else if cur.Size() <= keepReadMax {
+			old, sum, tooBig, err := readBounded(m.ctx, f, cur.Size(), keepReadMax)
+			f.Close()
+			switch {
+			case err != nil:
+				return nil, writeError(m.op, s.path, err)
+			case tooBig:
+				return nil, changedWrite(m.op, s.path, errChanged)
+			}
+			oldSum, oldContent = sum, old
 		} else {
 			oldSum, err = hashFile(m.ctx, f)
 			f.Close()
@@ -95,7 +107,7 @@ func (m *mutation) write() (*core.Result, error) {
 		nf.perm, nf.keep = cur.Mode().Perm(), true
 		nf.uid, nf.gid = owner(cur)
 	}
-	after, err := m.commitFile(d, t, s.path, cur, oldSum, content, nf)
+	after, err := m.commitFile(d, t, s.path, cur, oldSum, oldContent, content, nf)
 	if err != nil {
 		return nil, err
 	}
@@ -105,15 +117,21 @@ func (m *mutation) write() (*core.Result, error) {
 	}, nil
 }
 
+// keepReadMax is the largest file a write reads whole before replacing
+// it, so that the journal, which copies small files, need not read it
+// again.
+const keepReadMax = 64 << 10
+
 // commitFile writes content to a temporary file next to t's entry and
 // puts it in place atomically: as a new name if cur is nil (failing if one
-// appeared), or in place of cur, which is kept in the journal first. The
-// directory is flushed and the change recorded. It returns the new state.
+// appeared), or in place of cur, which is kept in the journal first (with
+// oldContent, if the caller read it whole). The directory is flushed and
+// the change recorded. It returns the new state.
 //
 // When it replaces cur, the journal's entry is flushed while the
 // temporary file is written and flushed: the entry announces the new
 // state, which content and nf determine, so nothing waits for the other.
-func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, content []byte, nf newFile) (core.ObjectState, error) {
+func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, oldContent, content []byte, nf newFile) (core.ObjectState, error) {
 	var (
 		tmp   string
 		f     *os.File
@@ -170,7 +188,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 		done = true
 		m.record(ch)
 	} else {
-		if err := m.keep(d, t.name, t.rel, cur, oldSum); err != nil {
+		if err := m.keepRead(d, t.name, t.rel, cur, oldSum, oldContent); err != nil {
 			return core.ObjectState{}, err
 		}
 		sum := sha256.Sum256(content)
