@@ -179,20 +179,25 @@
 //     ".warden-tmp-<random>", created O_CREATE|O_EXCL in the same directory
 //     handle, written, given the replaced file's permission bits (and its
 //     owner where the process may set it; new files get 0644 less the
-//     umask), and flushed in one round with the journal's write-ahead entry
-//     (Journal.Prepare). It then takes the target's name in one step:
+//     umask), and flushed while the journal flushes its write-ahead entry
+//     (Journal.Prepare runs the writing as its during work; a replace
+//     announces the new content's hash, size and mode first). It then
+//     takes the target's name in one step:
 //     renameat2 with RENAME_NOREPLACE for a new file, so that a file created
 //     meanwhile is never replaced, and with RENAME_EXCHANGE over an
 //     existing one, after which the object that came back is compared with
 //     the file that was checked and kept; if another process had put
 //     something else there, the names are exchanged back and the call fails,
-//     so nothing that was not kept is lost. The directory is then flushed.
+//     so nothing that was not kept is lost. The directory is then flushed,
+//     and the temporary name, which holds the replaced file now, is
+//     removed in the background (Connector.release; Close waits for it):
+//     freeing an inode can take longer than the write.
 //     Append and edit write a new file too (old content plus the change),
 //     so readers see the old or the new file, never a mix, and a copy the
 //     journal hard-linked is never changed in place. A delete first renames
 //     the entry to a temporary name, checks what it moved, and only then
-//     removes it. On failure the temporary file is removed; a failed call
-//     changes nothing.
+//     removes it, in the background too. On failure the temporary file is
+//     removed; a failed call changes nothing.
 //   - Limits. Written content, an appended file and an edited file (before
 //     and after) are at most MaxWriteBytes (too-large); a file is read for
 //     an edit or append only up to that bound.
@@ -222,7 +227,8 @@
 //
 // When the engine gives a call a journal (inv.Journal), the connector
 // keeps every file before it is replaced or removed (Journal.Keep, with the
-// SHA-256 computed while reading it) and records every effect after it
+// SHA-256 computed while reading it, and the content itself when a write
+// or an edit read it whole) and records every effect after it
 // happens (Journal.Record): "create" (a new file), "replace", "remove",
 // "mkdir" and "move", with the object's state before and after (type,
 // mode, size, hash). A journal with a Prepare method (write-ahead) is
