@@ -96,8 +96,8 @@ func probeStart(ctx context.Context, c *mcp.Client, srv *server, opts *mcp.Clien
 	return initDur, listDur, nil
 }
 
-// batch is the latencies of one run of a row on one server, and the CPU
-// time the server process used for it.
+// batch is the latencies of one round of a row on one server, and the CPU
+// time the server process used over the round.
 type batch struct {
 	lat []time.Duration
 	cpu time.Duration
@@ -105,30 +105,24 @@ type batch struct {
 
 // runBatch makes up to n sequential calls of row r, stopping early after
 // limit, and checks every result and, for rows that change a file, the
-// file. Only the call itself is timed.
-func (s *session) runBatch(ctx context.Context, r row, n int, limit time.Duration) (batch, error) {
+// file. It returns the latencies: only the call itself is timed.
+func (s *session) runBatch(ctx context.Context, r row, n int, limit time.Duration) ([]time.Duration, error) {
 	c := s.calls[r]
-	b := batch{lat: make([]time.Duration, 0, n)}
-	cpu0, err := cpuTime(s.pid)
-	if err != nil {
-		return b, err
-	}
+	lat := make([]time.Duration, 0, n)
 	begin := time.Now()
 	for i := 0; i < n && (i == 0 || time.Since(begin) < limit); i++ {
 		it := s.done[r]
 		res, d, err := s.c.callTool(ctx, c.tool, c.args(it))
 		if err != nil {
-			return b, fmt.Errorf("%s %s: %w", s.srv.name, r, err)
+			return lat, fmt.Errorf("%s %s: %w", s.srv.name, r, err)
 		}
 		s.done[r]++
 		if err := c.check(it, res); err != nil {
-			return b, fmt.Errorf("%s %s call %d: %w", s.srv.name, r, it, err)
+			return lat, fmt.Errorf("%s %s call %d: %w", s.srv.name, r, it, err)
 		}
-		b.lat = append(b.lat, d)
+		lat = append(lat, d)
 	}
-	cpu1, err := cpuTime(s.pid)
-	b.cpu = cpu1 - cpu0
-	return b, err
+	return lat, nil
 }
 
 // runRound makes each session's batch of n calls of row r in slices of
@@ -154,12 +148,12 @@ func runRound(ctx context.Context, sessions []*session, r row, n, slice int, lim
 				continue
 			}
 			begin := time.Now()
-			b, err := sessions[j].runBatch(ctx, r, m, limit-spent[j])
+			lat, err := sessions[j].runBatch(ctx, r, m, limit-spent[j])
 			if err != nil {
 				return nil, err
 			}
 			spent[j] += time.Since(begin)
-			bs[j].lat = append(bs[j].lat, b.lat...)
+			bs[j].lat = append(bs[j].lat, lat...)
 		}
 	}
 	for j, s := range sessions {

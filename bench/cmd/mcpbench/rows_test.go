@@ -50,9 +50,9 @@ func TestRows(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range allRows() {
-				b, err := s.runBatch(ctx, r, n, time.Minute)
-				if err != nil || len(b.lat) != n {
-					t.Fatalf("runBatch(%s) made %d calls: %v; want %d checked calls", r, len(b.lat), err, n)
+				lat, err := s.runBatch(ctx, r, n, time.Minute)
+				if err != nil || len(lat) != n {
+					t.Fatalf("runBatch(%s) made %d calls: %v; want %d checked calls", r, len(lat), err, n)
 				}
 			}
 			files := map[string]string{fx.writePath(srv.name): writeContent(n - 1), fx.editPath(srv.name): editContent(n - 1)}

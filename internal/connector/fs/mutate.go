@@ -154,11 +154,21 @@ func (m *mutation) keepRead(d *dirHandle, name, rel string, fi iofs.FileInfo, su
 // announce tells the journal about ch, which is about to happen, and makes
 // it durable with what was kept. If the journal cannot, nothing may change.
 func (m *mutation) announce(ch core.Change) error {
-	if m.j == nil {
-		return nil
-	}
-	if err := m.j.Prepare(ch, nil); err != nil {
+	if err := m.announceWhile(ch, nil); err != nil {
 		return journalError(m.op, ch.Path, err)
+	}
+	return nil
+}
+
+// announceWhile is announce running during (if not nil) meanwhile, and
+// returning its error or the journal's as they are; without a journal it
+// only runs during. Either failing, nothing may change.
+func (m *mutation) announceWhile(ch core.Change, during func() error) error {
+	switch {
+	case m.j != nil:
+		return m.j.Prepare(ch, during)
+	case during != nil:
+		return during()
 	}
 	return nil
 }

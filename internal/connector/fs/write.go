@@ -226,16 +226,6 @@ func sameFileState(a, b core.ObjectState) bool {
 	return a.Type == b.Type && a.Mode == b.Mode && a.Size == b.Size && a.SHA256 == b.SHA256
 }
 
-// announceWhile tells the journal about ch, which is about to happen, and
-// makes it durable while during runs; without a journal it only runs
-// during. Either failing, nothing may change.
-func (m *mutation) announceWhile(ch core.Change, during func() error) error {
-	if m.j == nil {
-		return during()
-	}
-	return m.j.Prepare(ch, during)
-}
-
 // commitHook calls the test hook, if any, just before a directory entry
 // is changed.
 func (m *mutation) commitHook(rel string) {
