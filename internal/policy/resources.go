@@ -34,7 +34,7 @@ var kinds = []string{core.KindFS, core.KindSQL, core.KindHTTP}
 var resourceName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,39}$`)
 
 var resourceKeys = map[string][]string{
-	core.KindFS:   {"kind", "description", "root", "limits"},
+	core.KindFS:   {"kind", "description", "root", "allow_broad_root", "limits"},
 	core.KindSQL:  {"kind", "description", "driver", "dsn", "strict_credentials", "limits"},
 	core.KindHTTP: {"kind", "description", "base_url", "auth", "ca", "proxy", "allow_private", "openapi", "limits"},
 }
@@ -121,10 +121,19 @@ func (c *compiler) fsResource(rf field, get func(string) (field, bool)) *core.FS
 	} else if root, ok := c.str(f.val, f.path, "root"); ok {
 		spec.Root = c.abs(root)
 		switch fi, err := os.Stat(spec.Root); {
+		case strings.TrimSpace(root) == "":
+			// An empty root would silently mean the policy's directory.
+			c.add(f.val, f.path, `write root: . for the policy's own directory, or the directory the agent needs, such as root: ./notes`, "root is empty")
 		case err != nil:
 			c.add(f.val, f.path, "create the directory or fix the path", "root %q does not exist or cannot be read", root)
 		case !fi.IsDir():
 			c.add(f.val, f.path, "point root at a directory", "root %q is not a directory", root)
+		default:
+			allow := false
+			if af, ok := get("allow_broad_root"); ok {
+				allow, _ = c.boolean(af.val, af.path, "allow_broad_root")
+			}
+			c.broadRoot(f, root, spec.Root, allow)
 		}
 	}
 	if f, ok := get("limits"); ok {
@@ -233,7 +242,8 @@ func (c *compiler) httpResource(rf field, get func(string) (field, bool)) *core.
 			c.add(f.val, f.path, "write an absolute URL such as https://api.example.com/v1/", "base_url %q %s", s, msg)
 		} else {
 			spec.BaseURL = s
-			if strings.HasPrefix(s, "http://") {
+			// url.Parse lowers the scheme, so HTTP:// warns like http://.
+			if u, _ := url.Parse(s); u.Scheme == "http" {
 				c.p.warnings = append(c.p.warnings, &Problem{Pos: c.pos(f.val), Path: f.path, Msg: "base_url uses plain http: requests and credentials travel unencrypted", Hint: "use https:// unless the service is on a trusted network"})
 			}
 		}
