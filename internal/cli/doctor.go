@@ -126,10 +126,40 @@ func (d *doctor) roots(p *policy.Policy) {
 		}
 		root.Close()
 		d.line("%s: %s opens", spec.Name, spec.FS.Root)
+		d.rootReach(p, spec)
 	}
 	if n == 0 {
 		d.line("no fs resources")
 	}
+}
+
+// rootReach warns about a root that holds the user's home directory or the
+// state directory's parent: the state directory and the policy are refused
+// through every resource, but whatever else lies beside them (dotfiles,
+// other projects, keys the secret-file patterns do not know) is reachable
+// by any grant that covers it.
+func (d *doctor) rootReach(p *policy.Policy, spec *core.ResourceSpec) {
+	root := resolved(spec.FS.Root)
+	if home, err := os.UserHomeDir(); err == nil && home != "" && within(resolved(home), root) {
+		d.line("%s: warning: the root contains your home directory %s; point root at the project directory the agent needs", spec.Name, home)
+	}
+	if parent := filepath.Dir(p.Settings().StateDir); within(resolved(parent), root) {
+		d.line("%s: warning: the root contains %s, where the state directory lives; only the state directory and the policy are refused in it, so keep the policy's secret files and other projects elsewhere or point root at a subdirectory", spec.Name, parent)
+	}
+}
+
+// resolved returns path with symlinks resolved where it exists.
+func resolved(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return filepath.Clean(path)
+}
+
+// within reports whether path is dir or lies below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // databases connects to each sql resource and compares what its login can
