@@ -8,6 +8,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/policy"
+	"github.com/warden-dev/warden/internal/sensitive"
 )
 
 const policyHelp = `  warden policy check FILE
@@ -16,13 +17,31 @@ const policyHelp = `  warden policy check FILE
 
   warden policy explain FILE [--agent NAME] TOOL ['ARGS-JSON']
       Prints the decision for a call and every rule considered, without
-      running it, asking for approval or writing the audit log.`
+      running it, asking for approval or writing the audit log.
+
+  warden policy sensitive
+      Prints the patterns of files that usually hold secrets, one a line:
+      every resource hides them unless a grant's pattern names them.`
 
 func runPolicy(e *env, args []string) int {
 	return subcommands(e, "policy", policyHelp, args, map[string]func(*env, []string) int{
-		"check":   runPolicyCheck,
-		"explain": runPolicyExplain,
+		"check":     runPolicyCheck,
+		"explain":   runPolicyExplain,
+		"sensitive": runPolicySensitive,
 	})
+}
+
+func runPolicySensitive(e *env, args []string) int {
+	fs := newFlags(e, "policy sensitive", "policy sensitive", policyHelp)
+	if pos, err := parse(fs, args); err != nil {
+		return ExitUsage
+	} else if len(pos) > 0 {
+		return usageErr(e, "policy sensitive takes no arguments, got %q", pos)
+	}
+	for _, p := range sensitive.Patterns() {
+		fmt.Fprintln(e.stdout, p)
+	}
+	return ExitOK
 }
 
 func runPolicyCheck(e *env, args []string) int {

@@ -66,6 +66,12 @@ func TestDefault(t *testing.T) {
 		{"delete", "a.txt", core.Deny},
 		{"read", ".env", core.Deny},
 		{"read", "keys/id_rsa", core.Deny},
+		// Issue 12: secret files the defaults once missed.
+		{"read", "etc/shadow", core.Deny},
+		{"read", "home/bob/.bash_history", core.Deny},
+		{"read", "creds/credentials.json", core.Deny},
+		{"search", "home/bob/.kube/config", core.Deny},
+		{"read", "release.keystore", core.Deny},
 	}
 	for _, tt := range tests {
 		d := p.Evaluate(ctx, &core.Request{Agent: DefaultAgent, Resource: DefaultResource, Action: tt.action, Path: tt.path})
