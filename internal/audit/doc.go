@@ -16,6 +16,8 @@
 //     {"seq":N,"hash":"<64 hex>","size":BYTES} padded with spaces and ended
 //     by "\n". It names the last record (seq and hash) and the log's size in
 //     bytes just after it. A new log's head is {"seq":0,"hash":"000…0","size":0}.
+//     In a log written with a key, the object ends ,"mac":"<64 hex>"}: see
+//     Sealed heads.
 //
 // # Records
 //
@@ -46,6 +48,19 @@
 // touches seq, id, time, prev or hash, and never changes which fields a
 // record has: if redacting the encoded text would cut through JSON syntax,
 // the field values are redacted one by one instead.
+//
+// # Sealed heads
+//
+// With a key, the head is sealed: mac is the lower-case hex HMAC-SHA-256,
+// under the head key, of the head's object without the mac field, exactly
+// {"seq":N,"hash":"<64 hex>","size":BYTES}. The head key is HMAC-SHA-256
+// of the text "warden audit head v1" under the log's key, so a head's MAC
+// is never a record's hash. Without the key nobody can write a head naming
+// an earlier record, so cutting records off the end is detected even when
+// the head is rewritten to match what is left. Under a key, a head with no
+// MAC (from an older Warden, or a forger) or a wrong one is tampering:
+// Open, Append and Verify all report it. Without a key, heads carry no MAC
+// and older heads read as before.
 //
 // # Writers
 //
@@ -89,16 +104,19 @@
 // means one of them was rewritten.
 //
 // This detects edits, deletions, reordering and truncation of whole records
-// by anyone who does not rewrite the head to match. It cannot, on its own,
-// detect someone who can write the whole directory: without a key they can
-// rewrite every record and the head consistently; even with a key they can
-// cut records off the end and write a head naming an earlier record. Two
-// things catch that: an [Anchor] (a seq and hash from [Head]) recorded
-// somewhere the attacker cannot write and passed to Verify, and an HMAC key
-// (Options.Key) kept where the attacker cannot read it, without which no
-// valid record can be forged. Append checks only the head and the log's
-// size; edits inside the log, and a head rewritten while the log kept its
-// size, are found by Verify.
+// by anyone who does not rewrite the head to match. Without a key, someone
+// who can write the whole directory can rewrite every record and the head
+// consistently. With a key (Options.Key) kept where they cannot read it,
+// they can forge neither a record nor a head, so cutting records off the
+// end and rewriting the head is detected too. What a key cannot catch is a
+// rollback to a state the log really had: someone who copied an earlier
+// head (it is rewritten in place on every append) can cut the log back to
+// that point and put the copy back, and someone who deletes or empties
+// both files leaves what looks like a new log. Only an [Anchor] (a seq and
+// hash from [Head]) kept somewhere the attacker cannot write, and passed to
+// Verify, catches those. Append checks only the head (and its seal) and
+// the log's size; edits inside the log, and a head rewritten while the log
+// kept its size, are found by Verify.
 //
 // Verify accepts a trailing partial line (a crash in the middle of a
 // write) and reports it in [Report.Partial]. It accepts whole records after

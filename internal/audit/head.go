@@ -2,6 +2,9 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +22,9 @@ type head struct {
 	seq  uint64
 	hash string
 	size int64
+	// mac seals the three fields above in a keyed log (see headSealer);
+	// "" in an unkeyed log.
+	mac string
 }
 
 var (
@@ -27,9 +33,63 @@ var (
 	errHeadEmpty = errors.New("head file is empty")
 	// errHeadGarbled means the head file is not in the head format.
 	errHeadGarbled = errors.New("head file is garbled")
+	// errHeadUnsealed means a keyed log's head has no MAC, or a wrong one:
+	// it was written without the key.
+	errHeadUnsealed = errors.New("head file is not sealed with the log's key")
 )
 
-func (h head) encode() []byte {
+// headKeyLabel derives the key that seals heads from the log's key, so a
+// head's MAC can never be mistaken for a record's hash.
+const headKeyLabel = "warden audit head v1"
+
+// headSealer seals and checks heads with a key derived from the log's key.
+// Without a key it does nothing: an unkeyed head is a hint, not evidence.
+type headSealer struct {
+	key []byte // nil for an unkeyed log
+}
+
+func newHeadSealer(logKey []byte) headSealer {
+	if len(logKey) == 0 {
+		return headSealer{}
+	}
+	m := hmac.New(sha256.New, logKey)
+	m.Write([]byte(headKeyLabel))
+	return headSealer{key: m.Sum(nil)}
+}
+
+// sum returns the hex MAC of h's seq, hash and size: HMAC-SHA-256 under the
+// head key of the head as encoded without its mac field.
+func (s headSealer) sum(h head) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write(h.body())
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// seal returns h with its MAC set, or unchanged without a key.
+func (s headSealer) seal(h head) head {
+	h.mac = ""
+	if s.key != nil {
+		h.mac = s.sum(h)
+	}
+	return h
+}
+
+// check reports whether h carries the right MAC; without a key every head
+// passes. The error wraps errHeadUnsealed.
+func (s headSealer) check(h head) error {
+	switch {
+	case s.key == nil:
+		return nil
+	case h.mac == "":
+		return fmt.Errorf("%w: it has no MAC, so it was written without the key (by an older Warden, or by someone rewriting the log)", errHeadUnsealed)
+	case !hmac.Equal([]byte(h.mac), []byte(s.sum(h))):
+		return fmt.Errorf("%w: its MAC does not match, so it was rewritten without the key", errHeadUnsealed)
+	}
+	return nil
+}
+
+// body is the head as encoded without its mac field: what the MAC covers.
+func (h head) body() []byte {
 	b := make([]byte, 0, headSize)
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, h.seq, 10)
@@ -37,7 +97,16 @@ func (h head) encode() []byte {
 	b = append(b, h.hash...)
 	b = append(b, `","size":`...)
 	b = strconv.AppendInt(b, h.size, 10)
-	b = append(b, '}')
+	return append(b, '}')
+}
+
+func (h head) encode() []byte {
+	b := h.body()
+	if h.mac != "" {
+		b = append(b[:len(b)-1], `,"mac":"`...)
+		b = append(b, h.mac...)
+		b = append(b, `"}`...)
+	}
 	for len(b) < headSize-1 {
 		b = append(b, ' ')
 	}
@@ -72,9 +141,17 @@ func parseHead(b []byte) (head, error) {
 	if !ok {
 		return head{}, fmt.Errorf("%w: no size", errHeadGarbled)
 	}
-	num, ok = bytes.CutSuffix(s, []byte("}"))
+	s, ok = bytes.CutSuffix(s, []byte("}"))
 	if !ok {
 		return head{}, fmt.Errorf("%w: no closing brace", errHeadGarbled)
+	}
+	num, mac, sealed := bytes.Cut(s, []byte(`,"mac":"`))
+	if sealed {
+		mac, ok = bytes.CutSuffix(mac, []byte(`"`))
+		if !ok || len(mac) != 64 || !isLowerHex(mac) {
+			return head{}, fmt.Errorf("%w: bad mac", errHeadGarbled)
+		}
+		h.mac = string(mac)
 	}
 	size, err := strconv.ParseInt(string(num), 10, 64)
 	if err != nil || size < 0 {
@@ -97,9 +174,10 @@ func readHead(f *os.File) (head, error) {
 	return parseHead(buf[:n])
 }
 
-// writeHead replaces the head file's content with h in one write.
-func writeHead(f *os.File, h head) error {
-	if _, err := f.WriteAt(h.encode(), 0); err != nil {
+// writeHead replaces the head file's content with h, sealed by s, in one
+// write.
+func writeHead(f *os.File, s headSealer, h head) error {
+	if _, err := f.WriteAt(s.seal(h).encode(), 0); err != nil {
 		return fmt.Errorf("write head: %w", err)
 	}
 	return nil

@@ -63,8 +63,9 @@ type Options struct {
 	// written. Nil redacts nothing.
 	Redactor *redact.Redactor
 	// Key, if set, makes record hashes HMAC-SHA-256 with this key instead
-	// of SHA-256. Verification then needs the same key. Keep it somewhere
-	// the log's readers cannot write.
+	// of SHA-256, and seals the head with a key derived from it, so records
+	// cut off the end are found even if the head is rewritten. Verification
+	// then needs the same key. Keep it where the log's writers cannot read.
 	Key []byte
 	// Sync chooses when records reach stable storage. Default SyncInterval.
 	Sync SyncMode
@@ -94,6 +95,7 @@ type Log struct {
 	closed  bool // guarded by sem
 	enc     encoder
 	chk     *checker
+	seal    headSealer
 	ids     idGen
 	syncErr error // guarded by sem: a failed flush fails every later append
 	// nameChecked is when lock last found audit.log to be the open file;
@@ -113,8 +115,10 @@ type Log struct {
 }
 
 // Open opens the audit log in dir, creating dir (mode 0700) and the log and
-// head files (mode 0600) if they are missing. Open does not check the log;
-// each Append does, and [Verify] checks it fully. Close the Log when done.
+// head files (mode 0600) if they are missing. With a key, Open fails with an
+// error wrapping [ErrTampered] if the head is not sealed with it (see the
+// package doc); otherwise it does not check the log: each Append does, and
+// [Verify] checks it fully. Close the Log when done.
 func Open(dir string, opts Options) (*Log, error) {
 	if opts.SyncEvery <= 0 {
 		opts.SyncEvery = time.Second
@@ -122,7 +126,8 @@ func Open(dir string, opts Options) (*Log, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lf, hf, err := openFiles(context.Background(), dir)
+	seal := newHeadSealer(opts.Key)
+	lf, hf, err := openFiles(context.Background(), dir, seal)
 	if err != nil {
 		return nil, fmt.Errorf("audit open: %w", err)
 	}
@@ -134,6 +139,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		sem:  make(chan struct{}, 1),
 		enc:  encoder{mac: newHash(opts.Key), redact: opts.Redactor},
 		chk:  newChecker(opts.Key),
+		seal: seal,
 		done: make(chan struct{}),
 	}
 	if opts.Sync == SyncInterval {
@@ -145,7 +151,7 @@ func Open(dir string, opts Options) (*Log, error) {
 
 // openFiles opens (creating if missing) the log and head files in dir, and
 // gives a new log its empty head.
-func openFiles(ctx context.Context, dir string) (lf, hf *os.File, err error) {
+func openFiles(ctx context.Context, dir string, seal headSealer) (lf, hf *os.File, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -158,7 +164,7 @@ func openFiles(ctx context.Context, dir string) (lf, hf *os.File, err error) {
 		lf.Close()
 		return nil, nil, err
 	}
-	if err := initHead(ctx, dir, lf, hf); err != nil {
+	if err := initHead(ctx, dir, lf, hf, seal); err != nil {
 		lf.Close()
 		hf.Close()
 		return nil, nil, err
@@ -168,8 +174,10 @@ func openFiles(ctx context.Context, dir string) (lf, hf *os.File, err error) {
 
 // initHead writes the empty head of a new log, so that from the first
 // append on, an empty head file next to a non-empty log means tampering
-// rather than a crash before the first head write.
-func initHead(ctx context.Context, dir string, lf, hf *os.File) error {
+// rather than a crash before the first head write. In a keyed log whose
+// head exists, it checks the head's seal, so a head rewritten without the
+// key stops the log at once rather than at its first append.
+func initHead(ctx context.Context, dir string, lf, hf *os.File, seal headSealer) error {
 	if err := lockFile(ctx, lf, true); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
@@ -183,9 +191,19 @@ func initHead(ctx context.Context, dir string, lf, hf *os.File) error {
 		return err
 	}
 	if ls.Size() != 0 || hs.Size() != 0 {
+		h, err := readHead(hf)
+		switch {
+		case errors.Is(err, errHeadEmpty) || errors.Is(err, errHeadGarbled):
+			return nil // each append reports these with the log's size
+		case err != nil:
+			return err
+		}
+		if err := seal.check(h); err != nil {
+			return tamperedIn(dir, fmt.Sprintf("%s: %v", HeadFile, err))
+		}
 		return nil
 	}
-	if err := writeHead(hf, head{hash: zeroHash}); err != nil {
+	if err := writeHead(hf, seal, head{hash: zeroHash}); err != nil {
 		return err
 	}
 	for _, f := range []*os.File{lf, hf} {
@@ -288,9 +306,9 @@ func (l *Log) append(ctx context.Context, rec *Record) (Record, error) {
 			return Record{}, fmt.Errorf("sync log: %w", err)
 		}
 	}
-	nh := head{seq: r.Seq, hash: r.Hash, size: h.size + int64(len(line))}
+	nh := l.seal.seal(head{seq: r.Seq, hash: r.Hash, size: h.size + int64(len(line))})
 	l.lastOK = false
-	if err := writeHead(l.head, nh); err != nil {
+	if err := writeHead(l.head, l.seal, nh); err != nil {
 		return Record{}, err
 	}
 	l.last, l.lastOK = nh, true
@@ -363,7 +381,7 @@ func (l *Log) moved(st os.FileInfo) (bool, error) {
 // reopen swaps in the files now named in the directory. The caller holds
 // sem and no flock.
 func (l *Log) reopen(ctx context.Context) error {
-	lf, hf, err := openFiles(ctx, l.dir)
+	lf, hf, err := openFiles(ctx, l.dir, l.seal)
 	if err != nil {
 		return err
 	}
@@ -394,6 +412,13 @@ func (l *Log) tail(size int64) (h head, note map[string]any, err error) {
 		return head{}, nil, l.tampered(herr.Error())
 	case herr != nil:
 		return head{}, nil, herr
+	}
+	// A head rewritten without the key could name any earlier record:
+	// only its seal tells it from the head this log wrote.
+	if err := l.seal.check(h); err != nil {
+		return head{}, nil, l.tampered(fmt.Sprintf("%s: %v", HeadFile, err))
+	}
+	switch {
 	case size == h.size:
 		return h, nil, nil
 	case size < h.size:
@@ -449,15 +474,17 @@ func (l *Log) recover(h head, size int64) (head, map[string]any, error) {
 	}
 	// Record the recovery in the head at once, so it holds even if this
 	// append goes no further.
-	if err := writeHead(l.head, h); err != nil {
+	if err := writeHead(l.head, l.seal, h); err != nil {
 		return head{}, nil, err
 	}
 	return h, note, nil
 }
 
-func (l *Log) tampered(detail string) error {
+func (l *Log) tampered(detail string) error { return tamperedIn(l.dir, detail) }
+
+func tamperedIn(dir, detail string) error {
 	return fmt.Errorf("%s: run \"warden audit verify\" and, once investigated, move %s and %s in %s aside to start a new log: %w",
-		detail, LogFile, HeadFile, l.dir, ErrTampered)
+		detail, LogFile, HeadFile, dir, ErrTampered)
 }
 
 // syncLoop flushes dirty files every SyncEvery until Close.

@@ -96,6 +96,7 @@ func Verify(dir string, opts VerifyOptions) (*Report, error) {
 
 	v := verifier{
 		chk:    newChecker(opts.Key),
+		seal:   newHeadSealer(opts.Key),
 		head:   h,
 		anchor: opts.Anchor,
 		rep:    &Report{LastHash: zeroHash},
@@ -168,6 +169,7 @@ func readHeadFile(dir string) (head, error) {
 
 type verifier struct {
 	chk    *checker
+	seal   headSealer
 	head   head
 	anchor *Anchor
 	rep    *Report
@@ -238,6 +240,12 @@ func (v *verifier) fail(line int, seq uint64, hasSeq bool, problem string) {
 // checkHead compares the head file with the verified records.
 func (v *verifier) checkHead() {
 	rep, h := v.rep, v.head
+	if err := v.seal.check(h); err != nil {
+		// Someone who cut records off the end and wrote a head naming the
+		// last one left would otherwise pass.
+		rep.Problem = fmt.Sprintf("%s: %v; records may have been cut off the end", HeadFile, err)
+		return
+	}
 	switch {
 	case h.seq > rep.LastSeq:
 		rep.Problem = fmt.Sprintf("log truncated: the head records seq %d but the log ends at seq %d", h.seq, rep.LastSeq)
