@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/warden-dev/warden/bench/internal/procstat"
 )
 
 // A caller makes tool calls on a running server and times them.
@@ -236,29 +237,8 @@ type memory struct{ rss, hwm int64 }
 
 // readMemory reads VmRSS and VmHWM from /proc/PID/status.
 func readMemory(pid int) (memory, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return memory{}, err
-	}
-	defer f.Close()
-	var m memory
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return memory{}, fmt.Errorf("/proc/%d/status: %s: %w", pid, k, err)
-		}
-		if k == "VmRSS" {
-			m.rss = kb << 10
-		} else {
-			m.hwm = kb << 10
-		}
-	}
-	return m, sc.Err()
+	m, err := procstat.ReadMemory(pid)
+	return memory{rss: m.RSS, hwm: m.HWM}, err
 }
 
 // version runs a command and returns its first line of output, or "?".
