@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,11 @@ func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
 
 // ID returns the entry's id.
 func (t *Tx) ID() string { return t.entry.ID }
+
+// StateDir returns the state directory the journal lives in, where a
+// connector keeps what every Warden process sharing it must agree on
+// (the fs connector: which file each of its writes left).
+func (t *Tx) StateDir() string { return filepath.Dir(t.s.root) }
 
 // Keep preserves the regular file name in dir, described by info and
 // hashing to sha256, before the caller replaces it by rename or removes it.

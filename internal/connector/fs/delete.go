@@ -57,6 +57,7 @@ func (m *mutation) delete() (*core.Result, error) {
 	if err != nil {
 		return nil, writeError(m.op, s.path, err)
 	}
+	m.noteLeft(d, t.name, nil)
 	m.record(ch)
 	// The file is gone from its name; its data is in the journal.
 	defer m.c.release(d, tmp)
@@ -138,6 +139,7 @@ func (m *mutation) deleteDir(d *dirHandle, t *target, cur iofs.FileInfo) (*core.
 	if err != nil {
 		return nil, writeError(m.op, s.path, err)
 	}
+	m.noteLeft(d, t.name, nil)
 	m.record(ch)
 	n := entryCount(snap.state)
 	if err := removeSnapshot(m.ctx, sub, cur, snap, t.rel, 2*m.c.limits.MaxSearchFiles); err != nil {

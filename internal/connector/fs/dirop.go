@@ -343,11 +343,12 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 // file, which the caller must sync (it may do so while the journal syncs,
 // so both share one disk flush) and close, or close and unlink on failure.
 func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
+	var created string
 	for range 8 {
-		name = newTempName()
+		created = newTempName()
 		// O_NONBLOCK changes nothing for a regular file, and spares Go
 		// switching the descriptor to non-blocking mode and back.
-		f, err = d.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NONBLOCK, 0o644)
+		f, err = d.root.OpenFile(created, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NONBLOCK, 0o644)
 		if !errors.Is(err, iofs.ErrExist) {
 			break
 		}
@@ -355,12 +356,16 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) 
 	if err != nil {
 		return "", "", nil, nil, err
 	}
+	// The failure returns below clear the named results before this runs,
+	// so it closes and removes what it created by its own copies.
+	file := f
 	defer func() {
 		if err != nil {
-			f.Close()
-			d.unlink(name, false)
+			file.Close()
+			d.unlink(created, false)
 		}
 	}()
+	name = created
 	h := sha256.New()
 	if _, err = copyPooled(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
 		return "", "", nil, nil, err

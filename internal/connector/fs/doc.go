@@ -162,9 +162,17 @@
 //     cancelled call never hangs) from the checks through the rename;
 //     writers in other goroutines and other Warden processes wait. Under
 //     the lock the entry is examined again (Lstat) and must be the object
-//     Prepare saw, or be missing if it was missing; otherwise the call
-//     fails (target-changed, or exists for create) and nothing is
-//     written. A move locks both directories, in inode order.
+//     Prepare saw, unchanged (same inode and change time), or be missing
+//     if it was missing, or be what another Warden call left there since:
+//     each change records the file it leaves (device, inode, size, mtime)
+//     or that it left nothing, in a fixed-size table shared through the
+//     state directory (fs-written; in memory without a journal). A call
+//     queued behind another on one file therefore applies to the latest
+//     content: appends all land, an edit matches against the newest text,
+//     a move with overwrite replaces what another move put there. Any
+//     other change fails the call (target-changed, or exists for create)
+//     and nothing is written. A move locks both directories, in inode
+//     order.
 //   - Only regular files change. FIFOs, sockets and devices are refused
 //     from their Lstat, and files are opened O_NONBLOCK|O_NOFOLLOW and
 //     compared with it, so nothing ever blocks. A file with more than one
@@ -295,8 +303,14 @@
 //     programs. Against those, the exchange-and-check rename keeps what
 //     was checked, but a program writing into a file in place may race
 //     with Warden's reading of it for the journal.
-//   - Concurrent writers of one file: a call whose file was replaced
-//     after its Prepare fails with target-changed and should be retried.
+//   - Concurrent writers of one file take turns; target-changed means a
+//     program other than Warden changed the file after the call was
+//     prepared (or a crash, or a slot of the bounded table taken by
+//     another name, lost Warden's record of its own change): the agent
+//     should read the file again before retrying.
+//   - A failed call leaves nothing: its temporary file is closed and
+//     removed on every error path, and ENOSPC or EDQUOT is reported as
+//     disk-full.
 //   - Ownership is kept only where the process may set it; otherwise a
 //     replaced file belongs to Warden's user. Extended attributes and ACLs
 //     of a replaced file are not copied.

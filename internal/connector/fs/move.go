@@ -62,15 +62,23 @@ func (m *mutation) move() (*core.Result, error) {
 		}
 		return nil, fsError(m.op, s.path, err)
 	}
-	fromCur, err := m.recheck(from, s.path)
+	fromCur, err := m.recheck(fd, from, s.path)
 	switch {
-	case errors.Is(err, errAppeared) || (err == nil && fromCur == nil):
+	case errors.Is(err, errAppeared):
 		return nil, changedWrite(m.op, s.path, err)
 	case err != nil:
 		return nil, err
+	case fromCur == nil:
+		// Another Warden call moved or deleted it since.
+		return nil, notFound(m.op, s.path, nil)
+	case fromCur.IsDir() != isDir:
+		return nil, changedWrite(m.op, s.path, errChanged)
 	}
-	toCur, err := m.recheck(to, s.to)
+	toCur, err := m.recheck(td, to, s.to)
 	switch {
+	case errors.Is(err, errAppeared) && s.overwrite:
+		// Created since the call was prepared, and not by Warden.
+		return nil, changedWrite(m.op, s.to, err)
 	case errors.Is(err, errAppeared):
 		return nil, exists(m.op, s.to)
 	case err != nil:
@@ -113,6 +121,10 @@ func (m *mutation) move() (*core.Result, error) {
 			return nil, err
 		}
 		if err := moveNoReplace(fd, from.name, td, to.name, isDir); err != nil {
+			if errors.Is(err, unix.EEXIST) && s.overwrite {
+				// Created after the check, by something other than Warden.
+				return nil, changedWrite(m.op, s.to, err)
+			}
 			return nil, m.moveError(err)
 		}
 	} else {
@@ -135,6 +147,11 @@ func (m *mutation) move() (*core.Result, error) {
 		// The source's name holds the replaced file now: it goes at once.
 		fd.unlink(from.name, false)
 		m.record(core.Change{Op: "remove", Path: to.rel, Before: stateOf(toCur, toSum)})
+	}
+	m.noteLeft(fd, from.name, nil)
+	if fi, err := td.root.Lstat(to.name); err == nil {
+		// Lstat again: moving a directory may touch its times.
+		m.noteLeft(td, to.name, fi)
 	}
 	m.record(mv)
 	if err := errors.Join(fd.sync(), td.sync()); err != nil {

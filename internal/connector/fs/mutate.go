@@ -206,15 +206,19 @@ func (m *mutation) lockTarget(t *target) (*dirHandle, error) {
 }
 
 // lockExisting locks the directory of t's entry, which Prepare found, and
-// returns its Lstat under the lock; an entry gone or replaced since fails.
+// returns its Lstat under the lock; an entry replaced since (by anything
+// but Warden) fails, one Warden removed since is not found.
 func (m *mutation) lockExisting(t *target, p string) (*dirHandle, iofs.FileInfo, error) {
 	d, err := m.lockTarget(t)
 	if err != nil {
 		return nil, nil, err
 	}
-	cur, err := m.recheck(t, p)
-	if errors.Is(err, errAppeared) || (err == nil && cur == nil) {
+	cur, err := m.recheck(d, t, p)
+	switch {
+	case errors.Is(err, errAppeared):
 		err = changedWrite(m.op, p, err)
+	case err == nil && cur == nil:
+		err = notFound(m.op, p, nil)
 	}
 	if err != nil {
 		d.close()
@@ -226,29 +230,54 @@ func (m *mutation) lockExisting(t *target, p string) (*dirHandle, iofs.FileInfo,
 // errAppeared reports that an entry missing at Prepare exists now.
 var errAppeared = errors.New("entry appeared since the call was prepared")
 
-// recheck examines t's entry again, under the directory's lock, and
-// compares it with what Prepare saw. It returns the entry's Lstat, or nil
-// if it does not exist; errAppeared (with the Lstat) if it was missing at
-// Prepare, and a conflict if it was replaced or removed since.
-func (m *mutation) recheck(t *target, p string) (iofs.FileInfo, error) {
+// recheck examines t's entry again, under the lock of d (its directory),
+// and compares it with what Prepare saw. It returns the entry's Lstat, or
+// nil if it does not exist. An entry changed since by another Warden call
+// is taken as it is now (t is updated), so that writers queued on one
+// file each apply to the latest content. Any other change fails: with
+// errAppeared (and the Lstat) if the entry was missing at Prepare, and as
+// a conflict if it was replaced or removed.
+func (m *mutation) recheck(d *dirHandle, t *target, p string) (iofs.FileInfo, error) {
 	cur, err := t.dir.Lstat(t.name)
 	switch {
 	case errors.Is(err, iofs.ErrNotExist):
-		if t.info != nil {
-			return nil, changedWrite(m.op, p, err)
-		}
-		return nil, nil
+		cur = nil
 	case err != nil:
 		return nil, fsError(m.op, p, err)
-	case t.info == nil:
-		return cur, errAppeared
-	case !os.SameFile(cur, t.info) || cur.Mode().Type() != t.info.Mode().Type():
-		return nil, changedWrite(m.op, p, errChanged)
+	}
+	if !sameEntry(cur, t.info) {
+		switch {
+		case m.leftByWarden(d, t.name, cur):
+			t.info, t.missing = cur, cur == nil
+		case cur == nil:
+			return nil, changedWrite(m.op, p, iofs.ErrNotExist)
+		case t.info == nil:
+			return cur, errAppeared
+		default:
+			return nil, changedWrite(m.op, p, errChanged)
+		}
+	}
+	if cur == nil {
+		return nil, nil
 	}
 	if m.c.isReservedInfo(cur) {
 		return nil, reservedError(m.op, p)
 	}
 	return cur, nil
+}
+
+// sameEntry reports whether a and b (nil: nothing) are the same object,
+// of the same type, and, for a file, unchanged: its inode's change time
+// also tells a file changed in place, or a new file that got the inode
+// number of one removed meanwhile, from the file a and b describe.
+func sameEntry(a, b iofs.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if !os.SameFile(a, b) || a.Mode().Type() != b.Mode().Type() {
+		return false
+	}
+	return !a.Mode().IsRegular() || ctime(a) == ctime(b)
 }
 
 // isReservedInfo reports whether fi is one of the reserved objects.

@@ -2,6 +2,8 @@ package fs
 
 import (
 	"errors"
+	iofs "io/fs"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,4 +28,12 @@ func renameExchange(oldDir int, oldName string, newDir int, newName string) erro
 		return errNoRenameFlags
 	}
 	return err
+}
+
+// ctime returns fi's inode change time, in nanoseconds.
+func ctime(fi iofs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ctim.Nano()
+	}
+	return 0
 }

@@ -480,6 +480,7 @@ func (u *undo) remove(p string, emptyDir bool) error {
 	if err != nil {
 		return writeError(u.op, p, err)
 	}
+	u.noteLeft(d, t.name, nil)
 	u.record(ch)
 	d.unlink(tmp, false)
 	return d.sync()
@@ -562,6 +563,7 @@ func (u *undo) restoreFile(d *dirHandle, t *target, p string, cur iofs.FileInfo,
 			d.unlink(tmp, false)
 			return writeError(u.op, p, err)
 		}
+		u.noteLeft(d, t.name, fi)
 		u.record(ch)
 	} else {
 		if err := u.keep(d, t.name, p, cur, oldSum); err != nil {
@@ -579,6 +581,7 @@ func (u *undo) restoreFile(d *dirHandle, t *target, p string, cur iofs.FileInfo,
 			}
 			return writeError(u.op, p, err)
 		}
+		u.noteLeft(d, t.name, fi)
 		u.record(ch)
 		d.unlink(tmp, false) // it holds the replaced file, kept in the journal
 	}
@@ -691,6 +694,10 @@ func (u *undo) moveBack(ch core.Change) error {
 	}
 	if err := moveNoReplace(ds[0], ts[0].name, ds[1], ts[1].name, fi.IsDir()); err != nil {
 		return core.E(u.op, core.KindConflict, core.ReasonUndoConflict, quote(ch.Path)+" is in the way; nothing was moved back.", err)
+	}
+	u.noteLeft(ds[0], ts[0].name, nil)
+	if moved, err := ts[1].dir.Lstat(ts[1].name); err == nil {
+		u.noteLeft(ds[1], ts[1].name, moved)
 	}
 	u.record(back)
 	return errors.Join(ds[0].sync(), ds[1].sync())

@@ -52,7 +52,7 @@ func (m *mutation) write() (*core.Result, error) {
 		return nil, err
 	}
 	defer d.close()
-	cur, err := m.recheck(t, s.path)
+	cur, err := m.recheck(d, t, s.path)
 	switch {
 	case errors.Is(err, errAppeared) && s.writeMode == "create":
 		return nil, exists(m.op, s.path)
@@ -60,6 +60,9 @@ func (m *mutation) write() (*core.Result, error) {
 		return nil, changedWrite(m.op, s.path, err)
 	case err != nil:
 		return nil, err
+	case cur != nil && s.writeMode == "create":
+		// Another Warden call created it since this one was prepared.
+		return nil, exists(m.op, s.path)
 	}
 
 	content := s.content
@@ -135,13 +138,13 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 	var (
 		tmp   string
 		f     *os.File
+		fi    iofs.FileInfo // of the temporary file, which becomes t's entry
 		after core.ObjectState
 		werr  error // of writing the temporary file
 	)
 	// write writes the temporary file; if want is set, it must match.
 	write := func(want *core.ObjectState) error {
 		var sum string
-		var fi iofs.FileInfo
 		tmp, sum, fi, f, werr = d.writeTempOpen(m.ctx, bytes.NewReader(content), nf)
 		if werr != nil {
 			return werr
@@ -186,6 +189,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 			return core.ObjectState{}, writeError(m.op, p, err)
 		}
 		done = true
+		m.noteLeft(d, t.name, fi)
 		m.record(ch)
 	} else {
 		if err := m.keepRead(d, t.name, t.rel, cur, oldSum, oldContent); err != nil {
@@ -212,6 +216,7 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 			return core.ObjectState{}, writeError(m.op, p, err)
 		}
 		done = true
+		m.noteLeft(d, t.name, fi)
 		m.record(ch)
 		defer m.c.release(d, tmp) // after the flush: tmp holds the old file
 	}
