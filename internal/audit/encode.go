@@ -35,6 +35,14 @@ func appendFields(b []byte, f *fields, scratch *bytes.Buffer) ([]byte, error) {
 		b = append(b, `,"args_bytes":`...)
 		b = strconv.AppendInt(b, int64(f.ArgsBytes), 10)
 	}
+	if len(f.Blobs) > 0 {
+		bl, err := json.Marshal(f.Blobs)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"blobs":`...)
+		b = append(b, bl...)
+	}
 	b = appendOptString(b, `,"decision":`, f.Decision)
 	b = appendOptString(b, `,"rule":`, f.Rule)
 	if len(f.Reasons) > 0 {

@@ -34,6 +34,7 @@ type Record struct {
 	Args        json.RawMessage `json:"args,omitempty"`         // the arguments, redacted
 	ArgsSHA256  string          `json:"args_sha256,omitempty"`  // hex SHA-256 of the arguments, when not stored whole
 	ArgsBytes   int             `json:"args_bytes,omitempty"`   // size of the arguments
+	Blobs       []Blob          `json:"blobs,omitempty"`        // argument values stored in BlobDir, by hash
 	Decision    string          `json:"decision,omitempty"`     // "allow", "deny" or "approval_required"
 	Rule        string          `json:"rule,omitempty"`         // the policy rule that decided
 	Reasons     []string        `json:"reasons,omitempty"`      // reason codes, most significant first
@@ -61,6 +62,7 @@ type fields struct {
 	Args        json.RawMessage `json:"args,omitempty"`
 	ArgsSHA256  string          `json:"args_sha256,omitempty"`
 	ArgsBytes   int             `json:"args_bytes,omitempty"`
+	Blobs       []Blob          `json:"blobs,omitempty"`
 	Decision    string          `json:"decision,omitempty"`
 	Rule        string          `json:"rule,omitempty"`
 	Reasons     []string        `json:"reasons,omitempty"`
@@ -77,7 +79,7 @@ func fieldsOf(r *Record) fields {
 	return fields{
 		Event: r.Event, Agent: r.Agent, Tool: r.Tool, Resource: r.Resource,
 		Action: r.Action, Path: r.Path, Args: r.Args, ArgsSHA256: r.ArgsSHA256,
-		ArgsBytes: r.ArgsBytes, Decision: r.Decision, Rule: r.Rule,
+		ArgsBytes: r.ArgsBytes, Blobs: r.Blobs, Decision: r.Decision, Rule: r.Rule,
 		Reasons: r.Reasons, ApprovalID: r.ApprovalID, Outcome: r.Outcome,
 		Error: r.Error, ResultBytes: r.ResultBytes, Truncated: r.Truncated,
 		DurationMS: r.DurationMS, Detail: r.Detail,
@@ -248,6 +250,14 @@ func redactFields(r *redact.Redactor, f fields) (fields, error) {
 			rs[i] = r.String(s)
 		}
 		f.Reasons = rs
+	}
+	if f.Blobs != nil {
+		bs := make([]Blob, len(f.Blobs))
+		for i, b := range f.Blobs {
+			b.Pointer = r.String(b.Pointer)
+			bs[i] = b
+		}
+		f.Blobs = bs
 	}
 	if len(f.Args) > 0 {
 		v, err := redactJSON(r, f.Args)

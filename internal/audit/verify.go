@@ -100,6 +100,7 @@ func Verify(dir string, opts VerifyOptions) (*Report, error) {
 		head:   h,
 		anchor: opts.Anchor,
 		rep:    &Report{LastHash: zeroHash},
+		blobs:  newBlobCheck(dir),
 	}
 	lr := newLineReader(io.LimitReader(lf, size))
 	if err := v.run(lr); err != nil {
@@ -173,6 +174,7 @@ type verifier struct {
 	head   head
 	anchor *Anchor
 	rep    *Report
+	blobs  *blobCheck
 
 	// At the record the head (or anchor) names, if reached.
 	headFound, anchorFound bool
@@ -213,6 +215,10 @@ func (v *verifier) run(lr *lineReader) error {
 		}
 		if problem != "" {
 			v.fail(lineNo, info.seq, info.hasSeq, problem)
+			return nil
+		}
+		if problem := v.blobs.check(line); problem != "" {
+			v.fail(lineNo, info.seq, true, problem)
 			return nil
 		}
 		off += int64(len(line))

@@ -1,0 +1,350 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/warden-dev/warden/internal/redact"
+)
+
+// BlobDir is the directory, inside the state directory, holding the
+// contents that records reference by hash: <BlobDir>/ab/cdef… for the
+// SHA-256 abcdef….
+const BlobDir = "audit-blobs"
+
+// Bounds of what a record holds inline.
+const (
+	// InlineArgsBytes: arguments this small are stored whole in the record.
+	InlineArgsBytes = 1 << 10
+	// inlineValueBytes: in larger arguments, a value whose JSON is longer
+	// is stored as a blob, unless it says what the call does.
+	inlineValueBytes = 256
+	// MaxInlineArgsBytes: if the arguments left inline are still longer,
+	// the whole arguments are stored as one blob, so a record line stays
+	// far below the longest line a reader accepts.
+	MaxInlineArgsBytes = 1 << 20
+	// maxBlobBytes bounds one blob: the policy's largest argument size.
+	maxBlobBytes = 64 << 20
+)
+
+// Blob references, from a record or an approval, a value of the call's
+// arguments stored in [BlobDir]. The record's hash covers the reference,
+// and the reference names the content's hash, so the content is as
+// tamper-evident as the record; [Verify] checks every blob.
+type Blob struct {
+	// Pointer is the RFC 6901 pointer, into the arguments, of the value
+	// the blob holds; "" means the whole arguments.
+	Pointer string `json:"pointer"`
+	SHA256  string `json:"sha256"` // lower-case hex SHA-256 of the stored bytes
+	Bytes   int64  `json:"bytes"`  // size of the stored bytes
+	// Text means the value is a JSON string, stored as its text;
+	// otherwise the blob is the value's JSON encoding.
+	Text bool `json:"text,omitempty"`
+}
+
+// Errors of [ReadBlob], also reported by [Verify].
+var (
+	ErrBlobMissing = errors.New("blob missing")
+	ErrBlobAltered = errors.New("blob altered (its content no longer has its hash)")
+)
+
+// SplitArgs returns the arguments of a call as a record stores them, and
+// the blobs it wrote for the rest. Arguments up to [InlineArgsBytes] are
+// kept whole. In larger ones, each top-level value whose JSON is longer
+// than 256 bytes is written to a blob and replaced by a short note, except
+// the values whose key keep accepts (the SQL statement, the HTTP method
+// and path: what the call does). If what remains is still over
+// [MaxInlineArgsBytes], the whole arguments go to one blob instead.
+//
+// Secrets are redacted from each blob before it is hashed and written, as
+// from the record. Blobs are flushed to disk before SplitArgs returns, so
+// a record that references one is never on disk without it. A call thus
+// adds at most about its own argument size to the store, once: identical
+// contents share one file.
+func (l *Log) SplitArgs(args json.RawMessage, keep func(key string) bool) (json.RawMessage, []Blob, error) {
+	return splitArgs(l.dir, l.opts.Redactor, args, keep)
+}
+
+func splitArgs(dir string, r *redact.Redactor, args json.RawMessage, keep func(string) bool) (json.RawMessage, []Blob, error) {
+	if len(args) <= InlineArgsBytes {
+		return args, nil, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(args, &members); err != nil {
+		return nil, nil, fmt.Errorf("split arguments: %w", err)
+	}
+	var blobs []Blob
+	for _, k := range slices.Sorted(maps.Keys(members)) {
+		v := members[k]
+		if len(v) <= inlineValueBytes || keep != nil && keep(k) {
+			continue
+		}
+		b, err := putValue(dir, r, pointerTo(k), v)
+		if err != nil {
+			return nil, nil, err
+		}
+		blobs = append(blobs, b)
+		note, _ := json.Marshal(fmt.Sprintf("[%d bytes in blob sha256:%s]", b.Bytes, b.SHA256))
+		members[k] = note
+	}
+	inline, err := encodeJSON(members)
+	if err != nil {
+		return nil, nil, fmt.Errorf("split arguments: %w", err)
+	}
+	if len(inline) <= MaxInlineArgsBytes {
+		return inline, blobs, nil
+	}
+	whole, err := putValue(dir, r, "", args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, []Blob{whole}, nil
+}
+
+// putValue redacts one JSON value and stores it as a blob: a string as its
+// text, anything else as its JSON.
+func putValue(dir string, r *redact.Redactor, ptr string, v json.RawMessage) (Blob, error) {
+	b := Blob{Pointer: ptr}
+	var data []byte
+	var s string
+	if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+		b.Text = true
+		data = []byte(r.String(s))
+	} else {
+		red, err := redactJSON(r, v)
+		if err != nil {
+			return Blob{}, fmt.Errorf("store blob: redact: %w", err)
+		}
+		data = red
+	}
+	sum := sha256.Sum256(data)
+	b.SHA256, b.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
+	if err := writeBlob(dir, b.SHA256, data); err != nil {
+		return Blob{}, fmt.Errorf("store blob: %w", err)
+	}
+	return b, nil
+}
+
+// pointerTo is the RFC 6901 pointer to a top-level key.
+func pointerTo(key string) string {
+	return "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+}
+
+// keyOf is the top-level key a pointer names.
+func keyOf(ptr string) (string, bool) {
+	rest, ok := strings.CutPrefix(ptr, "/")
+	if !ok || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return strings.NewReplacer("~1", "/", "~0", "~").Replace(rest), true
+}
+
+// encodeJSON encodes v without escaping <, > and &, so a statement such as
+// "a < 5" reads the same in the log as it was sent.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// blobPath returns where the blob with this hash lives, refusing anything
+// but 64 hex digits (a forged record must not name another file).
+func blobPath(dir, sum string) (string, error) {
+	if len(sum) != 64 || !isLowerHex([]byte(sum)) {
+		return "", fmt.Errorf("blob %q: not a SHA-256 in hex", sum)
+	}
+	return filepath.Join(dir, BlobDir, sum[:2], sum[2:]), nil
+}
+
+// writeBlob stores data under its hash: a temporary file, flushed, renamed
+// into place, and the directory flushed. A blob already there with the
+// right content is left alone; a damaged one is replaced.
+func writeBlob(dir, sum string, data []byte) error {
+	name, err := blobPath(dir, sum)
+	if err != nil {
+		return err
+	}
+	if got, err := os.ReadFile(name); err == nil && sha256.Sum256(got) == sha256.Sum256(data) {
+		return nil
+	}
+	sub := filepath.Dir(name)
+	created, err := mkdirs(dir, sub)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(sub, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	for _, d := range append([]string{sub}, created...) {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdirs creates BlobDir and sub (mode 0700) as needed, and returns the
+// directories whose entries changed and must be flushed.
+func mkdirs(dir, sub string) ([]string, error) {
+	top := filepath.Join(dir, BlobDir)
+	var changed []string
+	for _, d := range []string{top, sub} {
+		err := os.Mkdir(d, 0o700)
+		switch {
+		case err == nil:
+			changed = append(changed, filepath.Dir(d))
+		case !errors.Is(err, fs.ErrExist):
+			return nil, err
+		}
+	}
+	return changed, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// ReadBlob returns the content b references in the state directory dir,
+// checking its size and hash: a missing blob is [ErrBlobMissing], a
+// changed one [ErrBlobAltered].
+func ReadBlob(dir string, b Blob) ([]byte, error) {
+	name, err := blobPath(dir, b.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if b.Bytes < 0 || b.Bytes > maxBlobBytes {
+		return nil, fmt.Errorf("blob sha256:%s: size %d out of range", b.SHA256, b.Bytes)
+	}
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob sha256:%s: %w", b.SHA256, ErrBlobMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob sha256:%s: %w", b.SHA256, err)
+	}
+	defer f.Close()
+	// One byte more than expected is enough to tell it grew.
+	data, err := io.ReadAll(io.LimitReader(f, b.Bytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("blob sha256:%s: %w", b.SHA256, err)
+	}
+	if sum := sha256.Sum256(data); int64(len(data)) != b.Bytes || hex.EncodeToString(sum[:]) != b.SHA256 {
+		return nil, fmt.Errorf("blob sha256:%s: %w", b.SHA256, ErrBlobAltered)
+	}
+	return data, nil
+}
+
+// ExpandArgs returns args with each blob's content put back in its place,
+// read and checked from the state directory dir: the arguments as they
+// were sent, with secrets redacted.
+func ExpandArgs(dir string, args json.RawMessage, blobs []Blob) (json.RawMessage, error) {
+	if len(blobs) == 0 {
+		return args, nil
+	}
+	var members map[string]json.RawMessage
+	for _, b := range blobs {
+		data, err := ReadBlob(dir, b)
+		if err != nil {
+			return nil, err
+		}
+		v := json.RawMessage(data)
+		if b.Text {
+			if v, err = encodeJSON(string(data)); err != nil {
+				return nil, err
+			}
+		} else if !json.Valid(v) {
+			return nil, fmt.Errorf("blob sha256:%s: not JSON", b.SHA256)
+		}
+		if b.Pointer == "" {
+			// The whole arguments; other blobs would be inside them.
+			return v, nil
+		}
+		key, ok := keyOf(b.Pointer)
+		if !ok {
+			return nil, fmt.Errorf("blob sha256:%s: pointer %q is not a top-level key", b.SHA256, b.Pointer)
+		}
+		if members == nil {
+			if err := json.Unmarshal(args, &members); err != nil {
+				return nil, fmt.Errorf("expand arguments: %w", err)
+			}
+		}
+		members[key] = v
+	}
+	return encodeJSON(members)
+}
+
+// blobsKey is how the blobs field starts in a record line. Only lines that
+// contain it are decoded to check their blobs.
+var blobsKey = []byte(`"blobs":[`)
+
+// blobCheck checks, for Verify, the blobs that record lines reference.
+type blobCheck struct {
+	dir  string
+	seen map[string]bool // blobs already found intact
+}
+
+func newBlobCheck(dir string) *blobCheck {
+	return &blobCheck{dir: dir, seen: map[string]bool{}}
+}
+
+// check returns the problem with the blobs a verified record line
+// references, or "".
+func (c *blobCheck) check(line []byte) string {
+	if !bytes.Contains(line, blobsKey) {
+		return ""
+	}
+	var r struct {
+		ID    string `json:"id"`
+		Blobs []Blob `json:"blobs"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return fmt.Sprintf("malformed blobs field: %v", err)
+	}
+	for _, b := range r.Blobs {
+		key := fmt.Sprintf("%s %d", b.SHA256, b.Bytes)
+		if c.seen[key] {
+			continue
+		}
+		if _, err := ReadBlob(c.dir, b); err != nil {
+			return fmt.Sprintf("record %s: argument %q: %v", r.ID, b.Pointer, err)
+		}
+		c.seen[key] = true
+	}
+	return ""
+}
