@@ -24,8 +24,9 @@ go build -o "$bin/warden" ./cmd/warden
 go build -o "$bin/loadchaos" ./bench/cmd/loadchaos
 
 # The revision measured; "-dirty" when files outside bench/ differ from it.
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ]]; then
+# REV=... names it when the tree is not a git checkout (an export).
+rev=${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+if [[ -z "${REV:-}" && -n "$(git status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ]]; then
 	rev=$rev-dirty
 fi
 

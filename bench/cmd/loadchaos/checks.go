@@ -74,7 +74,7 @@ func (fx *fixture) checkFiles(l *ledger) check {
 	for _, file := range slices.Sorted(maps.Keys(l.lines)) {
 		lines += len(l.lines[file])
 		if content, ok := read(file); ok {
-			probs = append(probs, verifyLines(file, content, l.lines[file], 3)...)
+			probs = append(probs, verifyLines(file, content, l.lines[file], l.why, 3)...)
 		}
 	}
 	for _, item := range slices.Sorted(maps.Keys(l.values)) {
@@ -295,7 +295,7 @@ func (fx *fixture) checkDB(l *ledger) check {
 		probs = append(probs, "reading events: "+err.Error())
 	}
 	l.mu.Lock()
-	probs = append(probs, verifyRows(present, l.rows, maxProblems)...)
+	probs = append(probs, verifyRows(present, l.rows, l.why, maxProblems)...)
 	l.mu.Unlock()
 	c.ok = len(probs) == 0
 	c.detail = append([]string{fmt.Sprintf("%d rows", len(present))}, probs...)

@@ -26,17 +26,22 @@ type ledger struct {
 	lines  map[string]map[string]verdict // file → appended line → verdict
 	values map[string]map[string]bool    // item → the values it may hold now
 	rows   map[string]verdict            // "session:seq" → insert's verdict
+	why    map[string]string             // refused line or row → its reason code
 	notes  []string                      // problems seen during the run
 }
 
 func newLedger() *ledger {
-	return &ledger{lines: map[string]map[string]verdict{}, values: map[string]map[string]bool{}, rows: map[string]verdict{}}
+	return &ledger{lines: map[string]map[string]verdict{}, values: map[string]map[string]bool{}, rows: map[string]verdict{}, why: map[string]string{}}
 }
 
-// line records an append of line (without its newline) to file.
-func (l *ledger) line(file, line string, v verdict) {
+// line records an append of line (without its newline) to file; reason is
+// the code of a refusal. Lines are unique over the run.
+func (l *ledger) line(file, line string, v verdict, reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if v == refused {
+		l.why[line] = reason
+	}
 	m := l.lines[file]
 	if m == nil {
 		m = map[string]verdict{}
@@ -83,9 +88,12 @@ func (l *ledger) note(format string, args ...any) {
 	l.notes = append(l.notes, fmt.Sprintf(format, args...))
 }
 
-func (l *ledger) row(key string, v verdict) {
+func (l *ledger) row(key string, v verdict, reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if v == refused {
+		l.why[key] = reason
+	}
 	l.rows[key] = v
 }
 
@@ -94,7 +102,7 @@ func (l *ledger) row(key string, v verdict) {
 // line appears twice, and there is no line nobody appended (a torn or
 // foreign write). It returns the problems, at most max of them (and a
 // count of the rest).
-func verifyLines(file, content string, appended map[string]verdict, max int) []string {
+func verifyLines(file, content string, appended map[string]verdict, why map[string]string, max int) []string {
 	var probs []string
 	add := func(format string, args ...any) {
 		probs = append(probs, fmt.Sprintf("%s: ", file)+fmt.Sprintf(format, args...))
@@ -115,7 +123,7 @@ func verifyLines(file, content string, appended map[string]verdict, max int) []s
 		case !ok:
 			add("line %q was never appended", clipText(ln, 60))
 		case v == refused:
-			add("line %q is there though its append was refused", ln)
+			add("line %q is there though its append was refused (%s)", ln, why[ln])
 		case n > 1:
 			add("line %q is there %d times", ln, n)
 		}
@@ -132,14 +140,14 @@ func verifyLines(file, content string, appended map[string]verdict, max int) []s
 }
 
 // verifyRows is verifyLines for the inserted rows ("session:seq" keys).
-func verifyRows(present map[string]int, inserted map[string]verdict, max int) []string {
+func verifyRows(present map[string]int, inserted map[string]verdict, why map[string]string, max int) []string {
 	var probs []string
 	for _, k := range slices.Sorted(maps.Keys(present)) {
 		switch v, ok := inserted[k]; {
 		case !ok:
 			probs = append(probs, fmt.Sprintf("row %s was never inserted", k))
 		case v == refused:
-			probs = append(probs, fmt.Sprintf("row %s is there though its insert was refused", k))
+			probs = append(probs, fmt.Sprintf("row %s is there though its insert was refused (%s)", k, why[k]))
 		case present[k] > 1:
 			probs = append(probs, fmt.Sprintf("row %s is there %d times", k, present[k]))
 		}

@@ -232,6 +232,11 @@ func (w *worker) call(op, tool string, args map[string]any) (*mcp.CallToolResult
 		return nil, unclear
 	}
 	reason := reasonOf(res)
+	if changeMade(res) {
+		// Done, but not recorded: the ledger counts it as done.
+		w.run.tally.record(op, reason+changeMadeSuffix, time.Now())
+		return res, acked
+	}
 	w.run.tally.record(op, reason, time.Now())
 	if reason != okReason {
 		return res, refused
@@ -322,9 +327,9 @@ func (w *worker) appendShared() {
 }
 
 func (w *worker) appendLine(path, line string) {
-	_, v := w.call("append", "files_write", map[string]any{"path": path, "content": line + "\n", "mode": "append"})
+	res, v := w.call("append", "files_write", map[string]any{"path": path, "content": line + "\n", "mode": "append"})
 	if v != 0 {
-		w.run.ledger.line(path, line, v)
+		w.run.ledger.line(path, line, v, reasonIf(res, v))
 	}
 }
 
@@ -410,9 +415,9 @@ func (w *worker) sqlSelect() {
 
 func (w *worker) sqlInsert() {
 	seq := w.n
-	_, v := w.call("sql-insert", "shop_execute", map[string]any{"sql": "INSERT INTO events (session, seq, note) VALUES (?, ?, ?)", "params": []any{tag(w.s), seq, "load"}})
+	res, v := w.call("sql-insert", "shop_execute", map[string]any{"sql": "INSERT INTO events (session, seq, note) VALUES (?, ?, ?)", "params": []any{tag(w.s), seq, "load"}})
 	if v != 0 {
-		w.run.ledger.row(fmt.Sprintf("%s:%d", tag(w.s), seq), v)
+		w.run.ledger.row(fmt.Sprintf("%s:%d", tag(w.s), seq), v, reasonIf(res, v))
 	}
 }
 
@@ -464,6 +469,14 @@ func (w *worker) sleep(d time.Duration) {
 		case <-time.After(d):
 		}
 	}
+}
+
+// reasonIf is a refused call's reason code, else "".
+func reasonIf(res *mcp.CallToolResult, v verdict) string {
+	if v != refused {
+		return ""
+	}
+	return reasonOf(res)
 }
 
 // textContent returns a string field of a result's structured content.

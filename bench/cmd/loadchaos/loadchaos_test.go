@@ -30,6 +30,15 @@ func TestReasonOf(t *testing.T) {
 	}
 }
 
+func TestChangeMade(t *testing.T) {
+	made := &mcp.CallToolResult{IsError: true, StructuredContent: map[string]any{"decision": "allow", "reason": "audit-unavailable", "message": "The change was made, but Warden could not record its outcome in the audit log; tell the operator."}}
+	stopped := &mcp.CallToolResult{IsError: true, StructuredContent: map[string]any{"decision": "deny", "reason": "audit-unavailable", "message": "The call was stopped because Warden could not write its audit log; tell the operator."}}
+	changed := &mcp.CallToolResult{IsError: true, StructuredContent: map[string]any{"decision": "allow", "reason": "target-changed", "message": "x"}}
+	if !changeMade(made) || changeMade(stopped) || changeMade(changed) || changeMade(&mcp.CallToolResult{}) {
+		t.Errorf("changeMade: made %v, stopped %v, target-changed %v; want true, false, false", changeMade(made), changeMade(stopped), changeMade(changed))
+	}
+}
+
 func TestTransportClass(t *testing.T) {
 	tests := []struct {
 		err  error
@@ -61,13 +70,13 @@ func TestVerifyLines(t *testing.T) {
 		{"all there", "s01 own 1\ns01 own 4\n", nil},
 		{"unclear one landed", "s01 own 1\ns01 own 2\ns01 own 4\n", nil},
 		{"acknowledged lost", "s01 own 1\n", []string{`acknowledged line "s01 own 4" is missing`}},
-		{"refused applied", "s01 own 1\ns01 own 3\ns01 own 4\n", []string{`"s01 own 3" is there though its append was refused`}},
+		{"refused applied", "s01 own 1\ns01 own 3\ns01 own 4\n", []string{`"s01 own 3" is there though its append was refused (audit-unavailable)`}},
 		{"twice", "s01 own 1\ns01 own 1\ns01 own 4\n", []string{`"s01 own 1" is there 2 times`}},
 		{"torn", "s01 own 1\ns01 own 4\ns01 o", []string{"does not end with a newline", `line "s01 o" was never appended`}},
 		{"empty file", "", []string{`"s01 own 1" is missing`, `"s01 own 4" is missing`}},
 	}
 	for _, tt := range tests {
-		got := verifyLines("f.log", tt.content, ledger, 10)
+		got := verifyLines("f.log", tt.content, ledger, map[string]string{"s01 own 3": "audit-unavailable"}, 10)
 		if len(got) != len(tt.want) {
 			t.Errorf("%s: verifyLines = %q, want %d problems", tt.name, got, len(tt.want))
 			continue
@@ -82,18 +91,18 @@ func TestVerifyLines(t *testing.T) {
 	for i := range 20 {
 		many[fmt.Sprintf("l%02d", i)] = acked
 	}
-	if got := verifyLines("f", "", many, 3); len(got) != 4 || got[3] != "f: … and 17 more" {
+	if got := verifyLines("f", "", many, nil, 3); len(got) != 4 || got[3] != "f: … and 17 more" {
 		t.Errorf("verifyLines with 20 problems, max 3 = %q", got)
 	}
 }
 
 func TestVerifyRows(t *testing.T) {
 	inserted := map[string]verdict{"s02:1": acked, "s02:2": refused, "s02:3": unclear, "s02:4": acked}
-	if got := verifyRows(map[string]int{"s02:1": 1, "s02:4": 1}, inserted, 10); len(got) != 0 {
+	if got := verifyRows(map[string]int{"s02:1": 1, "s02:4": 1}, inserted, nil, 10); len(got) != 0 {
 		t.Errorf("clean rows: %q", got)
 	}
-	got := verifyRows(map[string]int{"s02:1": 2, "s02:2": 1, "s09:1": 1}, inserted, 10)
-	want := []string{"row s02:1 is there 2 times", "row s02:2 is there though its insert was refused", "row s09:1 was never inserted", "acknowledged row s02:4 is missing"}
+	got := verifyRows(map[string]int{"s02:1": 2, "s02:2": 1, "s09:1": 1}, inserted, map[string]string{"s02:2": "timeout"}, 10)
+	want := []string{"row s02:1 is there 2 times", "row s02:2 is there though its insert was refused (timeout)", "row s09:1 was never inserted", "acknowledged row s02:4 is missing"}
 	if !slices.Equal(got, want) {
 		t.Errorf("verifyRows = %q, want %q", got, want)
 	}
@@ -120,9 +129,9 @@ func TestLedgerValues(t *testing.T) {
 	if got := setString(l.values["own"]); got != "{d}" {
 		t.Errorf("after an acknowledged change: %s, want {d}", got)
 	}
-	l.line("f", "x", acked)
-	l.line("f", "y", unclear)
-	l.row("s01:1", refused)
+	l.line("f", "x", acked, "")
+	l.line("f", "y", unclear, "")
+	l.row("s01:1", refused, "disk-full")
 	if a, r, u := l.counts(); a != 1 || r != 1 || u != 1 {
 		t.Errorf("counts = %d acked, %d refused, %d unclear; want 1, 1, 1", a, r, u)
 	}

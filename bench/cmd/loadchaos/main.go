@@ -37,6 +37,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -112,6 +113,12 @@ func (c *config) validate() error {
 	case c.callTimeout <= 0:
 		return fmt.Errorf("-call-timeout must be positive")
 	}
+	// The server runs in the work directory.
+	abs, err := filepath.Abs(c.warden)
+	if err != nil {
+		return fmt.Errorf("-warden: %w", err)
+	}
+	c.warden = abs
 	if c.noTmpfs {
 		// Never fill a real disk.
 		c.fillers = 0

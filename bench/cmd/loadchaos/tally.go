@@ -140,6 +140,23 @@ func reasonOf(res *mcp.CallToolResult) string {
 	return "no-reason"
 }
 
+// changeMadeSuffix marks, in the tally, a failure after the change was made.
+const changeMadeSuffix = " (change made)"
+
+// changeMade reports a refusal that came after the change was made: the
+// engine answers audit-unavailable when the outcome's audit record cannot
+// be written, keeping the allowing decision and saying so in the message.
+// Anything else that failed changed nothing.
+func changeMade(res *mcp.CallToolResult) bool {
+	if !res.IsError || reasonOf(res) != "audit-unavailable" {
+		return false
+	}
+	m, _ := res.StructuredContent.(map[string]any)
+	decision, _ := m["decision"].(string)
+	message, _ := m["message"].(string)
+	return decision == "allow" || strings.Contains(message, "change was made")
+}
+
 // transportClass names why a call or a connection failed without a tool
 // result. The go-sdk client reports HTTP statuses by their text.
 func transportClass(err error) string {
