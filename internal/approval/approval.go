@@ -62,6 +62,9 @@ type Approval struct {
 	// Reported reports whether a denial has been returned to the agent once.
 	// A reported denial no longer matches new calls.
 	Reported bool `json:"reported,omitempty"`
+	// DecisionAuditID is the audit record of the decision, written before
+	// the decision took effect (see Options.Record).
+	DecisionAuditID string `json:"decision_audit_id,omitempty"`
 }
 
 // NewRequest describes a call that needs approval.
@@ -125,4 +128,8 @@ var (
 	ErrUsed         = errors.New("approval already used")
 	ErrHashMismatch = errors.New("approval is for a different call")
 	ErrCorrupt      = errors.New("approval file unreadable")
+	// ErrForged: under a key, the file's seal is missing or wrong, so it
+	// was written or edited by someone without the key. Such an error also
+	// wraps ErrCorrupt.
+	ErrForged = errors.New("approval file not sealed with the audit key")
 )

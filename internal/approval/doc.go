@@ -70,8 +70,23 @@
 //     a call; List reports it as [ErrCorrupt] and leaves it for a human to
 //     inspect. An ID is checked against the generated alphabet and length
 //     before it is joined into a path, so no ID can name a file elsewhere.
-//   - Trust: whoever can write the approvals directory can approve calls.
-//     Open refuses a directory writable by other users, and Warden must
-//     keep its state directory out of every resource agents can reach.
-//     IDs are unguessable so that knowing one ID reveals no other.
+//   - Sealing: with Options.Key (Warden passes the audit key), each file
+//     ends ,"mac":"<64 hex>"}: HMAC-SHA-256 of the file's JSON object
+//     without that field, under HMAC-SHA-256 of "warden approval v1" keyed
+//     by the audit key. The MAC covers every byte (ID, agent, tool, the
+//     call's hash, status, decision, expiry), so a file written or edited
+//     without the key never matches a call: a call it claims is refused
+//     with [ErrForged] until an operator removes the file. Without a key,
+//     files carry no MAC and any mac field is ignored.
+//   - Audited decisions: with Options.Record, a decision's audit record is
+//     written before the decision is saved, and a decision that cannot be
+//     recorded is not made, so no call runs on an unrecorded decision.
+//   - Trust: without a key, whoever can write the approvals directory can
+//     approve calls; with one, they can only replay a file this store
+//     wrote earlier (an approved file copied before use and put back after
+//     it, within its expiry; a long-running Store ignores a final file
+//     that reappears), or delete files. Open refuses a directory writable
+//     by other users, and Warden must keep its state directory out of
+//     every resource agents can reach. IDs are unguessable so that knowing
+//     one ID reveals no other.
 package approval

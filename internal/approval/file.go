@@ -80,7 +80,11 @@ func (a *Approval) check(id string) error {
 func (s *Store) path(id string) string { return filepath.Join(s.dir, id+fileExt) }
 
 // load reads and validates one approval. id must be valid. A missing file
-// yields ErrNotFound; anything unreadable yields ErrCorrupt.
+// yields ErrNotFound; anything unreadable yields ErrCorrupt. A file that
+// parses but fails its seal yields an error wrapping ErrCorrupt and
+// ErrForged together with what the file claims, so a forgery aimed at a
+// call can be reported rather than silently passed over; the approval
+// returned with an error is never to be acted on.
 func (s *Store) load(id string) (*Approval, error) {
 	// O_NONBLOCK keeps a FIFO planted under the name from hanging the open;
 	// O_NOFOLLOW refuses a symlink. Both then fail the regular-file check.
@@ -113,6 +117,9 @@ func (s *Store) load(id string) (*Approval, error) {
 	if err := a.check(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	if err := s.seal.check(data); err != nil {
+		return &a, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	return &a, nil
 }
 
@@ -123,7 +130,7 @@ func (s *Store) save(a *Approval) error {
 	if err != nil {
 		return fmt.Errorf("save %s: %w", a.ID, err)
 	}
-	data = append(data, '\n')
+	data = s.seal.seal(data)
 	if err := writeFileAtomic(s.dir, a.ID+fileExt, data); err != nil {
 		return fmt.Errorf("save %s: %w", a.ID, err)
 	}
@@ -180,6 +187,7 @@ func syncDir(dir string) error {
 type scanResult struct {
 	approvals []*Approval // sorted by Created, then ID
 	bad       []error     // one per unreadable or invalid file
+	forged    []*Approval // what files failing their seal claim; never acted on
 	temps     []string    // leftover temp files, stale while the lock is held
 }
 
@@ -227,6 +235,9 @@ func (s *Store) scan(skipFinal bool) (*scanResult, error) {
 			continue // removed since ReadDir by a process that ignored the lock
 		}
 		if err != nil {
+			if errors.Is(err, ErrForged) && a != nil {
+				r.forged = append(r.forged, a)
+			}
 			r.bad = append(r.bad, fmt.Errorf("%s: %w", id, err))
 			continue
 		}

@@ -36,6 +36,17 @@ type Options struct {
 	Now func() time.Time
 	// Poll is how often Wait rereads the approval. Default 200ms.
 	Poll time.Duration
+	// Key, if set, is the audit log's key: every approval file is then
+	// sealed with a MAC under a key derived from it, and a file whose seal
+	// is missing or wrong is never acted on. A call it claims to approve
+	// is refused with [ErrForged].
+	Key []byte
+	// Record, if set, writes a decision's audit record and returns its ID.
+	// Decide calls it, under the store's lock, after checking the decision
+	// may be made and before saving it: if Record fails, the decision is
+	// not saved and no call runs on it. Warden sets it whenever it has an
+	// audit log, so every decision is in the log before its call runs.
+	Record func(a *Approval) (auditID string, err error)
 }
 
 // Store keeps approvals in a state directory shared by several processes.
@@ -44,6 +55,7 @@ type Options struct {
 type Store struct {
 	dir  string // <state dir>/approvals
 	opts Options
+	seal sealer
 
 	mu        sync.Mutex // with the flock, serialises every read-modify-write
 	lastPrune time.Time  // guarded by mu
@@ -86,7 +98,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = DefaultPoll
 	}
-	s := &Store{dir: adir, opts: opts, final: map[string]time.Time{}}
+	s := &Store{dir: adir, opts: opts, seal: newSealer(opts.Key), final: map[string]time.Time{}}
 	// Take the lock once so a lock that can never work fails here, not on
 	// the first call.
 	if err := s.locked(func() error { return nil }); err != nil {
@@ -159,6 +171,14 @@ func (s *Store) Request(r NewRequest) (*Approval, Outcome, error) {
 		sc, err := s.scan(true)
 		if err != nil {
 			return err
+		}
+		// A file that fails its seal and claims this call is a forgery
+		// aimed at it (or an approval edited outside Warden): refuse the
+		// call, and keep refusing until an operator removes the file.
+		for _, f := range sc.forged {
+			if f.Hash == hash {
+				return fmt.Errorf("%s: %w: remove %s once investigated", f.ID, ErrForged, s.path(f.ID))
+			}
 		}
 		prune := now.Sub(s.lastPrune) >= pruneEvery
 		removed := false
@@ -332,6 +352,15 @@ func (s *Store) Decide(id string, approve bool, by, note string) (*Approval, err
 		a.DecidedBy = by
 		a.DecidedAt = now
 		a.Note = note
+		if s.opts.Record != nil {
+			// The decision is in the audit log before it can take effect;
+			// a decision that cannot be recorded is not made.
+			id, err := s.opts.Record(a)
+			if err != nil {
+				return fmt.Errorf("record the decision in the audit log: %w; the approval stays %s", err, StatusPending)
+			}
+			a.DecisionAuditID = id
+		}
 		return s.save(a)
 	})
 	if err != nil {

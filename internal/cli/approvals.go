@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os/user"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/audit"
+	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/redact"
 )
 
@@ -67,7 +67,11 @@ func openApprovals(e *env, sf *stateFlags) (*approval.Store, *state, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := approval.Open(st.dir, approval.Options{TTL: st.ttl})
+	// Sealed with the audit key, like the server's, and every decision is
+	// in the audit log before it is saved.
+	s, err := approval.Open(st.dir, approval.Options{TTL: st.ttl, Key: st.audit.Key, Record: func(a *approval.Approval) (string, error) {
+		return appendDecisionRecord(e.ctx, st, a)
+	}})
 	return s, st, err
 }
 
@@ -138,7 +142,7 @@ func decide(e *env, name string, approve bool, args []string) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	store, st, err := openApprovals(e, &sf)
+	store, _, err := openApprovals(e, &sf)
 	if err != nil {
 		return usageErr(e, "%v", err)
 	}
@@ -146,6 +150,8 @@ func decide(e *env, name string, approve bool, args []string) int {
 	if u, err := user.Current(); err == nil {
 		by = "cli:" + u.Username
 	}
+	// The store writes the decision's audit record before saving it; a
+	// decision that cannot be audited is not made.
 	a, err := store.Decide(pos[0], approve, by, *note)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "warden: %v\n", err)
@@ -153,14 +159,6 @@ func decide(e *env, name string, approve bool, args []string) int {
 			return ExitUsage
 		}
 		return ExitToolFailed
-	}
-	// The human's decision is part of the record too.
-	effect := "deny"
-	if approve {
-		effect = "allow"
-	}
-	if err := appendApprovalRecord(e.ctx, st, a, effect, by); err != nil {
-		fmt.Fprintf(e.stderr, "warden: warning: the decision was saved but could not be audited: %v\n", err)
 	}
 	verb := "approved"
 	if !approve {
@@ -173,15 +171,18 @@ func decide(e *env, name string, approve bool, args []string) int {
 	return ExitOK
 }
 
-func appendApprovalRecord(ctx context.Context, st *state, a *approval.Approval, effect, by string) error {
+// appendDecisionRecord writes a decision's audit record and returns its ID.
+func appendDecisionRecord(ctx context.Context, st *state, a *approval.Approval) (string, error) {
 	log, err := audit.Open(st.dir, st.audit)
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer log.Close()
-	_, err = log.Append(ctx, &audit.Record{
-		Event: "approval", Agent: a.Agent, Tool: a.Tool, Args: json.RawMessage(a.Args),
-		Decision: effect, ApprovalID: a.ID, Detail: map[string]any{"decided_by": by, "note": a.Note},
-	})
-	return err
+	stored, err := log.Append(ctx, engine.DecisionRecord(a))
+	if cerr := log.Close(); err == nil && cerr != nil {
+		return "", cerr // not durable, so not recorded
+	}
+	if err != nil {
+		return "", err
+	}
+	return stored.ID, nil
 }

@@ -56,6 +56,7 @@ const (
 	ReasonApprovalDenied    Reason = "approval-denied"     // a human refused this call
 	ReasonApprovalExpired   Reason = "approval-expired"    // the approval ran out before the call came back
 	ReasonApproved          Reason = "approved"            // a human approved this exact call
+	ReasonApprovalInvalid   Reason = "approval-invalid"    // an approval on file for this call fails its integrity check (forged or edited); fails closed
 	ReasonRateLimited       Reason = "rate-limited"        // the agent exceeded its call limit
 	ReasonInvalidArguments  Reason = "invalid-arguments"   // the arguments do not fit the tool's schema
 	ReasonArgumentsTooLarge Reason = "arguments-too-large" // the arguments exceed the size limit

@@ -322,6 +322,13 @@ func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *
 		Display: json.RawMessage(e.redactor.Bytes(auditArgs(args, raw))),
 		Summary: e.preview(ctx, tool, inv, summarize(tool, args)), Rule: d.Rule,
 	})
+	if errors.Is(err, approval.ErrForged) {
+		// Someone without the audit key wrote or edited an approval of
+		// this call: never run it on that, and tell the operator.
+		e.log.Error("refusing a call: an approval on file for it was forged or edited outside Warden", "tool", call.Tool, "agent", call.Agent, "err", err)
+		e.failClosed(out, d, core.ReasonApprovalInvalid, "The call was refused: an approval on file for it failed Warden's integrity check (forged or edited); nothing was run. Tell the operator.", err)
+		return false
+	}
 	if err != nil {
 		out.Status = StatusDenied
 		out.Reason = core.ReasonInternal
@@ -338,7 +345,9 @@ func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *
 			e.log.Info("asking for approval in the client failed; it stays pending", "approval", a.ID, "err", err)
 		default:
 			if _, derr := e.approvals.Decide(a.ID, ok, "mcp-elicitation", ""); derr != nil {
-				e.log.Info("recording the client's approval failed", "approval", a.ID, "err", derr)
+				// Not recorded, so not made: the approval stays pending
+				// and the Consume below does not let the call run.
+				e.log.Error("recording the client's decision failed; the call does not run", "approval", a.ID, "err", derr)
 			}
 			if _, cerr := e.approvals.Consume(a.ID, a.Hash); cerr == nil {
 				outcome = approval.Proceed

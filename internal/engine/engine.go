@@ -138,7 +138,9 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, fmt.Errorf("%s: audit log: %w", op, err)
 	}
-	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: opts.Now}); err != nil {
+	// Approvals are sealed with the audit key, and every decision is in the
+	// audit log before it takes effect.
+	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: opts.Now, Key: aopts.Key, Record: e.recordDecision}); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: approvals: %w", op, err)
 	}
