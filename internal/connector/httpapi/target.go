@@ -86,11 +86,12 @@ func decodeSegment(s string) (string, error) {
 	if strings.ContainsAny(d, `/\`) {
 		return "", fmt.Errorf("the path segment %q encodes a slash or backslash", s)
 	}
-	// A dot segment, also as Tomcat reads "..;x" and as a server that
-	// normalises Unicode (NFKC) reads "．．" or "‥", never reaches a server.
+	// A dot segment, also as Tomcat reads "..;x", as a server that
+	// normalises Unicode (NFKC) reads "．．" or "‥", and as IIS reads ". "
+	// or ".. " (trailing dots and spaces dropped), never reaches a server.
 	for _, form := range []string{d, norm.NFKC.String(d)} {
 		name, _, _ := strings.Cut(form, ";")
-		if strings.Trim(name, ".") == "" && name != "" {
+		if strings.Trim(name, ". ") == "" && strings.Contains(name, ".") {
 			return "", fmt.Errorf("the path has a . or .. segment (or one that Unicode normalisation turns into one); give the path without them")
 		}
 		if strings.ContainsAny(form, `/\`) {

@@ -90,6 +90,9 @@ var refusedPaths = []string{
 	// separators: fullwidth full stop, one- and two-dot leaders, fullwidth
 	// solidus and reverse solidus, raw and encoded.
 	"\uff0e\uff0e/admin", "\u2025", "\u2024\u2024", "%ef%bc%8e%ef%bc%8e/admin", "a\uff0fb", "a\uff3cb", "a%ef%bc%8fb",
+	// Dot segments once trailing spaces and dots are dropped, as IIS and
+	// Windows do (issue 12).
+	". /admin", "..%20/admin", "x/.. /admin", ". . ", "%2e%20", ".. ./x",
 	// A query parameter may not be set through the path either way.
 	"x%253fy=1", "x%2523f",
 	// Not UTF-8 once decoded (overlong "." included).
