@@ -22,6 +22,11 @@ type ResourceSpec struct {
 	FS          *FSSpec
 	SQL         *SQLSpec
 	HTTP        *HTTPSpec
+	// Secrets are all the policy's secrets, set by the engine: a connector
+	// that returns a window of what it reads (a range of a file, a line a
+	// search found, a value a query computed) redacts them with the
+	// surroundings in view, so that pieces never add up to a secret.
+	Secrets []Secret
 }
 
 // FSSpec configures a local directory.

@@ -25,6 +25,7 @@ type Redactor struct {
 	values   []string // registered values, sorted and deduplicated
 	patterns []string // every form of every value, longest first, deduplicated
 	bpats    [][]byte // patterns as bytes, for Bytes
+	grams    []gramSet
 }
 
 // New returns a Redactor for values. Empty values are ignored.
@@ -60,7 +61,7 @@ func New(values ...string) *Redactor {
 	for i, p := range pats {
 		bpats[i] = []byte(p)
 	}
-	return &Redactor{values: vs, patterns: pats, bpats: bpats}
+	return &Redactor{values: vs, patterns: pats, bpats: bpats, grams: fragments(vs)}
 }
 
 // Add returns a new Redactor for r's values plus values. r is unchanged.
@@ -172,17 +173,7 @@ func (r *Redactor) find(n int, index func(i, from int) int) []span {
 	if spans == nil {
 		return nil
 	}
-	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
-	merged := spans[:1]
-	for _, sp := range spans[1:] {
-		last := &merged[len(merged)-1]
-		if sp.start <= last.end {
-			last.end = max(last.end, sp.end)
-			continue
-		}
-		merged = append(merged, sp)
-	}
-	return merged
+	return merge(spans)
 }
 
 // forms returns the encoded forms of v to search for. Duplicates are fine.

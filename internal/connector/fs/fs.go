@@ -14,6 +14,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/redact"
 )
 
 func init() {
@@ -34,6 +35,9 @@ type Connector struct {
 	reserved []string // absolute host paths Warden keeps for itself
 	limits   core.FSLimits
 	ops      []core.Operation
+	// secrets are the policy's secrets: a read redacts them with the
+	// bytes around its window in view, a search never matches them.
+	secrets *redact.Redactor
 
 	mu     sync.RWMutex
 	open   *opened // nil before Open and after Close
@@ -79,7 +83,12 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 		}
 	}
 	limits := spec.FS.Limits.WithDefaults()
+	var values []string
+	for _, s := range spec.Secrets {
+		values = append(values, s.Reveal())
+	}
 	return &Connector{
+		secrets:  redact.New(values...),
 		resource: spec.Name,
 		rootPath: spec.FS.Root,
 		reserved: append([]string(nil), spec.FS.Reserved...),

@@ -7,6 +7,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -77,28 +78,37 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 	defer f.Close()
 
 	size := fi.Size()
-	var buf []byte
+	// around is the window with up to a secret's length of bytes on each
+	// side: a secret the window cuts is still recognised, so reads of
+	// small windows never add up to it.
+	var around, buf []byte
+	var at int
 	atEOF := true
 	if s.offset < size {
 		want := min(s.length, size-s.offset)
-		buf = make([]byte, want)
-		n, err := f.ReadAt(buf, s.offset)
+		margin := int64(c.secrets.Margin())
+		lo, hi := max(s.offset-margin, 0), min(s.offset+want+margin, size)
+		around = make([]byte, hi-lo)
+		n, err := f.ReadAt(around, lo)
 		if err != nil && err != io.EOF {
 			return nil, fsError(op, s.path, err)
 		}
-		buf = buf[:n]
-		atEOF = int64(n) < want || s.offset+int64(n) >= size
+		around = around[:n]
+		at = min(int(s.offset-lo), n)
+		buf = around[at:min(at+int(want), n)]
+		atEOF = int64(len(buf)) < want || s.offset+int64(len(buf)) >= size
 	}
 	res := readResult{Path: s.target.rel, Size: size, Offset: s.offset}
 	chunk, text := textPrefix(buf, atEOF)
 	if text {
-		res.Encoding, res.Content = "text", string(chunk)
+		shown := c.secrets.Window(around, at, at+len(chunk))
+		res.Encoding, res.Content = "text", strings.ToValidUTF8(string(shown), "\uFFFD")
 		if len(chunk) < len(buf) {
 			atEOF = false
 		}
 	} else {
 		chunk = buf
-		res.Encoding, res.Content = "base64", base64.StdEncoding.EncodeToString(buf)
+		res.Encoding, res.Content = "base64", base64.StdEncoding.EncodeToString(c.secrets.Window(around, at, at+len(buf)))
 	}
 	res.Length = len(chunk)
 	if !atEOF {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/glob"
+	"github.com/warden-dev/warden/internal/redact"
 )
 
 const (
@@ -25,6 +26,10 @@ const (
 	maxLineChunk = 64 << 10
 	// maxMatchText is the longest line excerpt returned with a match.
 	maxMatchText = 240
+	// masked replaces every byte of a secret in the content searched: it
+	// never occurs in valid UTF-8, so no search text can match it, and
+	// what is shown of a matching line has each run of it as a marker.
+	masked = 0xFF
 )
 
 // Reasons a search stopped early, as reported in "stopped".
@@ -77,6 +82,7 @@ type searcher struct {
 	needle     []byte
 	ignoreCase bool
 	maxResults int
+	secrets    *redact.Redactor
 
 	res   searchResult
 	bytes int64
@@ -101,6 +107,7 @@ func (c *Connector) search(ctx context.Context, op string, s *call, scope core.S
 		needle:     []byte(s.text),
 		ignoreCase: s.ignoreCase,
 		maxResults: s.maxResults,
+		secrets:    c.secrets,
 		res:        searchResult{Path: s.target.rel, Matches: []searchMatch{}},
 	}
 	if s.name != "" {
@@ -205,10 +212,14 @@ func (sr *searcher) scan(rel string, fi iofs.FileInfo, dir *os.Root, name string
 	}
 	budget := sr.limits.MaxSearchBytes - sr.bytes
 	lr := &io.LimitedReader{R: f, N: min(budget, ffi.Size())}
+	// The policy's secrets are masked before matching, whatever their
+	// form: a search answers for them exactly as for text that is absent,
+	// so no sequence of searches spells one out.
+	content := sr.secrets.MaskReader(lr, masked)
 	if sr.br == nil {
-		sr.br = bufio.NewReaderSize(lr, maxLineChunk)
+		sr.br = bufio.NewReaderSize(content, maxLineChunk)
 	} else {
-		sr.br.Reset(lr)
+		sr.br.Reset(content)
 	}
 	head, _ := sr.br.Peek(binarySniff)
 	if bytes.IndexByte(head, 0) >= 0 {
@@ -302,5 +313,24 @@ func excerpt(line []byte, at int) string {
 	for end < len(line) && end > start && !utf8.RuneStart(line[end]) {
 		end--
 	}
-	return strings.ToValidUTF8(string(line[start:end]), "\uFFFD")
+	return strings.ToValidUTF8(showMasked(line[start:end]), "\uFFFD")
+}
+
+// showMasked turns each run of masked bytes into [redact.Marker].
+func showMasked(b []byte) string {
+	if bytes.IndexByte(b, masked) < 0 {
+		return string(b)
+	}
+	var out strings.Builder
+	for i := 0; i < len(b); i++ {
+		if b[i] != masked {
+			out.WriteByte(b[i])
+			continue
+		}
+		out.WriteString(redact.Marker)
+		for i+1 < len(b) && b[i+1] == masked {
+			i++
+		}
+	}
+	return out.String()
 }

@@ -99,6 +99,13 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 		c.rate = newWindow(c.limits.perMinute, time.Minute)
 	}
 	c.redactor, c.authName = credentialForms(s.Auth)
+	// The policy's other secrets too: a body is cut at the response limit
+	// after redaction, and a cut must not leave the start of any of them.
+	var others []string
+	for _, sec := range spec.Secrets {
+		others = append(others, sec.Reveal())
+	}
+	c.redactor = c.redactor.Add(others...)
 	if c.transport, err = newTransport(s); err != nil {
 		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
 	}

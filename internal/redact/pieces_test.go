@@ -1,0 +1,132 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/hex"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+const key = "sk-live-4f9a0c1b7e2d8a6f"
+
+// TestRedactor_Window_everyCut reads a text holding a secret through every
+// window of every width and checks that no window shows a byte of it, and
+// that the bytes around it survive.
+func TestRedactor_Window_everyCut(t *testing.T) {
+	r := New(key)
+	text := []byte("token=" + key + "\nhex " + hex.EncodeToString([]byte(key)) + " end")
+	m := r.Margin()
+	for width := 1; width <= len(text); width++ {
+		var got []byte
+		for off := 0; off < len(text); off += width {
+			end := min(off+width, len(text))
+			lo, hi := max(off-m, 0), min(end+m, len(text))
+			win := r.Window(text[lo:hi], off-lo, end-lo)
+			got = append(got, win...)
+			if w := string(win); w != Marker && strings.Contains(string(text[off:end]), w) && overlapsSecret(text, off, end) {
+				t.Fatalf("width %d offset %d: window %q shows part of the secret", width, off, w)
+			}
+		}
+		if bytes.Contains(got, []byte(key[:FragmentBytes])) || bytes.Contains(got, []byte(hex.EncodeToString([]byte(key))[:8])) {
+			t.Fatalf("width %d: the windows put together show part of the secret: %q", width, got)
+		}
+		if !bytes.HasPrefix(got, []byte("token=")) || !bytes.HasSuffix(got, []byte(" end")) {
+			t.Fatalf("width %d: the text around the secret was lost: %q", width, got)
+		}
+	}
+}
+
+// overlapsSecret reports whether text[off:end] shares a byte with an
+// occurrence of key or of its hex form.
+func overlapsSecret(text []byte, off, end int) bool {
+	for _, f := range []string{key, hex.EncodeToString([]byte(key))} {
+		i := bytes.Index(text, []byte(f))
+		if i >= 0 && off < i+len(f) && end > i {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRedactor_Window_noSecret(t *testing.T) {
+	var r *Redactor
+	if got := string(r.Window([]byte("abcdef"), 1, 3)); got != "bc" {
+		t.Errorf("nil Window = %q, want bc", got)
+	}
+	if got := string(New(key).Window([]byte("abcdef"), 1, 3)); got != "bc" {
+		t.Errorf("Window = %q, want bc", got)
+	}
+}
+
+// TestRedactor_MaskReader checks that masking keeps the length and line
+// feeds, hides every byte of a secret however the source is cut, and
+// catches occurrences that overlap one another across reads.
+func TestRedactor_MaskReader(t *testing.T) {
+	const multi = "line-one-secret\nline-two-secret"
+	r := New(key, multi, "abab")
+	in := "a " + key + " b\n" + multi + "\nxx" + strings.Repeat("ab", 40000) + "a" + " " + key
+	readers := map[string]func() io.Reader{
+		"whole":   func() io.Reader { return strings.NewReader(in) },
+		"onebyte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) },
+		"half":    func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) },
+	}
+	for name, src := range readers {
+		t.Run(name, func(t *testing.T) {
+			out, err := io.ReadAll(r.MaskReader(src(), 0xFF))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) != len(in) {
+				t.Fatalf("length %d, want %d", len(out), len(in))
+			}
+			if bytes.Count(out, []byte("\n")) != strings.Count(in, "\n") {
+				t.Errorf("line feeds changed")
+			}
+			for _, frag := range []string{key[:FragmentBytes], "line", "secret", "ab"} {
+				if bytes.Contains(out, []byte(frag)) {
+					t.Errorf("output holds %q", frag)
+				}
+			}
+			if !bytes.HasPrefix(out, []byte("a ")) || !bytes.Contains(out, []byte(" b\n")) || !bytes.Contains(out, []byte("\nxx")) {
+				t.Errorf("text around the secrets was lost: %q", out[:40])
+			}
+		})
+	}
+}
+
+func TestRedactor_MaskReader_noSecret(t *testing.T) {
+	src := strings.NewReader("x")
+	if got := New().MaskReader(src, 0); got != io.Reader(src) {
+		t.Errorf("MaskReader without secrets wraps its source")
+	}
+}
+
+func TestRedactor_Pieces(t *testing.T) {
+	r := New(key)
+	h := strings.ToUpper(hex.EncodeToString([]byte(key)))
+	tests := []struct{ in, want string }{
+		{key[4:8], Marker},
+		{"x" + key[9:15] + "y", "x" + Marker + "y"},
+		{h[8:16], Marker},
+		{key, Marker},
+		{key[:3], key[:3]}, // too short to tell from ordinary text
+		{"plain words 2024", "plain words 2024"},
+	}
+	for _, tt := range tests {
+		if got := r.Pieces(tt.in); got != tt.want {
+			t.Errorf("Pieces(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Every 4-byte piece, at every offset, is removed.
+	for i := 0; i+FragmentBytes <= len(key); i++ {
+		if got := r.Pieces(key[i : i+FragmentBytes]); got != Marker {
+			t.Errorf("Pieces(key[%d:%d]) = %q", i, i+FragmentBytes, got)
+		}
+	}
+	var nilR *Redactor
+	if got := nilR.Pieces("abcd"); got != "abcd" {
+		t.Errorf("nil Pieces = %q", got)
+	}
+}
