@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/redact"
 	"github.com/warden-dev/warden/internal/sqlscope"
 )
 
@@ -34,6 +36,9 @@ const (
 	// timeoutGrace is how long past the statement timeout Warden waits for
 	// the database to stop the statement itself.
 	timeoutGrace = 2 * time.Second
+	// messageSlack is what a protocol message may hold beyond the result
+	// bytes it carries: column headers, lengths, an error's text.
+	messageSlack = 64 << 10
 )
 
 // Connector is the sql connector. Create it with [New], then Open.
@@ -43,6 +48,8 @@ type Connector struct {
 	limits   limits
 	ops      []core.Operation
 	db       backend
+	// pieces removes pieces of the policy's secrets from query results.
+	pieces *redact.Redactor
 
 	mu       sync.Mutex
 	opened   bool
@@ -76,13 +83,13 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	case "sqlite":
 		db = &sqliteDB{path: s.DSN.Reveal()}
 	case "postgres":
-		db = &postgresDB{dsn: s.DSN}
+		db = &postgresDB{dsn: s.DSN, maxMessage: int(min(lim.bytes, math.MaxInt32)) + messageSlack}
 	case "mysql":
 		db = &mysqlDB{dsn: s.DSN}
 	default:
 		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q: unknown sql driver %q", spec.Name, s.Driver)
 	}
-	return &Connector{resource: spec.Name, driver: s.Driver, limits: lim, ops: operations(spec.Name, s.Driver, lim), db: db}, nil
+	return &Connector{resource: spec.Name, driver: s.Driver, limits: lim, ops: operations(spec.Name, s.Driver, lim), db: db, pieces: pieceRedactor(spec.Secrets)}, nil
 }
 
 // Open connects to the database and reads its schema. It is idempotent.
@@ -276,6 +283,7 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 			if err != nil {
 				return nil, c.failure(ctx, "sql.query", err)
 			}
+			hidePieces(c.pieces, t)
 			return &core.Result{Value: t, Bytes: t.bytes, Truncated: t.Truncated}, nil
 		case OpDDL:
 			return c.ddl(ctx, p, lim)
@@ -374,7 +382,8 @@ func (c *Connector) failure(ctx context.Context, op string, err error) error {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return core.E(op, core.KindTimeout, core.ReasonTimeout, "The call was cancelled before it finished.", err)
 	}
-	return core.E(op, core.KindOther, core.ReasonToolFailed, "The database refused the statement: "+oneLine(err.Error()), err)
+	// The message may quote a value the statement computed from a secret.
+	return core.E(op, core.KindOther, core.ReasonToolFailed, "The database refused the statement: "+c.pieces.Pieces(oneLine(err.Error())), err)
 }
 
 // errTimeout is a backend's report that the database stopped a statement

@@ -30,6 +30,7 @@ const mysqlSQLMode = "'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_
 type mysqlDB struct {
 	dsn      core.Secret
 	db       *sql.DB
+	conns    *meteredConnector
 	mariadb  bool
 	analyzer *myscope.Analyzer
 }
@@ -47,11 +48,16 @@ func (d *mysqlDB) open(ctx context.Context) error {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["sql_mode"] = mysqlSQLMode
+	cfg.DialFunc = dialMetered
+	// A connection dropped at the result bound is expected: the driver
+	// must not print it on stderr, which may be the MCP stdio stream.
+	cfg.Logger = &mysql.NopLogger{}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return fmt.Errorf("mysql: %w", err)
 	}
-	db := sql.OpenDB(conn)
+	d.conns = &meteredConnector{Connector: conn}
+	db := sql.OpenDB(d.conns)
 	db.SetMaxOpenConns(postgresPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	var version string
@@ -136,13 +142,25 @@ func (d *mysqlDB) query(ctx context.Context, s *statement, lim limits) (*table, 
 		return nil, err
 	}
 	defer d.end(ctx, c)
+	sock, err := d.conns.socket(c)
+	if err != nil {
+		return nil, err
+	}
+	defer sock.unbound()
 	st, err := c.PrepareContext(ctx, s.sql)
 	if err != nil {
 		return nil, mysqlError(err)
 	}
 	defer st.Close()
+	// From here the socket yields the result's bytes up to the bound:
+	// one row larger than the whole result may be is never read whole.
+	sock.bound(lim.bytes + messageSlack)
 	rows, err := st.QueryContext(ctx, s.params...)
 	if err != nil {
+		if sock.hit.Load() {
+			d.kill(ctx, sock)
+			return &table{Columns: []string{}, Rows: [][]any{}, Truncated: true, Why: "max_result_bytes"}, nil
+		}
 		return nil, mysqlError(err)
 	}
 	defer rows.Close()
@@ -173,13 +191,31 @@ func (d *mysqlDB) query(ctx context.Context, s *statement, lim limits) (*table, 
 			size += 8
 		}
 		if !t.add(row, size, lim) {
-			break
+			// The rest is not wanted: the server stops the statement
+			// instead of sending it.
+			d.kill(ctx, sock)
+			_ = rows.Close()
+			return t, nil
 		}
 	}
 	if err := rows.Err(); err != nil {
+		if sock.hit.Load() {
+			// The driver dropped the connection at the bound.
+			d.kill(ctx, sock)
+			t.Truncated, t.Why = true, "max_result_bytes"
+			return t, nil
+		}
 		return nil, mysqlError(err)
 	}
 	return t, nil
+}
+
+// kill stops the statement running on sock's connection, from another
+// connection. A user may kill its own statements without privileges.
+func (d *mysqlDB) kill(ctx context.Context, sock *meteredConn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = d.db.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", sock.id))
 }
 
 func (d *mysqlDB) execute(ctx context.Context, s *statement, dryRun bool, lim limits) (int64, error) {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -25,9 +27,13 @@ const postgresPoolSize = 8
 // the server parses as exactly one statement; the transaction is always
 // rolled back unless an execute call commits.
 type postgresDB struct {
-	dsn      core.Secret
-	pool     *pgxpool.Pool
-	analyzer pgscope.Analyzer
+	dsn core.Secret
+	// maxMessage bounds every message read from the server: a row is one
+	// message, read whole into memory, so this is what stops one huge
+	// value before it is read.
+	maxMessage int
+	pool       *pgxpool.Pool
+	analyzer   pgscope.Analyzer
 }
 
 func (d *postgresDB) open(ctx context.Context) error {
@@ -37,6 +43,11 @@ func (d *postgresDB) open(ctx context.Context) error {
 		return errors.New("postgres: the dsn cannot be parsed")
 	}
 	cfg.MaxConns = postgresPoolSize
+	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		f := pgproto3.NewFrontend(r, w)
+		f.SetMaxBodyLen(d.maxMessage)
+		return f
+	}
 	rp := cfg.ConnConfig.RuntimeParams
 	// The analyzer resolves names in public and reads strings as the
 	// standard says; the session must agree. Every transaction is read
@@ -128,6 +139,7 @@ func (d *postgresDB) query(ctx context.Context, s *statement, lim limits) (*tabl
 	for i, f := range fields {
 		t.Columns[i] = f.Name
 	}
+	cut := false
 	for rr.NextRow() {
 		vals := rr.Values()
 		row := make([]any, len(vals))
@@ -137,14 +149,39 @@ func (d *postgresDB) query(ctx context.Context, s *statement, lim limits) (*tabl
 			size += int64(len(v)) + 4
 		}
 		if !t.add(row, size, lim) {
+			cut = true
 			break
 		}
 	}
-	// Close reads what the limits left out; the statement timeout bounds it.
+	if cut {
+		// The rest is not wanted: the server stops the statement instead
+		// of sending it, and what is already on the way is read and
+		// dropped one bounded message at a time.
+		d.cancel(ctx, c)
+		_, _ = rr.Close()
+		return t, nil
+	}
 	if _, err := rr.Close(); err != nil {
+		var big *pgproto3.ExceededMaxBodyLenErr
+		if errors.As(err, &big) {
+			// One row (or one message) is larger than the whole result may
+			// be: pgconn has closed the connection without reading it, and
+			// the server is told to stop the statement.
+			d.cancel(ctx, c)
+			t.Truncated, t.Why = true, "max_result_bytes"
+			return t, nil
+		}
 		return nil, pgError(err)
 	}
 	return t, nil
+}
+
+// cancel asks the server to stop the statement running on c, and waits
+// until the request is delivered (not until the statement stops).
+func (d *postgresDB) cancel(ctx context.Context, c *pgxpool.Conn) {
+	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer stop()
+	_ = c.Conn().PgConn().CancelRequest(ctx)
 }
 
 func (d *postgresDB) execute(ctx context.Context, s *statement, dryRun bool, lim limits) (int64, error) {
