@@ -187,3 +187,27 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("summarize(nil) = %+v", got)
 	}
 }
+
+func TestRuledOutFailures(t *testing.T) {
+	byOp := map[string]map[string]int{
+		"read":    {okReason: 10, "disk-full": 2, "not-found": 1},
+		"write":   {okReason: 5, "disk-full": 3, "target-changed": 1},
+		"append":  {"audit-unavailable" + changeMadeSuffix: 1},
+		"connect": {"internal-error": 4}, // not a tool call
+		"move":    {"exists": 1, "internal-error": 1},
+	}
+	got := ruledOutFailures(byOp, ruledOut)
+	want := []string{
+		"append audit-unavailable (change made) 1 (" + ruledOut[0].why + ")",
+		"read disk-full 2 (" + ruledOut[1].why + ")",
+		"write target-changed 1 (" + ruledOut[2].why + ")",
+		"move exists 1 (" + ruledOut[3].why + ")",
+		"move internal-error 1 (" + ruledOut[4].why + ")",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ruledOutFailures =\n%q\nwant\n%q", got, want)
+	}
+	if got := ruledOutFailures(map[string]map[string]int{"write": {okReason: 3, "disk-full": 2, "tool-failed": 1}}, ruledOut); len(got) != 0 {
+		t.Errorf("a full disk refusing writes was ruled out: %q", got)
+	}
+}

@@ -24,9 +24,12 @@
 // It prints calls and errors by reason code, RSS over time, and the
 // checks: warden audit verify passes; every acknowledged append, overwrite,
 // edit and insert is there and nothing refused was applied; no
-// .warden-tmp-* file is left; the SQLite database passes PRAGMA
-// integrity_check. It exits 1 when a check fails and 2 when it could not
-// run.
+// .warden-tmp-* file is left (a kill's is swept by the next write in its
+// directory); the SQLite database passes PRAGMA integrity_check; no call
+// failed in a way issue 12 rules out (audit-unavailable, disk-full on a
+// read or a delete, target-changed between Warden's own writers, exists on
+// an overwriting move, internal-error). It exits 1 when a check fails and
+// 2 when it could not run.
 package main
 
 import (
@@ -160,7 +163,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	srv.stop()
-	rep.checks = fx.check(ctx, srv, rep.ledger)
+	rep.checks = fx.check(ctx, srv, rep)
 	rep.print(stdout)
 	if c.out != "" {
 		f, err := os.Create(c.out)
