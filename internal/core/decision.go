@@ -84,6 +84,7 @@ const (
 	ReasonAddressBlocked    Reason = "address-blocked"     // the address a connection would go to is loopback, private, link-local, metadata or another non-public range
 	ReasonRedirectRefused   Reason = "redirect-refused"    // a redirect leads outside the base URL, the grants, or downgrades TLS, or there are too many
 	ReasonUpstreamFailed    Reason = "upstream-failed"     // the HTTP API could not be reached or broke off (not a refusal)
+	ReasonDiskFull          Reason = "disk-full"           // the file system is full: writes are refused, reads and deletes go on
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that

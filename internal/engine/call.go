@@ -116,25 +116,20 @@ func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Ou
 	if e.audit == nil {
 		return out
 	}
-	stored, err := e.audit.Append(context.WithoutCancel(ctx), rec)
+	stored, err := e.appendAudit(context.WithoutCancel(ctx), rec)
 	if err != nil {
 		// Fail closed: a call that cannot be recorded does not return data.
 		e.log.Error("audit append failed; withholding the result", "tool", call.Tool, "agent", call.Agent, "err", err)
+		reason, msg := auditFailure(err, out.changed)
 		if out.changed {
 			// The change is made (and its intent recorded): say so.
-			return &Outcome{
-				Status:   StatusFailed,
-				Decision: out.Decision,
-				Reason:   core.ReasonAuditUnavailable,
-				Message:  "The change was made, but Warden could not record its outcome in the audit log; tell the operator.",
-				Err:      err,
-			}
+			return &Outcome{Status: StatusFailed, Decision: out.Decision, Reason: reason, Message: msg, Err: err}
 		}
 		return &Outcome{
 			Status:   StatusDenied,
-			Decision: core.Decision{Reasons: []core.Reason{core.ReasonAuditUnavailable}},
-			Reason:   core.ReasonAuditUnavailable,
-			Message:  "The call was stopped because Warden could not write its audit log; tell the operator.",
+			Decision: core.Decision{Reasons: []core.Reason{reason}},
+			Reason:   reason,
+			Message:  msg,
 			Err:      err,
 		}
 	}
@@ -208,8 +203,18 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// keeps what it replaces in the journal.
 	var tx *journal.Tx
 	if !tool.Op.ReadOnly && !inv.ReadOnly {
+		if e.refuseWhenFull(action, d, out) {
+			return out
+		}
 		var ok bool
 		if tx, ok = e.beginChange(ctx, call, tool, rec, d, out); !ok {
+			return out
+		}
+		if e.refuseWhenFull(action, d, out) {
+			// The intent record took the reserve's space.
+			if tx != nil {
+				tx.Abort()
+			}
 			return out
 		}
 		if tx != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/diskreserve"
 	"github.com/warden-dev/warden/internal/journal"
 	"github.com/warden-dev/warden/internal/policy"
 	"github.com/warden-dev/warden/internal/redact"
@@ -32,7 +33,8 @@ type Engine struct {
 	toolOrder map[string][]*Tool
 	audit     *audit.Log
 	approvals *approval.Store
-	journal   *journal.Store // what mutating calls replace, for undo
+	journal   *journal.Store       // what mutating calls replace, for undo
+	reserve   *diskreserve.Reserve // space kept for the audit log and the journal
 	redactor  *redact.Redactor
 	limiters  map[string]limiter
 	closeOnce sync.Once
@@ -134,6 +136,10 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		aopts.Key = []byte(k)
 	}
 	var err error
+	if e.reserve, err = diskreserve.Open(filepath.Join(settings.StateDir, reserveFile), diskreserve.DefaultSize); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	if e.audit, err = audit.Open(settings.StateDir, aopts); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: audit log: %w", op, err)
@@ -144,7 +150,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, fmt.Errorf("%s: approvals: %w", op, err)
 	}
-	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now}); err != nil {
+	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now, Reserve: e.reserve}); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: journal: %w", op, err)
 	}
@@ -195,6 +201,9 @@ func (e *Engine) Close() error {
 		}
 		if e.journal != nil {
 			errs = append(errs, e.journal.Close())
+		}
+		if e.reserve != nil {
+			errs = append(errs, e.reserve.Close())
 		}
 		e.closeErr = errors.Join(errs...)
 	})

@@ -28,8 +28,9 @@ func (e *Engine) beginChange(ctx context.Context, call core.Call, tool *Tool, re
 			Decision: d.Effect.String(), Rule: d.Rule, Reasons: reasonStrings(d.Reasons),
 			Detail: map[string]any{"call_id": rec.ID},
 		}
-		if _, err := e.audit.Append(context.WithoutCancel(ctx), intent); err != nil {
-			e.failClosed(out, d, core.ReasonAuditUnavailable, "The call was stopped because Warden could not write its audit log; nothing was changed. Tell the operator.", err)
+		if _, err := e.appendAudit(context.WithoutCancel(ctx), intent); err != nil {
+			reason, _ := auditFailure(err, false)
+			e.failClosed(out, d, reason, "The call was stopped because Warden could not write its audit log; nothing was changed. Tell the operator.", err)
 			return nil, false
 		}
 	}
@@ -157,7 +158,7 @@ func (e *Engine) finishUndo(ctx context.Context, out *Outcome, rec *audit.Record
 	}
 	rec.DurationMS = float64(e.opts.Now().Sub(start).Microseconds()) / 1000
 	if e.audit != nil {
-		stored, err := e.audit.Append(context.WithoutCancel(ctx), rec)
+		stored, err := e.appendAudit(context.WithoutCancel(ctx), rec)
 		if err != nil {
 			// The files are already restored; the operator must know the
 			// record is missing.

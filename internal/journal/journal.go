@@ -53,6 +53,10 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock entry ages are measured with; nil means time.Now.
 	Now func() time.Time
+	// Reserve, if set, is space kept on the journal's file system: an
+	// append that finds it full releases the reserve and tries again, so
+	// a delete can still be journaled (see diskreserve).
+	Reserve interface{ Release() bool }
 }
 
 // Store is a journal on disk. Its methods are safe for concurrent use, and

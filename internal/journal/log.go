@@ -81,8 +81,8 @@ func (s *Store) appendLog(data []byte) (int64, error) {
 		data = append([]byte{'\n'}, data...)
 		off++
 	}
-	if _, err := s.log.Write(data); err != nil {
-		return 0, fmt.Errorf("append to %s: %w", logName, err)
+	if err := s.writeLog(data, st.size); err != nil {
+		return 0, err
 	}
 	s.reserveAhead(off + int64(len(data)))
 	return off, nil
@@ -102,7 +102,9 @@ func (s *Store) reserveAhead(end int64) {
 		return
 	}
 	if err := reserve(s.log, end, reserveChunk); err != nil {
-		s.reserved = -1
+		if !diskFull(err) { // a full disk may have room again later
+			s.reserved = -1
+		}
 		return
 	}
 	s.reserved = end + reserveChunk
