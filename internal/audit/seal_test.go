@@ -137,3 +137,45 @@ func TestParseHead_sealed(t *testing.T) {
 		}
 	}
 }
+
+func TestReseal(t *testing.T) {
+	key := []byte("k-0123456789abcdef")
+	dir, recs := newFilledLog(t, 4, Options{Key: key})
+	// A head as a Warden before sealed heads wrote it.
+	old := head{seq: 4, hash: recs[3].Hash, size: logSize(t, dir)}
+	writeFile(t, filepath.Join(dir, HeadFile), old.encode())
+	if rep := mustVerify(t, dir, VerifyOptions{Key: key}); rep.OK {
+		t.Fatalf("Verify(keyed log, unsealed head) = %s, want a problem", rep)
+	}
+
+	// A wrong anchor, or no key, leaves the head as it was.
+	if rep, err := Reseal(dir, key, &Anchor{Seq: 4, Hash: recs[2].Hash}); err != nil || rep.OK {
+		t.Errorf("Reseal(wrong anchor) = %v, %v; want a problem", rep, err)
+	}
+	if _, err := Reseal(dir, nil, nil); err == nil {
+		t.Error("Reseal(no key) succeeded")
+	}
+	if got := readFile(t, filepath.Join(dir, HeadFile)); !bytes.Equal(got, old.encode()) {
+		t.Fatalf("a refused Reseal rewrote the head: %q", got)
+	}
+
+	rep, err := Reseal(dir, key, &Anchor{Seq: 4, Hash: recs[3].Hash})
+	if err != nil || !rep.OK || rep.LastSeq != 4 {
+		t.Fatalf("Reseal() = %v, %v; want OK at seq 4", rep, err)
+	}
+	wantOK(t, mustVerify(t, dir, VerifyOptions{Key: key}))
+	l := newLog(t, dir, Options{Key: key})
+	if got := mustAppend(t, l, callRecord(4)); got.Seq != 5 {
+		t.Errorf("Append() after Reseal: seq %d, want 5", got.Seq)
+	}
+
+	// A log whose records do not verify under the key is not resealed.
+	dir2, _ := newFilledLog(t, 2, Options{Key: []byte("k-other")})
+	before := readFile(t, filepath.Join(dir2, HeadFile))
+	if rep, err := Reseal(dir2, key, nil); err != nil || rep.OK {
+		t.Errorf("Reseal(log under another key) = %v, %v; want a problem", rep, err)
+	}
+	if got := readFile(t, filepath.Join(dir2, HeadFile)); !bytes.Equal(got, before) {
+		t.Errorf("a refused Reseal rewrote the head")
+	}
+}

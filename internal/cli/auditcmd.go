@@ -22,13 +22,20 @@ const auditHelp = `  warden audit verify [--anchor SEQ:HASH] [--policy FILE | --
       Prints matching records; --follow keeps printing new ones.
 
   warden audit head
-      Prints the last record's seq and hash, to keep elsewhere as an anchor.`
+      Prints the last record's seq and hash, to keep elsewhere as an anchor.
+
+  warden audit reseal [--anchor SEQ:HASH]
+      With audit.key, the head is sealed with the key, and a head written
+      without it fails verify. After upgrading from a Warden that did not
+      seal heads, this verifies the whole log (and the anchor, if given)
+      and seals its head; check an anchor kept elsewhere first if you can.`
 
 func runAudit(e *env, args []string) int {
 	return subcommands(e, "audit", auditHelp, args, map[string]func(*env, []string) int{
 		"verify": runAuditVerify,
 		"show":   runAuditShow,
 		"head":   runAuditHead,
+		"reseal": runAuditReseal,
 	})
 }
 
