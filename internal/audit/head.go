@@ -81,7 +81,7 @@ func (s headSealer) check(h head) error {
 	case s.key == nil:
 		return nil
 	case h.mac == "":
-		return fmt.Errorf("%w: it has no MAC, so it was written without the key (by an older Warden, or by someone rewriting the log)", errHeadUnsealed)
+		return fmt.Errorf("%w: it has no MAC, so it was written without the key: by a Warden older than sealed heads (check the log, then run \"warden audit reseal\"), or by someone rewriting the log", errHeadUnsealed)
 	case !hmac.Equal([]byte(h.mac), []byte(s.sum(h))):
 		return fmt.Errorf("%w: its MAC does not match, so it was rewritten without the key", errHeadUnsealed)
 	}

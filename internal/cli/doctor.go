@@ -337,7 +337,11 @@ func (d *doctor) approvals(s policy.Settings) {
 		d.line("approvals: %s, none yet (ttl %s)", dir, s.ApprovalTTL)
 		return
 	}
-	store, err := approval.Open(s.StateDir, approval.Options{TTL: s.ApprovalTTL})
+	var key []byte
+	if k := s.AuditKey.Reveal(); k != "" {
+		key = []byte(k) // so a forged or edited approval is reported
+	}
+	store, err := approval.Open(s.StateDir, approval.Options{TTL: s.ApprovalTTL, Key: key})
 	if err != nil {
 		d.problem("approvals: %v", err)
 		return
@@ -348,6 +352,9 @@ func (d *doctor) approvals(s policy.Settings) {
 		return
 	}
 	d.line("approvals: %s, %d pending (ttl %s)", dir, len(pending), s.ApprovalTTL)
+	if err != nil {
+		d.problem("approvals: %v", err)
+	}
 }
 
 // sizeText prints a byte count the way policies write it.
