@@ -331,6 +331,7 @@ var ruledOut = []rule{
 	{[]string{"read", "list", "search", "stat", "delete", "fill-delete", "sql-select", "http-get"}, []string{"disk-full"}, "reads and deletes go on when the disk is full"},
 	{[]string{"append", "write", "edit", "move", "create", "delete"}, []string{"target-changed"}, "writers through Warden are serialised; nothing else touches these files"},
 	{[]string{"move"}, []string{"exists"}, "a move with overwrite: true replaces its target"},
+	{[]string{"append", "write", "edit", "create", "fill-write"}, []string{"tool-failed"}, "a write on a full disk is refused with disk-full"},
 	{nil, []string{"internal-error", "no-reason"}, "a bug, or a failure with no reason code"},
 }
 
@@ -359,7 +360,7 @@ func ruledOutFailures(byOp map[string]map[string]int, rules []rule) []string {
 
 // checkFailures: no call failed in a way the issue rules out.
 func checkFailures(t *tally) check {
-	c := check{name: "no failure the issue rules out (audit-unavailable; disk-full on reads and deletes; target-changed between Warden's own writers; exists on an overwriting move; internal-error)"}
+	c := check{name: "no failure the issue rules out (audit-unavailable; disk-full on reads and deletes; target-changed between Warden's own writers; exists on an overwriting move; tool-failed on a write; internal-error)"}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.detail = ruledOutFailures(t.byOp, ruledOut)

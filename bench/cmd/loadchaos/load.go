@@ -170,7 +170,7 @@ type worker struct {
 	// known (false after an unclear edit, until read back).
 	board    int
 	unsynced bool
-	scratch  []string // scratch files this session created and may delete
+	scratch  []scratchFile
 }
 
 func (w *worker) live() bool { return w.ctx.Err() == nil && time.Now().Before(w.deadline) }
@@ -379,33 +379,47 @@ func (w *worker) move() {
 		return
 	}
 	res, v := w.call("move", "files_move", map[string]any{"from": from, "to": dropPath(w.rng.IntN(numShared)), "overwrite": true})
-	if v == acked {
+	switch {
+	case v == acked || v == 0:
 		return
-	}
-	w.scratch = append(w.scratch, from)
-	if v != refused || created != acked {
+	case v == unclear || created != acked:
+		w.scratch = append(w.scratch, scratchFile{path: from})
 		return
 	}
 	// A refused move must leave its source where it was.
 	reason := reasonOf(res)
 	if res, v := w.call("stat", "files_stat", map[string]any{"path": from}); v == refused && reasonOf(res) == "not-found" {
 		w.run.ledger.note("%s: a move refused with %s moved it anyway", from, reason)
-		w.scratch = w.scratch[:len(w.scratch)-1]
+		return
 	}
+	w.scratch = append(w.scratch, scratchFile{path: from, sure: true})
+}
+
+// A scratchFile is a file this session created and may delete; sure when
+// it must exist (its creation acknowledged, nothing unclear since).
+type scratchFile struct {
+	path string
+	sure bool
 }
 
 // delete removes a scratch file this session made, or makes one to remove.
 func (w *worker) delete() {
 	if len(w.scratch) == 0 {
 		from := scratchPath(w.s, w.n)
-		if _, v := w.call("create", "files_write", map[string]any{"path": from, "content": "to delete\n"}); v == refused || v == 0 {
+		_, v := w.call("create", "files_write", map[string]any{"path": from, "content": "to delete\n"})
+		if v == refused || v == 0 {
 			return
 		}
-		w.scratch = append(w.scratch, from)
+		w.scratch = append(w.scratch, scratchFile{path: from, sure: v == acked})
 	}
-	path := w.scratch[len(w.scratch)-1]
-	if _, v := w.call("delete", "files_delete", map[string]any{"path": path}); v != refused && v != 0 {
-		w.scratch = w.scratch[:len(w.scratch)-1]
+	f := w.scratch[len(w.scratch)-1]
+	res, v := w.call("delete", "files_delete", map[string]any{"path": f.path})
+	if v == 0 || (v == refused && reasonOf(res) != "not-found") {
+		return // still there: try again later
+	}
+	w.scratch = w.scratch[:len(w.scratch)-1]
+	if v == refused && f.sure {
+		w.run.ledger.note("%s: an acknowledged file was gone before its delete (nothing else deletes it)", f.path)
 	}
 }
 

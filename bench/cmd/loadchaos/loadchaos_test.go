@@ -202,12 +202,12 @@ func TestRuledOutFailures(t *testing.T) {
 		"read disk-full 2 (" + ruledOut[1].why + ")",
 		"write target-changed 1 (" + ruledOut[2].why + ")",
 		"move exists 1 (" + ruledOut[3].why + ")",
-		"move internal-error 1 (" + ruledOut[4].why + ")",
+		"move internal-error 1 (" + ruledOut[5].why + ")",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ruledOutFailures =\n%q\nwant\n%q", got, want)
 	}
-	if got := ruledOutFailures(map[string]map[string]int{"write": {okReason: 3, "disk-full": 2, "tool-failed": 1}}, ruledOut); len(got) != 0 {
+	if got := ruledOutFailures(map[string]map[string]int{"write": {okReason: 3, "disk-full": 2}, "delete": {"not-found": 1}}, ruledOut); len(got) != 0 {
 		t.Errorf("a full disk refusing writes was ruled out: %q", got)
 	}
 }

@@ -28,8 +28,8 @@
 // directory); the SQLite database passes PRAGMA integrity_check; no call
 // failed in a way issue 12 rules out (audit-unavailable, disk-full on a
 // read or a delete, target-changed between Warden's own writers, exists on
-// an overwriting move, internal-error). It exits 1 when a check fails and
-// 2 when it could not run.
+// an overwriting move, tool-failed on a write, internal-error). It exits
+// 1 when a check fails and 2 when it could not run.
 package main
 
 import (

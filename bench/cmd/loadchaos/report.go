@@ -107,7 +107,11 @@ func (r *report) print(w io.Writer) {
 	p("|---|---:|---:|---:|---:|---:|---:|---:|")
 	for i, win := range t.windows {
 		ws := summarize(win.rss)
-		p("| %d–%d s | %s | %s | %s | %d | %d | %d | %.0f %% |", i*int(windowLen/time.Second), (i+1)*int(windowLen/time.Second), mb(ws.min), mb(ws.median), mb(ws.max), win.calls, win.errors, win.kills, 100*win.diskFull)
+		disk := "–"
+		if win.diskSeen {
+			disk = fmt.Sprintf("%.0f %%", 100*win.diskFull)
+		}
+		p("| %d–%d s | %s | %s | %s | %d | %d | %d | %s |", i*int(windowLen/time.Second), (i+1)*int(windowLen/time.Second), mb(ws.min), mb(ws.median), mb(ws.max), win.calls, win.errors, win.kills, disk)
 	}
 	p("")
 

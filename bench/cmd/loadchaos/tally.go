@@ -37,6 +37,7 @@ type window struct {
 	calls, errors, kills int
 	rss                  []int64
 	diskFull             float64 // the highest share of the disk in use
+	diskSeen             bool
 }
 
 func newTally(start time.Time) *tally {
@@ -89,6 +90,7 @@ func (t *tally) disk(at time.Time, used float64) {
 	defer t.mu.Unlock()
 	w := t.window(at)
 	w.diskFull = max(w.diskFull, used)
+	w.diskSeen = true
 }
 
 func (t *tally) rss(at time.Time, bytes int64) {
