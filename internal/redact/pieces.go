@@ -147,6 +147,29 @@ func merge(spans []span) []span {
 	return merged
 }
 
+// Mask returns b with every byte of an occurrence of a secret, in any
+// form, replaced by fill, except line feeds: [Redactor.MaskReader] for
+// text already in memory. b is unchanged; it is returned itself when
+// nothing matched.
+func (r *Redactor) Mask(b []byte, fill byte) []byte {
+	if r == nil || len(r.patterns) == 0 {
+		return b
+	}
+	spans := r.spans(b)
+	if spans == nil {
+		return b
+	}
+	out := bytes.Clone(b)
+	for _, sp := range spans {
+		for i := sp.start; i < sp.end; i++ {
+			if out[i] != '\n' {
+				out[i] = fill
+			}
+		}
+	}
+	return out
+}
+
 // maskChunk is how much a mask reader reads from its source at once.
 const maskChunk = 32 << 10
 

@@ -130,3 +130,19 @@ func TestRedactor_Pieces(t *testing.T) {
 		t.Errorf("nil Pieces = %q", got)
 	}
 }
+
+func TestRedactor_Mask(t *testing.T) {
+	r := New(key, "two\nlines")
+	in := []byte("a " + key + " b two\nlines c")
+	got := r.Mask(in, '#')
+	want := "a " + strings.Repeat("#", len(key)) + " b ###\n##### c"
+	if string(got) != want {
+		t.Errorf("Mask = %q, want %q", got, want)
+	}
+	if string(in) != "a "+key+" b two\nlines c" {
+		t.Errorf("Mask changed its input")
+	}
+	if plain := []byte("plain"); &r.Mask(plain, '#')[0] != &plain[0] {
+		t.Errorf("Mask without a match copied")
+	}
+}

@@ -56,16 +56,27 @@ func countMatches(s, sub string, limit int) int {
 // once in the text as the edits before it left it. No intermediate result
 // may exceed max bytes.
 func applyEdits(s string, edits []edit, max int64) (string, error) {
+	out, _, err := applyEditsShown(s, s, edits, max)
+	return out, err
+}
+
+// applyEditsShown is applyEdits where the old texts are looked for in
+// shown, s with the policy's secrets masked (same length): an old text
+// never matches a secret, so edits cannot probe for one, as a search
+// cannot. It returns s and shown, both edited.
+func applyEditsShown(s, shown string, edits []edit, max int64) (string, string, error) {
 	for i, e := range edits {
-		if n := countMatches(s, e.Old, maxCountedMatches); n != 1 {
-			return "", &editMismatch{index: i, count: n}
+		if n := countMatches(shown, e.Old, maxCountedMatches); n != 1 {
+			return "", "", &editMismatch{index: i, count: n}
 		}
 		if int64(len(s)-len(e.Old)+len(e.New)) > max {
-			return "", errEditTooLarge
+			return "", "", errEditTooLarge
 		}
-		s = strings.Replace(s, e.Old, e.New, 1)
+		at := strings.Index(shown, e.Old)
+		s = s[:at] + e.New + s[at+len(e.Old):]
+		shown = shown[:at] + e.New + shown[at+len(e.Old):]
 	}
-	return s, nil
+	return s, shown, nil
 }
 
 var errEditTooLarge = errors.New("edit result exceeds the write limit")
@@ -107,7 +118,8 @@ func (m *mutation) edit() (*core.Result, error) {
 		return nil, core.E(m.op, core.KindInvalid, core.ReasonToolFailed,
 			quote(s.path)+" is not UTF-8 text; edit only changes text files. Use write to replace it.", nil)
 	}
-	updated, err := applyEdits(string(old), s.edits, m.c.limits.MaxWriteBytes)
+	shownOld := string(m.c.secrets.Mask(old, masked))
+	updated, shown, err := applyEditsShown(string(old), shownOld, s.edits, m.c.limits.MaxWriteBytes)
 	var mis *editMismatch
 	switch {
 	case errors.As(err, &mis):
@@ -115,7 +127,8 @@ func (m *mutation) edit() (*core.Result, error) {
 	case err != nil:
 		return nil, tooLarge(m.op, "The edited file", m.c.limits.MaxWriteBytes)
 	}
-	diff := unifiedDiff(t.rel, string(old), updated)
+	// The diff's context lines may cut a secret that spans lines.
+	diff := showMasked([]byte(unifiedDiff(t.rel, shownOld, shown)))
 	res := editResult{Path: t.rel, Diff: diff}
 	if s.dryRun {
 		return &core.Result{Value: res}, nil

@@ -2,6 +2,8 @@ package fs_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -129,5 +131,45 @@ func TestSearch_SecretPrefixes(t *testing.T) {
 	// marker.
 	if got := search("API_KEY=", false); !strings.Contains(got, `"text":"API_KEY=[REDACTED]"`) {
 		t.Errorf("search API_KEY= = %s, want the line with the key redacted", got)
+	}
+}
+
+// TestEdit_SecretPrefixes: an edit's old text is looked for as a search
+// looks, so a dry-run edit answers for a prefix of the key as for absent
+// text; and the diff of an edit next to a key that spans lines shows no
+// piece of it.
+func TestEdit_SecretPrefixes(t *testing.T) {
+	const pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END KEY-----"
+	content := "a\nb\n" + pem + "\nNEXT=1\n" + keyFile
+	_, root := newFixture(t, "conf.env = "+content)
+	c := newConnector(t, root, func(spec *core.ResourceSpec) {
+		spec.Secrets = []core.Secret{core.NewSecret("env:API_KEY", apiKey), core.NewSecret("file:key.pem", pem)}
+	})
+	absent := do(t, c, "edit", editArgs(t, "conf.env", true, "absent-text", "x"), allVisible)
+	if absent.Err == nil || core.ReasonOf(absent.Err) != core.ReasonNoMatch {
+		t.Fatalf("edit of absent text = %v", absent)
+	}
+	for n := 1; n <= len(apiKey); n++ {
+		got := do(t, c, "edit", editArgs(t, "conf.env", true, apiKey[:n], "x"), allVisible)
+		if got.Err == nil || core.ReasonOf(got.Err) != core.ReasonNoMatch || core.MessageOf(got.Err) != core.MessageOf(absent.Err) {
+			t.Fatalf("edit of %q = %v, want the answer for absent text", apiKey[:n], got)
+		}
+	}
+	j := newMemJournal(t)
+	got := doWith(t, c, "edit", editArgs(t, "conf.env", false, "NEXT=1\nAPI", "NEXT=2\nAPI"), with{scope: allVisible, journal: j})
+	if got.Err != nil {
+		t.Fatal(got)
+	}
+	for _, piece := range []string{"MIIE", "BKcw", "END KEY", apiKey[:4]} {
+		if strings.Contains(got.JSON, piece) {
+			t.Errorf("edit result shows %q: %s", piece, got.JSON)
+		}
+	}
+	if !strings.Contains(got.JSON, "+NEXT=2") || !strings.Contains(got.JSON, redact.Marker) {
+		t.Errorf("edit result = %s, want the change and the key as a marker", got.JSON)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "conf.env"))
+	if err != nil || string(b) != strings.Replace(content, "NEXT=1", "NEXT=2", 1) {
+		t.Errorf("file after the edit = %q, %v", b, err)
 	}
 }
