@@ -122,23 +122,36 @@ type stateDirer interface{ StateDir() string }
 // to record costs only a later call a spurious conflict, so errors are
 // dropped.
 func (m *mutation) noteLeft(d *dirHandle, name string, fi iofs.FileInfo) {
-	key, i := slotKey(d.info, name)
+	recordLeft(m.stateDir(), d.info, name, fi)
+}
+
+// leftByWarden reports whether cur (nil: nothing) is what Warden last left
+// at name in d, which the caller has locked, and nothing changed it since.
+func (m *mutation) leftByWarden(d *dirHandle, name string, cur iofs.FileInfo) bool {
+	return wasLeft(m.stateDir(), d.info, name, cur)
+}
+
+// recordLeft records fi (nil: nothing) as what Warden left at name in the
+// directory dir, in memory and in the table of stateDir (if not "").
+func recordLeft(stateDir string, dir iofs.FileInfo, name string, fi iofs.FileInfo) {
+	key, i := slotKey(dir, name)
 	b := slotOf(key, fi).encode()
 	memWritten.Lock()
 	copy(memWritten.b[i*slotSize:], b)
 	memWritten.Unlock()
-	if dir := m.stateDir(); dir != "" {
-		withTable(dir, func(f *os.File) error {
+	if stateDir != "" {
+		withTable(stateDir, func(f *os.File) error {
 			_, err := f.WriteAt(b, i*slotSize)
 			return err
 		})
 	}
 }
 
-// leftByWarden reports whether cur (nil: nothing) is what Warden last left
-// at name in d, which the caller has locked, and nothing changed it since.
-func (m *mutation) leftByWarden(d *dirHandle, name string, cur iofs.FileInfo) bool {
-	key, i := slotKey(d.info, name)
+// wasLeft reports whether cur (nil: nothing) is what recordLeft last
+// recorded for name in the directory dir, in memory or in the table of
+// stateDir (if not "").
+func wasLeft(stateDir string, dir iofs.FileInfo, name string, cur iofs.FileInfo) bool {
+	key, i := slotKey(dir, name)
 	want := slotOf(key, cur)
 	found := func(b []byte) bool {
 		s, ok := decodeSlot(b)
@@ -147,15 +160,11 @@ func (m *mutation) leftByWarden(d *dirHandle, name string, cur iofs.FileInfo) bo
 	memWritten.Lock()
 	ok := found(memWritten.b[i*slotSize : (i+1)*slotSize])
 	memWritten.Unlock()
-	if ok {
-		return true
-	}
-	dir := m.stateDir()
-	if dir == "" {
-		return false
+	if ok || stateDir == "" {
+		return ok
 	}
 	b := make([]byte, slotSize)
-	err := withTable(dir, func(f *os.File) error {
+	err := withTable(stateDir, func(f *os.File) error {
 		_, err := f.ReadAt(b, i*slotSize)
 		return err
 	})
