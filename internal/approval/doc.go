@@ -75,9 +75,12 @@
 //     without that field, under HMAC-SHA-256 of "warden approval v1" keyed
 //     by the audit key. The MAC covers every byte (ID, agent, tool, the
 //     call's hash, status, decision, expiry), so a file written or edited
-//     without the key never matches a call: a call it claims is refused
-//     with [ErrForged] until an operator removes the file. Without a key,
-//     files carry no MAC and any mac field is ignored.
+//     without the key never matches a call: a call it claims to approve
+//     is refused with [ErrForged] until an operator removes the file; one
+//     claiming any other status is passed over (List reports it), and
+//     pruned like a sealed one. So are the unsealed files of a Warden
+//     that had no key yet. Without a key, files carry no MAC and any mac
+//     field is ignored.
 //   - Audited decisions: with Options.Record, a decision's audit record is
 //     written before the decision is saved, and a decision that cannot be
 //     recorded is not made, so no call runs on an unrecorded decision.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,35 @@ func TestStore_Decide_unrecordedDecisionNotMade(t *testing.T) {
 				t.Errorf("Request() after an unrecorded decision = %v, want %v", out, Pending)
 			}
 		})
+	}
+}
+
+// TestStore_keyed_unsealedFinishedFiles: files from before the store was
+// keyed (or forged) that could not make a call run neither block an
+// identical call nor stay forever.
+func TestStore_keyed_unsealedFinishedFiles(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	plain := newStore(t, dir, c)
+	used, _ := mustRequest(t, plain, defaultCall)
+	mustDecide(t, plain, used.ID, true)
+	if _, out := mustRequest(t, plain, defaultCall); out != Proceed {
+		t.Fatalf("Request() = %v, want %v", out, Proceed)
+	}
+	pending, _ := mustRequest(t, plain, call("assistant", "fs_write", `{"path":"p.md"}`))
+
+	s := newKeyedStore(t, dir, c, testKey, nil)
+	if a, out := mustRequest(t, s, defaultCall); out != Created || a.ID == used.ID {
+		t.Errorf("Request() next to an unsealed used approval = %v %s, want a new %v", out, a.ID, Created)
+	}
+	if a, out := mustRequest(t, s, call("assistant", "fs_write", `{"path":"p.md"}`)); out != Created || a.ID == pending.ID {
+		t.Errorf("Request() next to an unsealed pending approval = %v %s, want a new %v", out, a.ID, Created)
+	}
+	c.Advance(DefaultRetain + time.Hour)
+	mustRequest(t, s, call("assistant", "t", `{}`))
+	for _, id := range []string{used.ID, pending.ID} {
+		if _, err := os.Lstat(s.path(id)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("unsealed finished approval %s not pruned after Retain: %v", id, err)
+		}
 	}
 }

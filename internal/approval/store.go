@@ -172,11 +172,14 @@ func (s *Store) Request(r NewRequest) (*Approval, Outcome, error) {
 		if err != nil {
 			return err
 		}
-		// A file that fails its seal and claims this call is a forgery
-		// aimed at it (or an approval edited outside Warden): refuse the
-		// call, and keep refusing until an operator removes the file.
+		// A file that fails its seal and claims to approve this call is a
+		// forgery aimed at it (or an approval edited outside Warden): refuse
+		// the call, and keep refusing until an operator removes the file.
+		// One claiming any other status could not make the call run, so it
+		// is passed over like any unreadable file (such as the files of a
+		// Warden that did not seal them yet).
 		for _, f := range sc.forged {
-			if f.Hash == hash {
+			if f.Hash == hash && f.Status == StatusApproved {
 				return fmt.Errorf("%s: %w: remove %s once investigated", f.ID, ErrForged, s.path(f.ID))
 			}
 		}
@@ -185,6 +188,14 @@ func (s *Store) Request(r NewRequest) (*Approval, Outcome, error) {
 		if prune {
 			s.lastPrune = now
 			s.removeTemps(sc.temps)
+			// Unsealed files that claim to be finished, or to have expired,
+			// go when sealed ones would: they can never make a call run.
+			for _, f := range sc.forged {
+				done := f.Status.finished() || !now.Before(f.Expires)
+				if done && !finishedAt(f).Add(s.opts.Retain).After(now) && os.Remove(s.path(f.ID)) == nil {
+					removed = true
+				}
+			}
 			for id, t := range s.final {
 				if !t.Add(s.opts.Retain).After(now) && os.Remove(s.path(id)) == nil {
 					delete(s.final, id)
