@@ -91,6 +91,9 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 			// are never reachable through a resource.
 			spec.FS.Reserved = appendReserved(spec.FS.Reserved, append([]string{settings.StateDir, p.Source()}, p.SecretFiles()...)...)
 		}
+		// Every secret, not only the resource's own: a key file under a
+		// root, or a password echoed by an API, is read in pieces there.
+		spec.Secrets = p.Secrets()
 		c, err := connector.New(spec)
 		if err != nil {
 			e.Close()
