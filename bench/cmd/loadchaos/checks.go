@@ -333,6 +333,7 @@ var ruledOut = []rule{
 	{[]string{"move"}, []string{"exists"}, "a move with overwrite: true replaces its target"},
 	{[]string{"append", "write", "edit", "create", "fill-write"}, []string{"tool-failed"}, "a write on a full disk is refused with disk-full"},
 	{nil, []string{"internal-error", "no-reason"}, "a bug, or a failure with no reason code"},
+	{[]string{"connect"}, []string{transportPrefix + "http-429", transportPrefix + "http-503"}, "these sessions are within the default session caps"},
 }
 
 // ruledOutFailures lists the failures in byOp (op → outcome → calls) that
@@ -342,7 +343,8 @@ func ruledOutFailures(byOp map[string]map[string]int, rules []rule) []string {
 	for _, r := range rules {
 		var hits []string
 		for _, op := range slices.Sorted(maps.Keys(byOp)) {
-			if op == "connect" || (r.ops != nil && !slices.Contains(r.ops, op)) {
+			// Rules for every operation mean tool calls, not connecting.
+			if (r.ops == nil && op == "connect") || (r.ops != nil && !slices.Contains(r.ops, op)) {
 				continue
 			}
 			for _, reason := range r.reasons {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -193,7 +194,7 @@ func TestRuledOutFailures(t *testing.T) {
 		"read":    {okReason: 10, "disk-full": 2, "not-found": 1},
 		"write":   {okReason: 5, "disk-full": 3, "target-changed": 1},
 		"append":  {"audit-unavailable" + changeMadeSuffix: 1},
-		"connect": {"internal-error": 4}, // not a tool call
+		"connect": {"internal-error": 4, transportPrefix + "connection-refused": 9, transportPrefix + "http-503": 2},
 		"move":    {"exists": 1, "internal-error": 1},
 	}
 	got := ruledOutFailures(byOp, ruledOut)
@@ -203,11 +204,40 @@ func TestRuledOutFailures(t *testing.T) {
 		"write target-changed 1 (" + ruledOut[2].why + ")",
 		"move exists 1 (" + ruledOut[3].why + ")",
 		"move internal-error 1 (" + ruledOut[5].why + ")",
+		"connect transport:http-503 2 (" + ruledOut[6].why + ")",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ruledOutFailures =\n%q\nwant\n%q", got, want)
 	}
 	if got := ruledOutFailures(map[string]map[string]int{"write": {okReason: 3, "disk-full": 2}, "delete": {"not-found": 1}}, ruledOut); len(got) != 0 {
 		t.Errorf("a full disk refusing writes was ruled out: %q", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base := config{warden: "warden", duration: time.Minute, sessions: 32, fillers: 3, killMin: 10 * time.Second, killMax: 20 * time.Second, callTimeout: time.Second}
+	c := base
+	c.noTmpfs = true
+	if err := c.validate(); err != nil || c.fillers != 0 || c.seed == 0 || !strings.HasPrefix(c.warden, "/") {
+		t.Errorf("-no-tmpfs: err %v, fillers %d, seed %d, warden %q; want no error, no fillers, a seed, an absolute path", err, c.fillers, c.seed, c.warden)
+	}
+	for name, change := range map[string]func(*config){
+		"no warden":        func(c *config) { c.warden = "" },
+		"fillers=sessions": func(c *config) { c.fillers = 32 },
+		"kill-max<min":     func(c *config) { c.killMax = time.Second },
+		"no duration":      func(c *config) { c.duration = 0 },
+	} {
+		c := base
+		c.noTmpfs = true
+		change(&c)
+		if err := c.validate(); err == nil {
+			t.Errorf("%s: validate accepted %+v", name, c)
+		}
+	}
+	if os.Geteuid() != 0 {
+		c := base
+		if err := c.validate(); err == nil || !strings.Contains(err.Error(), "-no-tmpfs") {
+			t.Errorf("not root, with a tmpfs: validate = %v, want an error naming -no-tmpfs", err)
+		}
 	}
 }

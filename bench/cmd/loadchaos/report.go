@@ -36,7 +36,14 @@ func (r *report) passed() bool {
 func (r *report) print(w io.Writer) {
 	c, t := r.cfg, r.tally
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("## loadchaos: warden serve --http with %d sessions, SIGKILLs and a full disk", c.sessions)
+	title := "SIGKILLs and a full disk"
+	if c.fillers == 0 {
+		title = "SIGKILLs, no full disk"
+	}
+	if c.killMin == 0 {
+		title = strings.Replace(title, "SIGKILLs", "no kills", 1)
+	}
+	p("## loadchaos: warden serve --http with %d sessions, %s", c.sessions, title)
 	p("")
 	p("- started %s UTC, ran %s (calls in flight at the end finished)", r.started.UTC().Format("2006-01-02 15:04"), r.ended.Sub(r.started).Round(100*time.Millisecond))
 	for _, n := range c.notes {
@@ -44,7 +51,7 @@ func (r *report) print(w io.Writer) {
 	}
 	kills := "never killed"
 	if c.killMin > 0 {
-		kills = fmt.Sprintf("SIGKILLed every %s–%s, none in the last %s: %d kills", c.killMin, c.killMax, c.quietTail, len(r.srv.kills))
+		kills = fmt.Sprintf("SIGKILLed every %s–%s, none in the last %s: %s", c.killMin, c.killMax, c.quietTail, plural(len(r.srv.kills), "kill"))
 	}
 	p("- %d sessions over %d agents (one token each), %d of them fillers; seed %d; server %s", c.sessions, numAgents, c.fillers, c.seed, kills)
 	where := "the root, the state directory and the database"
@@ -204,4 +211,11 @@ func durMax(ds []time.Duration) string {
 // cell makes text safe in a markdown table cell.
 func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
