@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml/ast"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/glob"
@@ -121,7 +121,7 @@ var (
 )
 
 // rule compiles one grant or deny entry.
-func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
+func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 	what := "a grant"
 	if deny {
 		what = "a deny rule"
@@ -179,7 +179,7 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 
 	// Actions: required for grants (except http read_only), optional for
 	// deny rules, where leaving them out means every action.
-	var actionNode ast.Node
+	var actionNode *yaml.Node
 	if f, ok := get("actions"); ok {
 		actionNode = f.keyN
 		list, nodes, ok := c.strList(f.val, f.path, "actions")
@@ -286,7 +286,7 @@ func (c *compiler) rule(a *agent, n ast.Node, path string, deny bool) *rule {
 		}
 	}
 	if f, ok := get("headers"); ok {
-		var nodes []ast.Node
+		var nodes []*yaml.Node
 		r.headers, nodes, _ = c.strList(f.val, f.path, "headers")
 		for i, h := range r.headers {
 			if !validHeaderName(h) {

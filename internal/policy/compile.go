@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,8 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -74,30 +76,47 @@ type compiler struct {
 	declared map[string]bool
 }
 
-var yamlErrPos = regexp.MustCompile(`^\[(\d+):(\d+)\]\s*(.*)`)
+// Bounds on what a policy file may hold. Both are far above any real policy
+// (a typical one nests 7 levels and is a few KiB) and keep a hostile or
+// broken file from costing more than a few hundred MiB to reject.
+const (
+	// MaxPolicyBytes bounds a policy file's size: 8 MiB.
+	MaxPolicyBytes = 8 << 20
+	// MaxNesting bounds how deeply mappings and lists may nest.
+	MaxNesting = 64
+)
 
-// parse turns the source into a syntax tree, reporting a syntax error with
-// its position.
-func (c *compiler) parse(src []byte) (ast.Node, bool) {
-	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
-	if err != nil {
-		line := err.Error()
-		if i := indexNewline(line); i >= 0 {
-			line = line[:i]
-		}
-		pr := &Problem{Pos: Pos{File: c.file}, Msg: "not valid YAML: " + line}
-		if m := yamlErrPos.FindStringSubmatch(line); m != nil {
-			pr.Pos.Line, _ = strconv.Atoi(m[1])
-			pr.Pos.Col, _ = strconv.Atoi(m[2])
-			pr.Msg = "not valid YAML: " + m[3]
-		}
-		c.probs = append(c.probs, pr)
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)`)
+
+// parse turns the source into a syntax tree, reporting a syntax error, an
+// oversized file or too deep a nesting with its position.
+func (c *compiler) parse(src []byte) (*yaml.Node, bool) {
+	if len(src) > MaxPolicyBytes {
+		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1},
+			Msg:  fmt.Sprintf("the policy file is over the limit of %d bytes (8 MiB)", MaxPolicyBytes),
+			Hint: "a policy is a few KiB; check that this is the policy file"})
 		return nil, false
 	}
-	var docs []*ast.DocumentNode
-	for _, d := range f.Docs {
-		if d != nil && d.Body != nil {
-			docs = append(docs, d)
+	// Flow collections ([[[...]]]) nest deepest per byte, so they are
+	// measured before the parser builds anything.
+	if line, col, ok := flowDepth(src, MaxNesting); !ok {
+		c.probs = append(c.probs, c.tooDeep(line, col))
+		return nil, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var docs []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			c.probs = append(c.probs, c.syntaxError(err))
+			return nil, false
+		}
+		if len(doc.Content) > 0 && !(doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null" && doc.Content[0].Value == "") {
+			docs = append(docs, doc.Content[0])
 		}
 	}
 	switch len(docs) {
@@ -105,22 +124,129 @@ func (c *compiler) parse(src []byte) (ast.Node, bool) {
 		c.probs = append(c.probs, &Problem{Pos: Pos{File: c.file, Line: 1, Col: 1}, Msg: "the policy file is empty", Hint: "start with \"version: 1\"; run \"warden init\" for a commented example"})
 		return nil, false
 	case 1:
-		return docs[0].Body, true
+		if n := tooDeep(docs[0], 1); n != nil {
+			c.probs = append(c.probs, c.tooDeep(n.Line, n.Column))
+			return nil, false
+		}
+		return docs[0], true
 	}
-	c.add(docs[1].Body, "", "keep one policy per file", "the file holds %d YAML documents", len(docs))
+	c.add(docs[1], "", "keep one policy per file", "the file holds %d YAML documents", len(docs))
 	return nil, false
 }
 
-func indexNewline(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return i
-		}
-	}
-	return -1
+func (c *compiler) tooDeep(line, col int) *Problem {
+	return &Problem{Pos: Pos{File: c.file, Line: line, Col: col},
+		Msg:  fmt.Sprintf("mappings and lists nest deeper than %d levels", MaxNesting),
+		Hint: "a policy nests a handful of levels; flatten this value"}
 }
 
-func (c *compiler) top(n ast.Node) {
+// parserProblems are the problems the YAML library's parser (not its
+// scanner) reports: it gives their line 0-based, at the start of the
+// collection being parsed.
+var parserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected <document start>",
+	"did not find expected <stream-start>", "did not find expected key",
+	"did not find expected node content", "found duplicate %TAG directive",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// syntaxError turns the parser's error into a positioned problem.
+func (c *compiler) syntaxError(err error) *Problem {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 1 // the library leaves the line out when it is the first
+	if m := yamlErrLine.FindStringSubmatch("yaml: " + msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if slices.Contains(parserProblems, msg) {
+			line++
+		}
+	}
+	if strings.HasPrefix(msg, "exceeded max depth") {
+		// The library's own bound (10,000 levels), reached by block nesting.
+		return c.tooDeep(line, 0)
+	}
+	return &Problem{Pos: Pos{File: c.file, Line: line}, Msg: "not valid YAML: " + msg}
+}
+
+// tooDeep returns the first node nested deeper than MaxNesting, or nil.
+func tooDeep(n *yaml.Node, depth int) *yaml.Node {
+	if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	if depth > MaxNesting {
+		return n
+	}
+	for _, child := range n.Content {
+		if d := tooDeep(child, depth+1); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// flowDepth reports where flow collections ("[", "{") in src first nest
+// deeper than limit, or ok. It skips comments and quoted scalars the way
+// YAML writes them; text it misreads can only make it count less, which
+// the parser's own bound and the tree check after parsing still catch.
+func flowDepth(src []byte, limit int) (line, col int, ok bool) {
+	depth := 0
+	line, col = 1, 0
+	var quote byte     // ' or " while inside a quoted scalar
+	prev := byte('\n') // the byte before, outside quotes
+	for i := 0; i < len(src); i++ {
+		b := src[i]
+		col++
+		if b == '\n' {
+			line, col = line+1, 0
+		}
+		switch {
+		case quote == '"':
+			if b == '\\' {
+				i++
+				col++
+			} else if b == '"' {
+				quote = 0
+			}
+			continue
+		case quote == '\'':
+			if b == '\'' {
+				if i+1 < len(src) && src[i+1] == '\'' {
+					i++
+					col++
+				} else {
+					quote = 0
+				}
+			}
+			continue
+		}
+		switch b {
+		case '#':
+			if prev == ' ' || prev == '\t' || prev == '\n' {
+				for i+1 < len(src) && src[i+1] != '\n' {
+					i++
+				}
+			}
+		case '"', '\'':
+			if strings.IndexByte(" \t\n[{,:-?", prev) >= 0 {
+				quote = b
+			}
+		case '[', '{':
+			depth++
+			if depth > limit {
+				return line, col, false
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+		prev = b
+	}
+	return 0, 0, true
+}
+
+func (c *compiler) top(n *yaml.Node) {
 	fields, ok := c.mapping(n, "", "the policy", []string{"version", "settings", "resources", "agents"})
 	if !ok {
 		return
@@ -246,7 +372,7 @@ func (c *compiler) abs(p string) string {
 
 // secret resolves a secret reference. Inline values are refused: a policy
 // file is often committed, shared and printed.
-func (c *compiler) secret(n ast.Node, path, what string) (core.Secret, bool) {
+func (c *compiler) secret(n *yaml.Node, path, what string) (core.Secret, bool) {
 	ref, ok := c.str(n, path, what)
 	if !ok {
 		return core.Secret{}, false

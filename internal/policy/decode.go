@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml/ast"
+	"go.yaml.in/yaml/v3"
 )
 
 // decoder walks the YAML syntax tree by hand, so every problem carries the
@@ -18,46 +18,39 @@ type decoder struct {
 	probs Errors
 }
 
-func (d *decoder) pos(n ast.Node) Pos {
-	if n == nil {
+func (d *decoder) pos(n *yaml.Node) Pos {
+	if n == nil || n.Line == 0 {
 		return Pos{File: d.file}
 	}
-	tk := n.GetToken()
-	if tk == nil || tk.Position == nil {
-		return Pos{File: d.file}
-	}
-	return Pos{File: d.file, Line: tk.Position.Line, Col: tk.Position.Column}
+	return Pos{File: d.file, Line: n.Line, Col: n.Column}
 }
 
-func (d *decoder) add(n ast.Node, path, hint, format string, args ...any) {
+func (d *decoder) add(n *yaml.Node, path, hint, format string, args ...any) {
 	d.probs = append(d.probs, &Problem{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
 // field is one key of a mapping.
 type field struct {
 	key  string
-	keyN ast.Node
-	val  ast.Node // nil when the value is missing (null)
+	keyN *yaml.Node
+	val  *yaml.Node // nil when the value is missing (null)
 	path string
 }
 
 // unwrap rejects YAML features that make a security policy harder to read:
-// tags, anchors, aliases and merge keys.
-func (d *decoder) unwrap(n ast.Node, path string) (ast.Node, bool) {
-	switch v := n.(type) {
-	case nil:
+// tags, anchors, aliases and merge keys. A null becomes nil.
+func (d *decoder) unwrap(n *yaml.Node, path string) (*yaml.Node, bool) {
+	switch {
+	case n == nil:
 		return nil, true
-	case *ast.NullNode:
-		return nil, true
-	case *ast.TagNode:
-		d.add(n, path, "remove the tag", "YAML tags are not supported in policy files")
-		return nil, false
-	case *ast.AnchorNode, *ast.AliasNode:
+	case n.Kind == yaml.AliasNode || n.Anchor != "":
 		d.add(n, path, "repeat the value instead", "YAML anchors and aliases are not supported in policy files")
 		return nil, false
-	case *ast.MappingValueNode:
-		// A single "key: value" pair parses as a bare MappingValueNode.
-		return &ast.MappingNode{BaseNode: v.BaseNode, Start: v.GetToken(), Values: []*ast.MappingValueNode{v}}, true
+	case n.Style&yaml.TaggedStyle != 0:
+		d.add(n, path, "remove the tag", "YAML tags are not supported in policy files")
+		return nil, false
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null":
+		return nil, true
 	}
 	return n, true
 }
@@ -65,7 +58,7 @@ func (d *decoder) unwrap(n ast.Node, path string) (ast.Node, bool) {
 // mapping returns the fields of a mapping in order. Unknown keys (not in
 // allowed, when allowed is non-nil), duplicate keys and non-string keys are
 // problems; they are left out of the result.
-func (d *decoder) mapping(n ast.Node, path, what string, allowed []string) ([]field, bool) {
+func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]field, bool) {
 	n, ok := d.unwrap(n, path)
 	if !ok {
 		return nil, false
@@ -73,34 +66,38 @@ func (d *decoder) mapping(n ast.Node, path, what string, allowed []string) ([]fi
 	if n == nil {
 		return nil, true
 	}
-	m, isMap := n.(*ast.MappingNode)
-	if !isMap {
+	if n.Kind != yaml.MappingNode {
 		d.add(n, path, "", "%s must be a mapping of keys to values, not %s", what, describe(n))
 		return nil, false
 	}
-	seen := map[string]bool{}
-	var out []field
-	for _, mv := range m.Values {
-		if _, merge := mv.Key.(*ast.MergeKeyNode); merge {
-			d.add(mv.Key, path, "repeat the keys instead", "YAML merge keys (<<) are not supported in policy files")
+	seen := make(map[string]bool, len(n.Content)/2)
+	out := make([]field, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			d.add(k, path, "repeat the keys instead", "YAML merge keys (<<) are not supported in policy files")
 			continue
 		}
-		key, ok := scalarString(mv.Key)
+		if k.Anchor != "" || k.Kind == yaml.AliasNode || k.Style&yaml.TaggedStyle != 0 {
+			d.add(k, path, "write the key as plain text", "keys must be plain names, not %s", describe(k))
+			continue
+		}
+		key, ok := scalarString(k)
 		if !ok {
-			d.add(mv.Key, path, "", "keys must be plain names, not %s", describe(mv.Key))
+			d.add(k, path, "", "keys must be plain names, not %s", describe(k))
 			continue
 		}
 		sub := joinPath(path, key)
 		if seen[key] {
-			d.add(mv.Key, sub, "remove one of them", "%q is set twice", key)
+			d.add(k, sub, "remove one of them", "%q is set twice", key)
 			continue
 		}
 		seen[key] = true
 		if allowed != nil && !slices.Contains(allowed, key) {
-			d.add(mv.Key, sub, suggest(key, allowed), "unknown key %q in %s", key, what)
+			d.add(k, sub, suggest(key, allowed), "unknown key %q in %s", key, what)
 			continue
 		}
-		out = append(out, field{key: key, keyN: mv.Key, val: mv.Value, path: sub})
+		out = append(out, field{key: key, keyN: k, val: v, path: sub})
 	}
 	return out, true
 }
@@ -113,7 +110,7 @@ func joinPath(path, key string) string {
 }
 
 // sequence returns the elements of a sequence.
-func (d *decoder) sequence(n ast.Node, path, what string) ([]ast.Node, bool) {
+func (d *decoder) sequence(n *yaml.Node, path, what string) ([]*yaml.Node, bool) {
 	n, ok := d.unwrap(n, path)
 	if !ok {
 		return nil, false
@@ -121,17 +118,20 @@ func (d *decoder) sequence(n ast.Node, path, what string) ([]ast.Node, bool) {
 	if n == nil {
 		return nil, true
 	}
-	s, isSeq := n.(*ast.SequenceNode)
-	if !isSeq {
-		d.add(n, path, fmt.Sprintf("write a list, such as [%s]", n.String()), "%s must be a list, not %s", what, describe(n))
+	if n.Kind != yaml.SequenceNode {
+		hint := "write a list, such as [a, b]"
+		if n.Kind == yaml.ScalarNode {
+			hint = fmt.Sprintf("write a list, such as [%s]", n.Value)
+		}
+		d.add(n, path, hint, "%s must be a list, not %s", what, describe(n))
 		return nil, false
 	}
-	return s.Values, true
+	return n.Content, true
 }
 
 // str decodes a string scalar. Numbers and booleans are refused, so a typo
 // such as "approval: yes" cannot silently mean something else.
-func (d *decoder) str(n ast.Node, path, what string) (string, bool) {
+func (d *decoder) str(n *yaml.Node, path, what string) (string, bool) {
 	n, ok := d.unwrap(n, path)
 	if !ok {
 		return "", false
@@ -149,13 +149,13 @@ func (d *decoder) str(n ast.Node, path, what string) (string, bool) {
 }
 
 // strList decodes a list of strings.
-func (d *decoder) strList(n ast.Node, path, what string) ([]string, []ast.Node, bool) {
+func (d *decoder) strList(n *yaml.Node, path, what string) ([]string, []*yaml.Node, bool) {
 	elems, ok := d.sequence(n, path, what)
 	if !ok {
 		return nil, nil, false
 	}
 	out := make([]string, 0, len(elems))
-	nodes := make([]ast.Node, 0, len(elems))
+	nodes := make([]*yaml.Node, 0, len(elems))
 	good := true
 	for i, e := range elems {
 		s, ok := d.str(e, fmt.Sprintf("%s[%d]", path, i), what+" entries")
@@ -169,30 +169,18 @@ func (d *decoder) strList(n ast.Node, path, what string) ([]string, []ast.Node, 
 	return out, nodes, good
 }
 
-func (d *decoder) integer(n ast.Node, path, what string, minV, maxV int64) (int64, bool) {
+func (d *decoder) integer(n *yaml.Node, path, what string, minV, maxV int64) (int64, bool) {
 	n, ok := d.unwrap(n, path)
 	if !ok {
 		return 0, false
 	}
-	in, isInt := n.(*ast.IntegerNode)
-	if !isInt {
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 		d.add(n, path, "", "%s must be a whole number, not %s", what, describe(n))
 		return 0, false
 	}
 	var v int64
-	switch x := in.Value.(type) {
-	case int64:
-		v = x
-	case uint64:
-		if x > math.MaxInt64 {
-			d.add(n, path, "", "%s is too large", what)
-			return 0, false
-		}
-		v = int64(x)
-	case int:
-		v = int64(x)
-	default:
-		d.add(n, path, "", "%s must be a whole number", what)
+	if err := n.Decode(&v); err != nil {
+		d.add(n, path, "", "%s is too large", what)
 		return 0, false
 	}
 	if v < minV || v > maxV {
@@ -202,21 +190,21 @@ func (d *decoder) integer(n ast.Node, path, what string, minV, maxV int64) (int6
 	return v, true
 }
 
-func (d *decoder) boolean(n ast.Node, path, what string) (bool, bool) {
+func (d *decoder) boolean(n *yaml.Node, path, what string) (bool, bool) {
 	n, ok := d.unwrap(n, path)
 	if !ok {
 		return false, false
 	}
-	b, isBool := n.(*ast.BoolNode)
-	if !isBool {
+	var b bool
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
 		d.add(n, path, "write true or false", "%s must be true or false, not %s", what, describe(n))
 		return false, false
 	}
-	return b.Value, true
+	return b, true
 }
 
 // duration decodes a Go duration string such as "10s" or "10m".
-func (d *decoder) duration(n ast.Node, path, what string, minV, maxV time.Duration) (time.Duration, bool) {
+func (d *decoder) duration(n *yaml.Node, path, what string, minV, maxV time.Duration) (time.Duration, bool) {
 	un, ok := d.unwrap(n, path)
 	if !ok {
 		return 0, false
@@ -240,12 +228,12 @@ func (d *decoder) duration(n ast.Node, path, what string, minV, maxV time.Durati
 
 // size decodes a byte count: a whole number, or a string such as "512KiB",
 // "10MiB" or "1GB".
-func (d *decoder) size(n ast.Node, path, what string, minV, maxV int64) (int64, bool) {
+func (d *decoder) size(n *yaml.Node, path, what string, minV, maxV int64) (int64, bool) {
 	un, ok := d.unwrap(n, path)
 	if !ok {
 		return 0, false
 	}
-	if _, isInt := un.(*ast.IntegerNode); isInt {
+	if un != nil && un.Kind == yaml.ScalarNode && un.ShortTag() == "!!int" {
 		return d.integer(n, path, what, minV, maxV)
 	}
 	s, ok := d.str(n, path, what)
@@ -290,35 +278,42 @@ func parseSize(s string) (int64, error) {
 	return n, nil
 }
 
-// scalarString returns the text of a string scalar (plain, quoted or block).
-func scalarString(n ast.Node) (string, bool) {
-	switch v := n.(type) {
-	case *ast.StringNode:
-		return v.Value, true
-	case *ast.LiteralNode:
-		if v.Value == nil {
-			return "", true
-		}
-		return v.Value.Value, true
+// scalarString returns the text of a string scalar (plain, quoted or
+// block). A plain date such as 2024-01-01 is text too.
+func scalarString(n *yaml.Node) (string, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp":
+		return n.Value, true
 	}
 	return "", false
 }
 
 // describe names a node's type for error messages.
-func describe(n ast.Node) string {
-	switch v := n.(type) {
-	case nil, *ast.NullNode:
+func describe(n *yaml.Node) string {
+	if n == nil {
 		return "nothing"
-	case *ast.StringNode, *ast.LiteralNode:
-		return "a string"
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return "a number"
-	case *ast.BoolNode:
-		return fmt.Sprintf("the boolean %v", v.Value)
-	case *ast.SequenceNode:
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
 		return "a list"
-	case *ast.MappingNode, *ast.MappingValueNode:
+	case yaml.MappingNode:
 		return "a mapping"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "nothing"
+		case "!!str", "!!timestamp":
+			return "a string"
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			var b bool
+			_ = n.Decode(&b)
+			return fmt.Sprintf("the boolean %v", b)
+		}
 	}
 	return "an unsupported value"
 }

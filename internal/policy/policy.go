@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -254,7 +255,14 @@ func (p *Policy) Actions(agentName, resourceName string) []string {
 // Load reads and compiles a policy file. Relative paths in it resolve
 // against the file's directory.
 func Load(path string, opts ...Option) (*Policy, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	// Read one byte past the bound, so Compile reports an oversized file
+	// without it ever being held whole.
+	src, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
+	f.Close()
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -59,7 +60,9 @@ func loadCase(t testing.TB, name string) (*Policy, *specFile) {
 		t.Fatal(err)
 	}
 	var spec specFile
-	if err := yaml.Unmarshal(raw, &spec); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil {
 		t.Fatalf("%s/tests.yaml: %v", dir, err)
 	}
 	base := t.TempDir()
