@@ -139,6 +139,10 @@ func tooLarge(op, what string, limit int64) error {
 
 // journalError reports that what a call replaces could not be kept.
 func journalError(op, p string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return core.E(op, core.KindUnavailable, core.ReasonDiskFull,
+			"The disk holding Warden's undo journal is full, so no copy of "+quote(p)+" could be kept for undo; nothing was changed.", err)
+	}
 	return core.E(op, core.KindUnavailable, core.ReasonInternal,
 		"Warden could not keep a copy of "+quote(p)+" for undo, so nothing was changed.", err)
 }
@@ -151,8 +155,8 @@ func writeError(op, p string, err error) error {
 	case errors.Is(err, errChanged):
 		return changedWrite(op, p, err)
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return core.E(op, core.KindUnavailable, core.ReasonToolFailed,
-			"The file system is full; nothing was changed.", err)
+		return core.E(op, core.KindUnavailable, core.ReasonDiskFull,
+			"The disk holding "+quote(p)+" is full; nothing was changed. Reads and deletes still work: free some space and try again.", err)
 	case errors.Is(err, syscall.EROFS):
 		return core.E(op, core.KindDenied, core.ReasonToolFailed,
 			"The file system holding "+quote(p)+" is read-only; nothing was changed.", err)
