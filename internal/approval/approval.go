@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/warden-dev/warden/internal/audit"
 )
 
 // Status is where an approval is in its lifecycle. Only the values below are
@@ -42,6 +44,9 @@ type Approval struct {
 	// Args are the arguments shown to the human, already redacted by the
 	// caller. They are not what the hash covers; see [NewRequest].
 	Args json.RawMessage `json:"args"`
+	// Blobs are the long argument values kept in the audit log's blob
+	// store rather than in Args; [Store.FullArgs] puts them back.
+	Blobs []audit.Blob `json:"blobs,omitempty"`
 	// Hash is CallHash(Agent, Tool, CanonicalArgs(exact arguments)).
 	Hash string `json:"hash"`
 	// Summary is one line for humans, such as "write drafts/a.md (12 bytes)".
@@ -76,9 +81,12 @@ type NewRequest struct {
 	// some of them.
 	Args json.RawMessage
 	// Display is what is stored and shown to the human: Args with secrets
-	// redacted and long values shortened. When nil, Args is stored as is,
-	// so callers must set Display whenever Args may hold a secret.
+	// redacted and long values moved to Blobs. When nil, Args is stored as
+	// is, so callers must set Display whenever Args may hold a secret.
 	Display json.RawMessage
+	// Blobs reference the values of Display kept in the audit log's blob
+	// store (see [audit.Log.SplitArgs]).
+	Blobs   []audit.Blob
 	Summary string
 	Rule    string
 	AuditID string

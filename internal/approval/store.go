@@ -258,6 +258,7 @@ func (s *Store) Request(r NewRequest) (*Approval, Outcome, error) {
 			Agent:   r.Agent,
 			Tool:    r.Tool,
 			Args:    display,
+			Blobs:   r.Blobs,
 			Hash:    hash,
 			Summary: r.Summary,
 			Rule:    r.Rule,

@@ -14,9 +14,11 @@ import (
 	"github.com/warden-dev/warden/internal/redact"
 )
 
-const approvalsHelp = `Lists calls that wait for a human. Approve one with "warden approve ID" or
-refuse it with "warden deny ID"; the agent then makes the same call again
-and it runs exactly once. Approvals expire (10 minutes by default).`
+const approvalsHelp = `Lists calls that wait for a human. "warden approvals show ID" prints one
+call's arguments in full, every byte the approval covers. Approve one with
+"warden approve ID" or refuse it with "warden deny ID"; the agent then makes
+the same call again and it runs exactly once. Approvals expire (10 minutes
+by default).`
 
 type stateFlags struct {
 	policyFlags
@@ -76,7 +78,10 @@ func openApprovals(e *env, sf *stateFlags) (*approval.Store, *state, error) {
 }
 
 func runApprovals(e *env, args []string) int {
-	fs := newFlags(e, "approvals", "approvals [--all] [--json] [--policy FILE | --state DIR]", approvalsHelp)
+	if len(args) > 0 && args[0] == "show" {
+		return runApprovalShow(e, args[1:])
+	}
+	fs := newFlags(e, "approvals", "approvals [show ID] [--all] [--json] [--policy FILE | --state DIR]", approvalsHelp)
 	var sf stateFlags
 	sf.register(e, fs)
 	all := fs.Bool("all", false, "include decided, used and expired approvals")
@@ -120,7 +125,10 @@ func runApprovals(e *env, args []string) int {
 	tw.Flush()
 	for _, a := range list {
 		if a.Status == approval.StatusPending {
-			fmt.Fprintf(e.stdout, "\n%s arguments: %s\n", a.ID, string(a.Args))
+			fmt.Fprintf(e.stdout, "\n%s arguments: %s\n", a.ID, printable(clipArgs(a.Args, listArgBytes)))
+			if len(a.Args) > listArgBytes || len(a.Blobs) > 0 {
+				fmt.Fprintf(e.stdout, "  (shortened here; \"warden approvals show %s\" prints every byte)\n", a.ID)
+			}
 		}
 	}
 	return ExitOK

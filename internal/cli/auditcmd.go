@@ -13,13 +13,17 @@ import (
 
 const auditHelp = `  warden audit verify [--anchor SEQ:HASH] [--policy FILE | --state DIR]
       Checks the whole hash chain and the head: any edited, deleted,
-      reordered or truncated record is reported with its line. Exit 0 if the
-      log verifies, 1 if not. A crash during an append leaves a partial last
-      record; the log still verifies up to it and verify says so.
+      reordered or truncated record is reported with its line, as is a
+      record whose blob (a long argument kept in audit-blobs/) is missing
+      or altered. Exit 0 if the log verifies, 1 if not. A crash during an
+      append leaves a partial last record; the log still verifies up to it
+      and verify says so.
 
   warden audit show [--agent A] [--tool T] [--decision allow|deny|approval_required]
-                    [--since 1h|RFC3339] [--until ...] [--follow] [--json]
-      Prints matching records; --follow keeps printing new ones.
+                    [--since 1h|RFC3339] [--until ...] [--follow] [--json] [--full]
+      Prints matching records; --follow keeps printing new ones. --full
+      adds each call's arguments in full, with the long values a record
+      keeps in the blob store (audit-blobs/) put back and checked.
 
   warden audit head
       Prints the last record's seq and hash, to keep elsewhere as an anchor.
@@ -114,6 +118,7 @@ func runAuditShow(e *env, args []string) int {
 	until := fs.String("until", "", "only records before this `time` (RFC3339, or a duration ago)")
 	fs.BoolVar(&f.Follow, "follow", false, "keep printing new records until interrupted")
 	asJSON := fs.Bool("json", false, "print records as JSON lines")
+	full := fs.Bool("full", false, "print each call's arguments in full, long values included")
 	if pos, err := parse(fs, args); err != nil {
 		return ExitUsage
 	} else if len(pos) > 0 {
@@ -135,7 +140,18 @@ func runAuditShow(e *env, args []string) int {
 	if err != nil {
 		return usageErr(e, "%v", err)
 	}
+	damaged := 0
 	err = audit.Read(e.ctx, st.dir, f, func(r audit.Record) error {
+		var blobErr error
+		if *full && len(r.Blobs) > 0 {
+			var args json.RawMessage
+			if args, blobErr = audit.ExpandArgs(st.dir, r.Args, r.Blobs); blobErr == nil {
+				r.Args, r.Blobs = args, nil
+			} else {
+				damaged++
+				fmt.Fprintf(e.stderr, "warden: record %s (seq %d): %v; run \"warden audit verify\"\n", r.ID, r.Seq, blobErr)
+			}
+		}
 		if *asJSON {
 			b, err := json.Marshal(r)
 			if err != nil {
@@ -145,10 +161,16 @@ func runAuditShow(e *env, args []string) int {
 			return nil
 		}
 		fmt.Fprintln(e.stdout, formatRecord(r))
+		if *full && len(r.Args) > 0 && blobErr == nil {
+			writeArgs(e.stdout, r.Args)
+		}
 		return nil
 	})
 	if err != nil && err != context.Canceled {
 		return usageErr(e, "%v", err)
+	}
+	if damaged > 0 {
+		return ExitToolFailed
 	}
 	return ExitOK
 }
@@ -164,6 +186,9 @@ func formatRecord(r audit.Record) string {
 	}
 	if r.Path != "" {
 		fmt.Fprintf(&b, " path=%q", r.Path)
+	}
+	if len(r.Blobs) > 0 {
+		fmt.Fprintf(&b, " blobs=%d", len(r.Blobs))
 	}
 	if r.Decision != "" {
 		fmt.Fprintf(&b, " decision=%s", r.Decision)

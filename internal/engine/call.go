@@ -19,6 +19,7 @@ import (
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/journal"
+	"github.com/warden-dev/warden/internal/redact"
 )
 
 // Status is how a call ended, as the faces report it.
@@ -80,11 +81,18 @@ type CallOptions struct {
 	Approve func(ctx context.Context, a *approval.Approval) (bool, error)
 }
 
-// maxAuditArgBytes bounds the arguments copied into an audit record; in
-// larger ones, strings over 256 bytes are replaced by their size and hash.
-// Written content is thus recorded by hash: the journal keeps what it
-// replaced, and the log stays small and fast to append.
-const maxAuditArgBytes = 1 << 10
+// shortArgBytes bounds the arguments copied into an audit record when their
+// long values cannot be stored as blobs: strings over 256 bytes are then
+// replaced by their size and hash.
+const shortArgBytes = 1 << 10
+
+// actionKeys name the arguments that say what a call does: they stay whole
+// in the audit record, never moved to a blob nor shortened (up to the
+// bound on a record's inline arguments).
+var actionKeys = map[string]bool{
+	"sql": true, "method": true, "path": true, "url": true, "query": true,
+	"from": true, "to": true, "command": true, "argv": true, "cwd": true,
+}
 
 // Call runs one tool call through the pipeline.
 func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Outcome {
@@ -158,7 +166,9 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 	sum := sha256.Sum256(raw)
 	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
-	rec.Args = auditArgs(args, raw)
+	if out := e.recordArgs(rec, args, raw); out != nil {
+		return out
+	}
 	if err := tool.schema.Validate(args); err != nil {
 		return invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)
 	}
@@ -189,7 +199,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		out.Message = denyMessage(d, tool, call.Args, args)
 		return out
 	case core.NeedsApproval:
-		if !e.approved(ctx, call, tool, inv, raw, args, d, opts, out) {
+		if !e.approved(ctx, call, tool, inv, raw, args, d, opts, out, rec) {
 			return out
 		}
 	}
@@ -316,7 +326,7 @@ func (e *Engine) withinLimit(agent string, d core.Decision, out *Outcome) bool {
 
 // approved handles a call that needs a human: it proceeds only with an
 // approval of this exact call, and reports why not otherwise.
-func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *core.Invocation, raw []byte, args map[string]any, d core.Decision, opts CallOptions, out *Outcome) bool {
+func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *core.Invocation, raw []byte, args map[string]any, d core.Decision, opts CallOptions, out *Outcome, rec *audit.Record) bool {
 	if e.approvals == nil {
 		out.Status = StatusPending
 		out.Message = "This call needs a human's approval."
@@ -324,7 +334,9 @@ func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *
 	}
 	a, outcome, err := e.approvals.Request(approval.NewRequest{
 		Agent: call.Agent, Tool: tool.Name, Args: raw,
-		Display: json.RawMessage(e.redactor.Bytes(auditArgs(args, raw))),
+		// What the human sees is what the audit log keeps: every byte,
+		// long values in blobs.
+		Display: displayArgs(e.redactor, rec), Blobs: rec.Blobs,
 		Summary: e.preview(ctx, tool, inv, summarize(tool, args)), Rule: d.Rule,
 	})
 	if errors.Is(err, approval.ErrForged) {
@@ -461,13 +473,57 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []byte, error) {
 	return args, trimmed, nil
 }
 
-// auditArgs returns the arguments as stored in the audit log: as given when
-// small, otherwise with long strings replaced by their size and hash.
+// recordArgs puts the arguments in the audit record: whole when small,
+// otherwise long values in blobs the record references. If the blobs
+// cannot be stored, the record keeps a shortened form and the call is
+// stopped: a call whose arguments cannot be recorded does not run.
+func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) *Outcome {
+	if e.audit == nil {
+		rec.Args = raw
+		return nil
+	}
+	inline, blobs, err := e.audit.SplitArgs(raw, func(k string) bool { return actionKeys[k] })
+	if err == nil {
+		rec.Args, rec.Blobs = inline, blobs
+		return nil
+	}
+	rec.Args = auditArgs(args, raw)
+	setDetail(rec, "args_shortened", true)
+	e.log.Error("storing the call's arguments failed; refusing the call", "tool", rec.Tool, "agent", rec.Agent, "err", err)
+	return &Outcome{
+		Status:   StatusDenied,
+		Decision: core.Decision{Reasons: []core.Reason{core.ReasonAuditUnavailable}},
+		Reason:   core.ReasonAuditUnavailable,
+		Message:  "The call was stopped because Warden could not store its arguments in the audit log; tell the operator.",
+		Err:      err,
+	}
+}
+
+// displayArgs is what an approval stores of the call's arguments: the
+// record's, redacted. Never nil, since a nil display would store the raw
+// arguments (when they are all in one blob, the record holds none inline).
+func displayArgs(r *redact.Redactor, rec *audit.Record) json.RawMessage {
+	if rec.Args == nil {
+		return json.RawMessage(`{}`)
+	}
+	return json.RawMessage(r.Bytes(rec.Args))
+}
+
+// auditArgs returns the arguments shortened: as given when small,
+// otherwise with long strings replaced by their size and hash, except the
+// values that say what the call does.
 func auditArgs(args map[string]any, raw []byte) json.RawMessage {
-	if len(raw) <= maxAuditArgBytes {
+	if len(raw) <= shortArgBytes {
 		return raw
 	}
-	short := shorten(args)
+	short := make(map[string]any, len(args))
+	for k, v := range args {
+		if s, ok := v.(string); ok && actionKeys[k] && len(s) <= 64<<10 {
+			short[k] = s
+			continue
+		}
+		short[k] = shorten(v)
+	}
 	b, err := json.Marshal(short)
 	if err != nil {
 		return json.RawMessage(`{}`)
@@ -498,15 +554,33 @@ func shorten(v any) any {
 	return v
 }
 
+// summaryBytes bounds each value quoted in an approval's one-line summary;
+// the approval itself holds every byte ("warden approvals show ID").
+const summaryBytes = 120
+
+// clipText returns s cut to at most n bytes on a character boundary, with
+// "…" when cut.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // summarize describes a call in one line for the human who approves it.
 func summarize(tool *Tool, args map[string]any) string {
 	var parts []string
 	for _, k := range []string{"path", "from", "to", "method", "sql"} {
 		if v, ok := args[k].(string); ok {
-			if len(v) > 120 {
-				v = v[:120] + "…"
+			part := fmt.Sprintf("%s=%q", k, clipText(v, summaryBytes))
+			if len(v) > summaryBytes {
+				// Say so: the whole text is in the approval.
+				part += fmt.Sprintf(" (cut; %d bytes in all)", len(v))
 			}
-			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+			parts = append(parts, part)
 		}
 	}
 	return tool.Name + " " + strings.Join(parts, " ")

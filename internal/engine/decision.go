@@ -22,7 +22,7 @@ func DecisionRecord(a *approval.Approval) *audit.Record {
 		detail["note"] = a.Note
 	}
 	return &audit.Record{
-		Event: "approval", Agent: a.Agent, Tool: a.Tool, Args: json.RawMessage(a.Args),
+		Event: "approval", Agent: a.Agent, Tool: a.Tool, Args: json.RawMessage(a.Args), Blobs: a.Blobs,
 		Decision: effect, Rule: a.Rule, ApprovalID: a.ID, Detail: detail,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -82,7 +83,7 @@ func (h *handler) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.
 	}
 	if out.Status == engine.StatusPending && !retry && h.e.Policy().Settings().Elicitation && supportsElicitation(req) {
 		if a, err := h.e.Approvals().Get(out.ApprovalID); err == nil && a.Status == approval.StatusPending {
-			return askApproval(h.agent, a), nil
+			return askApproval(h.agent, a, h.e.Approvals()), nil
 		}
 	}
 	return result(out), nil
@@ -97,21 +98,41 @@ func supportsElicitation(req *mcp.CallToolRequest) bool {
 	return caps.Elicitation.Form != nil || caps.Elicitation.URL == nil
 }
 
+// elicitArgBytes bounds the arguments quoted in the question: generous,
+// since the human approves every byte; beyond it the question says where
+// to read the rest.
+const elicitArgBytes = 64 << 10
+
 // askApproval returns a multi-round-trip result asking the human, in the
 // client, to approve this exact call. The SDK turns it into an
 // elicitation/create request for clients on older protocol versions.
-func askApproval(agent string, a *approval.Approval) *mcp.CallToolResult {
-	msg := fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
-		agent, a.Summary, clip(string(a.Args), 2000), a.ID, a.Expires.UTC().Format("15:04:05 MST"))
+func askApproval(agent string, a *approval.Approval, store *approval.Store) *mcp.CallToolResult {
 	return &mcp.CallToolResult{
 		InputRequests: mcp.InputRequestMap{
 			elicitKey: &mcp.ElicitParams{
-				Message:         msg,
+				Message:         approvalQuestion(agent, a, store),
 				RequestedSchema: json.RawMessage(`{"type":"object","properties":{"decision":{"type":"string","title":"Decision","description":"approve runs this exact call once; deny refuses it","enum":["approve","deny"]}},"required":["decision"]}`),
 			},
 		},
 		RequestState: a.ID,
 	}
+}
+
+// approvalQuestion shows the call's arguments in full, with the long values
+// kept in the blob store put back, up to elicitArgBytes.
+func approvalQuestion(agent string, a *approval.Approval, store *approval.Store) string {
+	var args string
+	full, err := store.FullArgs(a)
+	switch {
+	case err != nil:
+		args = fmt.Sprintf("(cannot be shown: %v; deny, or read them with \"warden approvals show %s\")", err, a.ID)
+	case len(full) > elicitArgBytes:
+		args = fmt.Sprintf("%s\n(the first %d of %d bytes; \"warden approvals show %s\" prints every byte)", clip(string(full), elicitArgBytes), elicitArgBytes, len(full), a.ID)
+	default:
+		args = string(full) + fmt.Sprintf("\n(in full; also \"warden approvals show %s\")", a.ID)
+	}
+	return fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
+		agent, a.Summary, args, a.ID, a.Expires.UTC().Format("15:04:05 MST"))
 }
 
 var approvalID = regexp.MustCompile(`^ap_[a-z2-7]{12}$`)
@@ -188,9 +209,13 @@ func result(out *engine.Outcome) *mcp.CallToolResult {
 	}
 }
 
+// clip cuts s to at most n bytes on a character boundary.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
