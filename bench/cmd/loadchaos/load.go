@@ -223,7 +223,9 @@ func (w *worker) call(op, tool string, args map[string]any) (*mcp.CallToolResult
 	// Not the run's deadline: a call in flight when the run ends finishes.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), w.cfg.callTimeout)
 	defer cancel()
+	began := time.Now()
 	res, err := w.cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	w.run.tally.latency(op, time.Since(began))
 	if err != nil {
 		w.failed(op, err)
 		cs := w.cs

@@ -180,6 +180,19 @@ func TestTally(t *testing.T) {
 	}
 }
 
+func TestQuantile(t *testing.T) {
+	ds := []time.Duration{40 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond}
+	if p50, p99 := quantile(ds, 0.5), quantile(ds, 0.99); p50 != "20ms" || p99 != "40ms" {
+		t.Errorf("quantile = %s, %s; want 20ms, 40ms", p50, p99)
+	}
+	if got := quantile([]time.Duration{1234567 * time.Nanosecond}, 0.5); got != "1.23ms" {
+		t.Errorf("quantile of 1.234567ms = %s, want 1.23ms", got)
+	}
+	if got := quantile(nil, 0.5); got != "–" {
+		t.Errorf("quantile(nil) = %s", got)
+	}
+}
+
 func TestSummarize(t *testing.T) {
 	if got := summarize([]int64{5, 1, 9, 3}); got != (stats{min: 1, median: 3, max: 9}) {
 		t.Errorf("summarize = %+v", got)

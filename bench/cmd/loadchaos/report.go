@@ -63,19 +63,21 @@ func (r *report) print(w io.Writer) {
 
 	p("### Calls")
 	p("")
-	p("| operation | calls | ok | failed | failures by reason |")
-	p("|---|---:|---:|---:|---|")
+	p("| operation | calls | ok | failed | p50 | p99 | failures by reason |")
+	p("|---|---:|---:|---:|---:|---:|---|")
 	var all, allOK int
+	var allLat []time.Duration
 	for _, op := range t.ops() {
 		m := t.byOp[op]
 		n := sum(m)
 		all += n
 		allOK += m[okReason]
-		p("| %s | %d | %d | %d | %s |", op, n, m[okReason], n-m[okReason], reasonList(m))
+		allLat = append(allLat, t.lat[op]...)
+		p("| %s | %d | %d | %d | %s | %s | %s |", op, n, m[okReason], n-m[okReason], quantile(t.lat[op], 0.5), quantile(t.lat[op], 0.99), reasonList(m))
 	}
-	p("| **all** | %d | %d | %d | |", all, allOK, all-allOK)
+	p("| **all** | %d | %d | %d | %s | %s | |", all, allOK, all-allOK, quantile(allLat, 0.5), quantile(allLat, 0.99))
 	p("")
-	p("A reason is the code in the tool result; `transport:` marks a call that got no result (server killed, session gone after a restart, refused by HTTP). `connect` counts opening sessions.")
+	p("A reason is the code in the tool result; `transport:` marks a call that got no result (server killed, session gone after a restart, refused by HTTP). `connect` counts opening sessions. p50 and p99 are the latencies of the calls (ok or not) as the client saw them.")
 	p("")
 	p("### Failures by reason")
 	p("")
@@ -218,4 +220,18 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// quantile is the nearest-rank q-quantile of ds, rounded for the table.
+func quantile(ds []time.Duration, q float64) string {
+	if len(ds) == 0 {
+		return "–"
+	}
+	s := slices.Sorted(slices.Values(ds))
+	i := int(q*float64(len(s))+0.999999) - 1
+	d := s[max(0, min(i, len(s)-1))]
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Microsecond).String()
 }

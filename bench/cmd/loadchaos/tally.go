@@ -27,7 +27,8 @@ const transportPrefix = "transport:"
 type tally struct {
 	mu      sync.Mutex
 	start   time.Time
-	byOp    map[string]map[string]int // op → outcome → calls
+	byOp    map[string]map[string]int  // op → outcome → calls
+	lat     map[string][]time.Duration // op → every call's latency
 	windows []window
 	samples map[string]string // transport class "other" → one message
 }
@@ -41,7 +42,7 @@ type window struct {
 }
 
 func newTally(start time.Time) *tally {
-	return &tally{start: start, byOp: map[string]map[string]int{}, samples: map[string]string{}}
+	return &tally{start: start, byOp: map[string]map[string]int{}, lat: map[string][]time.Duration{}, samples: map[string]string{}}
 }
 
 func (t *tally) window(at time.Time) *window {
@@ -68,6 +69,13 @@ func (t *tally) record(op, outcome string, at time.Time) {
 	if outcome != okReason {
 		w.errors++
 	}
+}
+
+// latency records how long one call of op took, whatever its outcome.
+func (t *tally) latency(op string, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lat[op] = append(t.lat[op], d)
 }
 
 // sample keeps one message of an unclassified transport failure.
