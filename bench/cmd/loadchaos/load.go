@@ -199,11 +199,9 @@ func (w *worker) connect() bool {
 }
 
 func (w *worker) failed(op string, err error) {
-	class := transportClass(err)
-	if class == "other" {
-		w.run.tally.sample(op, err.Error())
-	}
-	w.run.tally.record(op, transportPrefix+class, time.Now())
+	outcome := transportPrefix + transportClass(err)
+	w.run.tally.sample(outcome, err.Error())
+	w.run.tally.record(op, outcome, time.Now())
 }
 
 func (w *worker) close() {
@@ -234,16 +232,18 @@ func (w *worker) call(op, tool string, args map[string]any) (*mcp.CallToolResult
 		return nil, unclear
 	}
 	reason := reasonOf(res)
-	if changeMade(res) {
-		// Done, but not recorded: the ledger counts it as done.
-		w.run.tally.record(op, reason+changeMadeSuffix, time.Now())
+	if reason == okReason {
+		w.run.tally.record(op, okReason, time.Now())
 		return res, acked
 	}
-	w.run.tally.record(op, reason, time.Now())
-	if reason != okReason {
-		return res, refused
+	v := refused
+	if changeMade(res) {
+		// Done, but not recorded: the ledger counts it as done.
+		reason, v = reason+changeMadeSuffix, acked
 	}
-	return res, acked
+	w.run.tally.sample(reason, resultText(res))
+	w.run.tally.record(op, reason, time.Now())
+	return res, v
 }
 
 // An op is one kind of call a worker makes, with its share of the mix.
@@ -493,6 +493,17 @@ func reasonIf(res *mcp.CallToolResult, v verdict) string {
 		return ""
 	}
 	return reasonOf(res)
+}
+
+// resultText is a result's text content.
+func resultText(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
 }
 
 // textContent returns a string field of a result's structured content.

@@ -81,8 +81,8 @@ func (r *report) print(w io.Writer) {
 	p("")
 	p("### Failures by reason")
 	p("")
-	p("| reason | calls | operations |")
-	p("|---|---:|---|")
+	p("| reason | calls | operations | first message |")
+	p("|---|---:|---|---|")
 	byReason := t.byReason()
 	for _, reason := range sortedByCount(byReason) {
 		var ops []string
@@ -91,14 +91,10 @@ func (r *report) print(w io.Writer) {
 				ops = append(ops, fmt.Sprintf("%s %d", op, n))
 			}
 		}
-		p("| %s | %d | %s |", reason, byReason[reason], strings.Join(ops, ", "))
+		p("| %s | %d | %s | %s |", reason, byReason[reason], strings.Join(ops, ", "), cell(clipText(t.samples[reason], 200)))
 	}
 	if len(byReason) == 0 {
-		p("| none | 0 | |")
-	}
-	for _, op := range slices.Sorted(maps.Keys(t.samples)) {
-		p("")
-		p("An unclassified transport failure of %s: `%s`", op, clipText(t.samples[op], 300))
+		p("| none | 0 | | |")
 	}
 	p("")
 

@@ -30,7 +30,7 @@ type tally struct {
 	byOp    map[string]map[string]int  // op → outcome → calls
 	lat     map[string][]time.Duration // op → every call's latency
 	windows []window
-	samples map[string]string // transport class "other" → one message
+	samples map[string]string // failure (reason or transport class) → its first message
 }
 
 // window is one windowLen of the run.
@@ -78,12 +78,12 @@ func (t *tally) latency(op string, d time.Duration) {
 	t.lat[op] = append(t.lat[op], d)
 }
 
-// sample keeps one message of an unclassified transport failure.
-func (t *tally) sample(class, msg string) {
+// sample keeps the first message of each kind of failure.
+func (t *tally) sample(outcome, msg string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.samples[class]; !ok {
-		t.samples[class] = msg
+	if _, ok := t.samples[outcome]; !ok {
+		t.samples[outcome] = msg
 	}
 }
 
