@@ -82,7 +82,7 @@ func load(ctx context.Context, c config, fx *fixture, srv *server, rng *rand.Ran
 	return rep, nil
 }
 
-// sampleRSS reads the server's VmRSS every second.
+// sampleRSS reads the server's VmRSS and the disk's use every second.
 func sampleRSS(srv *server, rep *report, stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
