@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Writers of one directory take turns under its flock, but a call checks
@@ -21,15 +22,20 @@ import (
 // changed. Processes sharing a state directory share the table through
 // a file there; without one (no journal) it is kept in memory.
 //
-// The table is a fixed number of slots addressed by a hash of the
-// directory's identity and the name: it is bounded whatever the agent
-// writes. A slot taken over by another name, or read half-written by
-// another process, is simply not found: the call then fails as changed,
-// as it would without the table.
+// The table is a fixed number of buckets of a few slots, addressed by a
+// hash of the directory's identity and the name: it is bounded whatever
+// the agent writes. A name takes its own slot in its bucket again, or
+// else the one recorded longest ago, so a record is lost only when more
+// names of its bucket than it has slots change while a call waits for
+// the lock. A record lost, or read half-written from another process, is
+// simply not found: the call then fails as changed, as it would without
+// the table.
 
 const (
-	writtenSlots = 8192
+	bucketSlots  = 4
+	writtenSlots = 8192 // 512 KiB
 	slotSize     = 64
+	bucketSize   = bucketSlots * slotSize
 	writtenFile  = "fs-written"
 )
 
@@ -49,7 +55,8 @@ type slot struct {
 	mtime int64
 }
 
-// slotKey returns the key of name in the directory dir and its index.
+// slotKey returns the key of name in the directory dir and the offset of
+// its bucket.
 func slotKey(dir iofs.FileInfo, name string) ([16]byte, int64) {
 	d := fileID(dir)
 	var b [16]byte
@@ -62,7 +69,7 @@ func slotKey(dir iofs.FileInfo, name string) ([16]byte, int64) {
 	h.Sum(sum[:0])
 	var key [16]byte
 	copy(key[:], sum[:16])
-	return key, int64(binary.LittleEndian.Uint64(sum[16:24]) % writtenSlots)
+	return key, int64(binary.LittleEndian.Uint64(sum[16:24])%(writtenSlots/bucketSlots)) * bucketSize
 }
 
 // slotOf describes fi (nil: nothing) under key.
@@ -75,10 +82,12 @@ func slotOf(key [16]byte, fi iofs.FileInfo) slot {
 	return s
 }
 
-func (s slot) encode() []byte {
+// encode lays s out with the time it is recorded (microseconds, in the
+// 7 bytes after the kind) and a checksum.
+func (s slot) encode(now time.Time) []byte {
 	b := make([]byte, slotSize)
+	binary.LittleEndian.PutUint64(b[16:], uint64(now.UnixMicro())<<8|uint64(s.kind))
 	copy(b, s.key[:])
-	b[16] = s.kind
 	binary.LittleEndian.PutUint64(b[24:], s.dev)
 	binary.LittleEndian.PutUint64(b[32:], s.ino)
 	binary.LittleEndian.PutUint64(b[40:], uint64(s.size))
@@ -87,24 +96,54 @@ func (s slot) encode() []byte {
 	return b
 }
 
-func decodeSlot(b []byte) (slot, bool) {
+// decodeSlot decodes b; ok is false for an empty or damaged slot.
+func decodeSlot(b []byte) (s slot, at uint64, ok bool) {
 	if len(b) != slotSize || binary.LittleEndian.Uint64(b[56:]) != checksum(b[:56]) {
-		return slot{}, false
+		return slot{}, 0, false
 	}
-	var s slot
 	copy(s.key[:], b[:16])
 	s.kind = b[16]
+	at = binary.LittleEndian.Uint64(b[16:]) >> 8
 	s.dev = binary.LittleEndian.Uint64(b[24:])
 	s.ino = binary.LittleEndian.Uint64(b[32:])
 	s.size = int64(binary.LittleEndian.Uint64(b[40:]))
 	s.mtime = int64(binary.LittleEndian.Uint64(b[48:]))
-	return s, s.kind == leftFile || s.kind == leftNone
+	return s, at, s.kind == leftFile || s.kind == leftNone
 }
 
 func checksum(b []byte) uint64 {
 	h := fnv.New64a()
 	h.Write(b)
 	return h.Sum64()
+}
+
+// place returns the index in bucket of the slot for key: its own, else an
+// empty one, else the one recorded longest ago.
+func place(bucket []byte, key [16]byte) int {
+	best, oldest := 0, ^uint64(0)
+	for i := range bucketSlots {
+		s, at, ok := decodeSlot(bucket[i*slotSize : (i+1)*slotSize])
+		switch {
+		case ok && s.key == key:
+			return i
+		case !ok:
+			at = 0
+		}
+		if at < oldest {
+			best, oldest = i, at
+		}
+	}
+	return best
+}
+
+// holds reports whether bucket records want for its key.
+func holds(bucket []byte, want slot) bool {
+	for i := range bucketSlots {
+		if s, _, ok := decodeSlot(bucket[i*slotSize : (i+1)*slotSize]); ok && s.key == want.key {
+			return s == want
+		}
+	}
+	return false
 }
 
 // memWritten is the table of calls without a state directory, shared by
@@ -134,14 +173,19 @@ func (m *mutation) leftByWarden(d *dirHandle, name string, cur iofs.FileInfo) bo
 // recordLeft records fi (nil: nothing) as what Warden left at name in the
 // directory dir, in memory and in the table of stateDir (if not "").
 func recordLeft(stateDir string, dir iofs.FileInfo, name string, fi iofs.FileInfo) {
-	key, i := slotKey(dir, name)
-	b := slotOf(key, fi).encode()
+	key, off := slotKey(dir, name)
+	b := slotOf(key, fi).encode(time.Now())
 	memWritten.Lock()
-	copy(memWritten.b[i*slotSize:], b)
+	bucket := memWritten.b[off : off+bucketSize]
+	copy(bucket[place(bucket, key)*slotSize:], b)
 	memWritten.Unlock()
 	if stateDir != "" {
 		withTable(stateDir, func(f *os.File) error {
-			_, err := f.WriteAt(b, i*slotSize)
+			bucket := make([]byte, bucketSize)
+			if _, err := f.ReadAt(bucket, off); err != nil {
+				return err
+			}
+			_, err := f.WriteAt(b, off+int64(place(bucket, key)*slotSize))
 			return err
 		})
 	}
@@ -151,24 +195,20 @@ func recordLeft(stateDir string, dir iofs.FileInfo, name string, fi iofs.FileInf
 // recorded for name in the directory dir, in memory or in the table of
 // stateDir (if not "").
 func wasLeft(stateDir string, dir iofs.FileInfo, name string, cur iofs.FileInfo) bool {
-	key, i := slotKey(dir, name)
+	key, off := slotKey(dir, name)
 	want := slotOf(key, cur)
-	found := func(b []byte) bool {
-		s, ok := decodeSlot(b)
-		return ok && s == want
-	}
 	memWritten.Lock()
-	ok := found(memWritten.b[i*slotSize : (i+1)*slotSize])
+	ok := holds(memWritten.b[off:off+bucketSize], want)
 	memWritten.Unlock()
 	if ok || stateDir == "" {
 		return ok
 	}
-	b := make([]byte, slotSize)
+	bucket := make([]byte, bucketSize)
 	err := withTable(stateDir, func(f *os.File) error {
-		_, err := f.ReadAt(b, i*slotSize)
+		_, err := f.ReadAt(bucket, off)
 		return err
 	})
-	return err == nil && found(b)
+	return err == nil && holds(bucket, want)
 }
 
 // stateDir returns the call's state directory, or "" if it has none.
@@ -191,7 +231,8 @@ var tables = struct {
 const maxTables = 8
 
 // withTable runs fn with the table file of the state directory dir. The
-// lock held meanwhile keeps the file from being closed under fn.
+// lock held meanwhile keeps the file from being closed under fn, and
+// makes this process's read and write of a bucket one step.
 func withTable(dir string, fn func(f *os.File) error) error {
 	tables.Lock()
 	defer tables.Unlock()
