@@ -35,6 +35,9 @@ var (
 	ErrTampered = errors.New("audit log truncated or tampered with")
 	// ErrClosed is returned by Append after Close.
 	ErrClosed = errors.New("audit log is closed")
+	// ErrKeyRequired is returned by Open without a key for a log written
+	// with one.
+	ErrKeyRequired = errors.New("audit log needs its key")
 )
 
 // SyncMode says when appended records are flushed to stable storage.
@@ -200,6 +203,10 @@ func initHead(ctx context.Context, dir string, lf, hf *os.File, seal headSealer)
 		}
 		if err := seal.check(h); err != nil {
 			return tamperedIn(dir, fmt.Sprintf("%s: %v", HeadFile, err))
+		}
+		if seal.key == nil && h.mac != "" {
+			// Unkeyed records would break a keyed chain for good.
+			return fmt.Errorf("%s in %s is sealed, so the log is written with a key: use the policy that sets audit.key: %w", HeadFile, dir, ErrKeyRequired)
 		}
 		return nil
 	}

@@ -179,3 +179,15 @@ func TestReseal(t *testing.T) {
 		t.Errorf("a refused Reseal rewrote the head")
 	}
 }
+
+func TestOpen_keyedLogWithoutKey(t *testing.T) {
+	dir, _ := newFilledLog(t, 2, Options{Key: []byte("k-0123456789abcdef")})
+	before := readFile(t, filepath.Join(dir, LogFile))
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrKeyRequired) {
+		t.Fatalf("Open(keyed log, no key) error = %v, want ErrKeyRequired", err)
+	}
+	if got := readFile(t, filepath.Join(dir, LogFile)); !bytes.Equal(got, before) {
+		t.Error("the log changed")
+	}
+	wantOK(t, mustVerify(t, dir, VerifyOptions{Key: []byte("k-0123456789abcdef")}))
+}
