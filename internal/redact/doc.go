@@ -37,6 +37,19 @@
 // reappear across a marker boundary ("D]x" next to "[REDACTED]x"); that
 // adjacency carries no information about the secret.
 //
+// Redacting a whole text is not enough when a caller shows only part of
+// it: eight reads of four bytes each are each free of any whole secret.
+// [Redactor.Window] redacts a window with the bytes around it in view
+// ([Redactor.Margin] on each side), so every byte of the window that
+// belongs to a secret goes, however the window cuts it.
+// [Redactor.MaskReader] and [Redactor.Mask] replace each byte of a secret
+// byte for byte, for searching: a search run on masked text answers for
+// a secret, or any piece of it, exactly as for text that is absent. A
+// value computed from a secret without its surroundings (a database's
+// substr) cannot be recognised from context; [Redactor.Pieces] removes
+// every run of at least [FragmentBytes] bytes of a secret, at the price
+// of removing such runs of ordinary text too.
+//
 // A Redactor is immutable once built and safe for concurrent use. The nil
 // *Redactor is valid and redacts nothing.
 package redact

@@ -81,7 +81,7 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	var db backend
 	switch s.Driver {
 	case "sqlite":
-		db = &sqliteDB{path: s.DSN.Reveal()}
+		db = &sqliteDB{path: s.DSN.Reveal(), maxValue: int(min(lim.bytes, math.MaxInt32)) + messageSlack}
 	case "postgres":
 		db = &postgresDB{dsn: s.DSN, maxMessage: int(min(lim.bytes, math.MaxInt32)) + messageSlack}
 	case "mysql":

@@ -49,6 +49,10 @@ func (d *mysqlDB) open(ctx context.Context) error {
 	}
 	cfg.Params["sql_mode"] = mysqlSQLMode
 	cfg.DialFunc = dialMetered
+	// Compressed, a huge row would cross the metered socket small.
+	if err := cfg.Apply(mysql.EnableCompression(false)); err != nil {
+		return fmt.Errorf("mysql: %w", err)
+	}
 	// A connection dropped at the result bound is expected: the driver
 	// must not print it on stderr, which may be the MCP stdio stream.
 	cfg.Logger = &mysql.NopLogger{}

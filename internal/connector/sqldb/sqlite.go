@@ -25,9 +25,12 @@ const sqliteMaxLength = 16 << 20
 // the policy allowed; writes run on one read-write connection at a time.
 type sqliteDB struct {
 	path string
-	idle chan *sqlite3.Conn // read-only connections not in use
-	slot chan struct{}      // one token per connection that may be opened
-	rwMu sync.Mutex         // serialises writes
+	// maxValue bounds any one string or blob a query makes: no more than
+	// the whole result may hold (and never over sqliteMaxLength).
+	maxValue int
+	idle     chan *sqlite3.Conn // read-only connections not in use
+	slot     chan struct{}      // one token per connection that may be opened
+	rwMu     sync.Mutex         // serialises writes
 }
 
 func (d *sqliteDB) open(ctx context.Context) error {
@@ -57,6 +60,9 @@ func (d *sqliteDB) connect(readOnly bool) (*sqlite3.Conn, error) {
 	}
 	c.Limit(sqlite3.LIMIT_ATTACHED, 0)
 	c.Limit(sqlite3.LIMIT_LENGTH, sqliteMaxLength)
+	if readOnly && d.maxValue > 0 {
+		c.Limit(sqlite3.LIMIT_LENGTH, min(d.maxValue, sqliteMaxLength))
+	}
 	setup := []string{"PRAGMA trusted_schema = OFF", "PRAGMA busy_timeout = 5000"}
 	if readOnly {
 		setup = append(setup, "PRAGMA query_only = ON")
@@ -516,6 +522,12 @@ func (d *sqliteDB) query(ctx context.Context, s *statement, lim limits) (*table,
 		}
 	}
 	if err := st.Err(); err != nil {
+		if errors.Is(err, sqlite3.TOOBIG) && ctx.Err() == nil {
+			// A value larger than the whole result may be was refused
+			// before it was made.
+			t.Truncated, t.Why = true, "max_result_bytes"
+			return t, nil
+		}
 		return nil, sqliteError(ctx, err)
 	}
 	return t, nil
