@@ -59,8 +59,11 @@
 // an earlier record, so cutting records off the end is detected even when
 // the head is rewritten to match what is left. Under a key, a head with no
 // MAC (from an older Warden, or a forger) or a wrong one is tampering:
-// Open, Append and Verify all report it. Without a key, heads carry no MAC
-// and older heads read as before.
+// Open, Append and Verify all report it; once an operator has checked the
+// log, [Reseal] ("warden audit reseal") seals the head of a log an older
+// Warden wrote. Open without a key refuses a log whose head is sealed
+// ([ErrKeyRequired]): unkeyed records would break its chain. Without a
+// key, heads carry no MAC and older heads read as before.
 //
 // # Writers
 //
