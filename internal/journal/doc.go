@@ -12,6 +12,7 @@
 //	<state>/journal/            0700
 //	    lock                    flock around commit, abort and prune
 //	    entries.log             0600, the entries, one JSON line each
+//	    index, index.state      0600, where each entry's line is; totals
 //	    objects/<sha256>        kept contents over 64 KiB, named by their hash
 //	    objects/.hold-*, .tmp-* a transaction's private links, temp files
 //	    .tmp-*                  a log being compacted
@@ -38,12 +39,22 @@
 // Warden, entries/<id>.json, are imported into the log at Open and
 // removed.
 //
-// Each Store keeps an index of the log in memory (where each live entry's
-// line is, its time, paths and objects), reading lines other Stores
-// appended before it answers, and Entry reads one line. Pruning compacts
-// the log: the live lines, byte for byte, go to a temp file that is
-// fsynced and renamed over the log; a Store that finds another file at
-// the path reads it again from the start.
+// Each Store indexes the log without holding its history in memory: an
+// on-disk hash table, index, maps each live entry's id to its line (offset,
+// length, time), and index.state holds the totals pruning needs (live
+// bytes, objects held and their sizes, the oldest time) with the log
+// offset the table covers. A Store keeps in memory only the entries of the
+// lines after that offset, at most 4,096, reading lines other Stores
+// appended before it answers; it then writes them to the table and saves
+// the state, marked dirty while the table is written so that a crash
+// there makes the next Store build both again from the log. So a restart
+// reads index.state and the few lines after it, and memory does not grow
+// with the history. Entry looks its line up in the table; History and
+// undo's inline objects read the log, decoding only the lines that hold
+// the path or hash. Pruning compacts the log: the live lines, byte for
+// byte, go to a temp file that is fsynced and renamed over the log, with
+// a table built for it; a Store that finds another log or table at the
+// path starts again from the state saved with them.
 //
 // # Keeping a file
 //

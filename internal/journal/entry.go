@@ -37,53 +37,43 @@ func (s *Store) Entry(id string) (*core.JournalEntry, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("%s: invalid id %q: %w", op, id, ErrNotFound)
 	}
-	efs, err := s.readEntries(func(x *index) []string { return []string{id} })
+	var ef *entryFile
+	err := s.reading(op, func(x *index) error {
+		l, ok, err := x.get(id)
+		if err != nil || !ok {
+			return err
+		}
+		return s.readLocked(func(f *os.File) error {
+			var err error
+			ef, err = readLine(f, id, l.off, l.n)
+			return err
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	if len(efs) == 0 {
+	if ef == nil {
 		return nil, fmt.Errorf("%s: entry %q: %w", op, id, ErrNotFound)
 	}
-	return &efs[0].JournalEntry, nil
+	return &ef.JournalEntry, nil
 }
 
-// readEntries syncs the index, then reads the lines of the entries pick
-// names from it, skipping names the index does not have. The lines are
-// read without Store.mu, from the log file the index describes.
-func (s *Store) readEntries(pick func(*index) []string) ([]*entryFile, error) {
-	type at struct {
-		id     string
-		off, n int64
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, os.ErrClosed
-	}
-	if err := s.idx.sync(s); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	var lines []at
-	for _, id := range pick(s.idx) {
-		if m, ok := s.idx.entries[id]; ok {
-			lines = append(lines, at{id, m.off, m.n})
+// reading runs fn with the index synced, holding Store.mu and the flock.
+func (s *Store) reading(op string, fn func(*index) error) error {
+	return s.withLock(op, func() error {
+		if err := s.idx.sync(s); err != nil {
+			return err
 		}
-	}
-	// Held until the lines are read, so the handle is not swapped.
+		return fn(s.idx)
+	})
+}
+
+// readLocked runs fn with the log file the index describes. Store.mu is
+// held; fn may read lines.
+func (s *Store) readLocked(fn func(*os.File) error) error {
 	s.logMu.RLock()
 	defer s.logMu.RUnlock()
-	f := s.log
-	s.mu.Unlock()
-	out := make([]*entryFile, 0, len(lines))
-	for _, l := range lines {
-		ef, err := readLine(f, l.id, l.off, l.n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ef)
-	}
-	return out, nil
+	return fn(s.log)
 }
 
 // writeEntry appends ef to the entry log and makes it durable, together
@@ -102,8 +92,7 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 	if err := s.appendSynced(data, syncObjects); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
-	s.idx.put(ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
-	return nil
+	return s.idx.put(s, ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
 }
 
 // encodeEntry returns ef's line.
@@ -131,8 +120,7 @@ func (s *Store) appendEntry(ef *entryFile) error {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
 	s.idx.end = off + int64(len(data))
-	s.idx.put(ef.ID, metaOf(ef, off, int64(len(data))))
-	return nil
+	return s.idx.put(s, ef.ID, metaOf(ef, off, int64(len(data))))
 }
 
 // removeEntry appends a tombstone for the entry id, durably. The flock is
@@ -144,8 +132,7 @@ func (s *Store) removeEntry(id string) error {
 	if err := s.appendSynced(data, false); err != nil {
 		return fmt.Errorf("remove entry %q: %w", id, err)
 	}
-	s.idx.remove(id)
-	return nil
+	return s.idx.remove(s, id)
 }
 
 // appendSynced syncs the index, appends data to the log and flushes it,
@@ -185,24 +172,37 @@ func syncAll(syncs ...func() error) error {
 }
 
 // History returns the entries of resource with a change whose Path or To is
-// path, newest first.
+// path, newest first. It reads the whole log, looking closer only at the
+// lines that hold path: the index keeps no paths, so that its memory does
+// not grow with the history.
 func (s *Store) History(resource, path string) ([]*core.JournalEntry, error) {
 	const op = "journal.History"
-	efs, err := s.readEntries(func(x *index) []string {
-		var ids []string
-		for id, m := range x.entries {
-			if m.resource == resource && slices.Contains(m.paths, path) {
-				ids = append(ids, id)
-			}
-		}
-		return ids
-	})
+	needle, err := json.Marshal(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var out []*core.JournalEntry
-	for _, ef := range efs {
-		out = append(out, &ef.JournalEntry)
+	err = s.reading(op, func(x *index) error {
+		return s.readLocked(func(f *os.File) error {
+			return eachLine(f, x.end, needle, func(line []byte, off, n int64) error {
+				var ef entryFile
+				if json.Unmarshal(line, &ef) != nil || ef.Removed || ef.Resource != resource || !validID(ef.ID) {
+					return nil
+				}
+				if !slices.ContainsFunc(ef.Changes, func(c core.Change) bool { return c.Path == path || c.To == path }) {
+					return nil
+				}
+				l, ok, err := x.get(ef.ID)
+				if err != nil || !ok || l.off != off {
+					return err // replaced or removed since
+				}
+				out = append(out, &ef.JournalEntry)
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	slices.SortFunc(out, func(a, b *core.JournalEntry) int {
 		if c := b.Time.Compare(a.Time); c != 0 {

@@ -18,3 +18,11 @@ func SetInlineMax(s *Store, n int64) { s.inlineMax = n }
 
 // SetInlineTxMax sets how many bytes one Tx may keep inline.
 func SetInlineTxMax(s *Store, n int64) { s.inlineTxMax = n }
+
+// SetHotMax sets how many entries an index holds in memory before writing
+// them to its table, for every Store, until the test ends.
+func SetHotMax(t interface{ Cleanup(func()) }, n int) {
+	old := hotMax
+	hotMax = n
+	t.Cleanup(func() { hotMax = old })
+}

@@ -2,34 +2,47 @@ package journal
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 )
 
-// index is a Store's in-memory view of the entry log: where each live
-// entry's line is, and enough about it to prune and to answer History
-// without reading the lines. It is brought up to date with the log by sync,
-// under Store.mu.
+// index is a Store's view of the entry log: where each live entry's line
+// is, and the totals pruning needs. Memory holds only the entries of the
+// lines read since the table was last brought up to date (hot, at most
+// hotMax of them) and the totals; every other entry is found through the
+// on-disk table. The table is brought up to date, and the totals saved
+// with the offset it covers in the state file, every hotMax entries, so a
+// restart reads that file and the lines after it instead of the whole log.
+// It is brought up to date with the log by sync, under Store.mu and the
+// flock.
 type index struct {
-	entries map[string]*entryMeta
-	refs    map[string]int   // object file → entries that hold it
-	sizes   map[string]int64 // object file → size, while refs > 0
-	// inline maps each object held inline to the entries whose line holds
-	// it, for Open.
-	inline map[string]map[string]bool
+	tab  *table
+	hot  map[string]*entryMeta // entry of each id read since from; nil: removed
+	from int64                 // the table holds the lines before this offset
+
+	refs  map[string]int   // object file → entries that hold it
+	sizes map[string]int64 // object file → size, while refs > 0
 	// bytes is the total size of the object files held, plus that of each
 	// entry's inline objects: each line has its own copy.
 	bytes  int64
-	oldest time.Time // earliest entry time; zero when empty
+	count  int64     // live entries
+	oldest time.Time // no later than the earliest entry time; zero when empty
 	end    int64     // log offset just past the last whole line read
 	live   int64     // bytes of the lines entries point at
 	dev    uint64    // the log file read, to notice it was replaced
 	ino    uint64
+	ready  bool // the table and totals describe the log up to from
 }
+
+// hotMax is how many entries the index holds in memory before it writes
+// them to the table (a variable for tests).
+var hotMax = 4096
 
 type entryMeta struct {
 	time     time.Time
@@ -41,7 +54,7 @@ type entryMeta struct {
 }
 
 func newIndex() *index {
-	return &index{entries: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}, inline: map[string]map[string]bool{}}
+	return &index{hot: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}}
 }
 
 func metaOf(ef *entryFile, off, n int64) *entryMeta {
@@ -70,10 +83,59 @@ func metaOf(ef *entryFile, off, n int64) *entryMeta {
 	return m
 }
 
+// loc is where an entry's line is.
+type loc struct {
+	off, n int64
+	time   time.Time
+}
+
+// get returns where the live line of id is.
+func (x *index) get(id string) (loc, bool, error) {
+	if m, ok := x.hot[id]; ok {
+		if m == nil {
+			return loc{}, false, nil
+		}
+		return loc{m.off, m.n, m.time}, true, nil
+	}
+	if x.tab == nil {
+		return loc{}, false, nil
+	}
+	s, ok, err := x.tab.lookup(idHash(id))
+	if err != nil || !ok {
+		return loc{}, false, err
+	}
+	return loc{s.off, int64(s.n), time.Unix(0, s.time)}, true, nil
+}
+
+// meta returns the entry id as the index has it, reading its line when it
+// is not in memory; nil if there is none.
+func (x *index) meta(s *Store, id string) (*entryMeta, error) {
+	if m, ok := x.hot[id]; ok {
+		return m, nil
+	}
+	l, ok, err := x.get(id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	ef, err := readLine(s.log, id, l.off, l.n)
+	if err != nil {
+		return nil, err
+	}
+	return metaOf(ef, l.off, l.n), nil
+}
+
 // put makes m the entry id, replacing what the index had for id.
-func (x *index) put(id string, m *entryMeta) {
-	x.remove(id)
-	x.entries[id] = m
+func (x *index) put(s *Store, id string, m *entryMeta) error {
+	if err := x.remove(s, id); err != nil {
+		return err
+	}
+	x.hot[id] = m
+	x.add(m)
+	return nil
+}
+
+func (x *index) add(m *entryMeta) {
+	x.count++
 	x.live += m.n
 	for sha, size := range m.objects {
 		if x.refs[sha] == 0 {
@@ -82,24 +144,26 @@ func (x *index) put(id string, m *entryMeta) {
 		}
 		x.refs[sha]++
 	}
-	for sha, size := range m.inline {
+	for _, size := range m.inline {
 		x.bytes += size
-		if x.inline[sha] == nil {
-			x.inline[sha] = map[string]bool{}
-		}
-		x.inline[sha][id] = true
 	}
 	if x.oldest.IsZero() || m.time.Before(x.oldest) {
 		x.oldest = m.time
 	}
 }
 
-func (x *index) remove(id string) {
-	m, ok := x.entries[id]
-	if !ok {
-		return
+// remove drops the entry id. The oldest time stays as it was, a bound the
+// next prune makes exact.
+func (x *index) remove(s *Store, id string) error {
+	m, err := x.meta(s, id)
+	if err != nil {
+		return err
 	}
-	delete(x.entries, id)
+	if m == nil {
+		return nil
+	}
+	x.hot[id] = nil
+	x.count--
 	x.live -= m.n
 	for sha := range m.objects {
 		if x.refs[sha]--; x.refs[sha] <= 0 {
@@ -108,20 +172,13 @@ func (x *index) remove(id string) {
 			delete(x.sizes, sha)
 		}
 	}
-	for sha, size := range m.inline {
+	for _, size := range m.inline {
 		x.bytes -= size
-		if delete(x.inline[sha], id); len(x.inline[sha]) == 0 {
-			delete(x.inline, sha)
-		}
 	}
-	if !m.time.After(x.oldest) {
+	if x.count == 0 {
 		x.oldest = time.Time{}
-		for _, o := range x.entries {
-			if x.oldest.IsZero() || o.time.Before(x.oldest) {
-				x.oldest = o.time
-			}
-		}
 	}
+	return nil
 }
 
 // waste is the bytes of the log no live entry points at: replaced entries,
@@ -131,41 +188,58 @@ func (x *index) waste() int64 { return x.end - x.live }
 // sync brings the index up to date with the log: it reads the lines other
 // Stores appended since the last sync and, when the file at the log's path
 // is no longer the one read (another Store compacted it), reopens it and
-// reads it all again.
+// starts from the table and totals saved for it, or builds them. The
+// flock is held.
 func (x *index) sync(s *Store) error {
 	st, err := statAt(s.dir, logName)
 	if err != nil && !isNotExist(err) {
 		return fmt.Errorf("stat %s: %w", logName, err)
 	}
-	if err != nil || s.log == nil || st.dev != x.dev || st.ino != x.ino {
+	if err != nil || s.log == nil || st.dev != x.dev || st.ino != x.ino || !x.ready || x.tableReplaced(s) {
 		if err := s.reopenLog(); err != nil {
 			return err
 		}
+		return x.load(s)
 	}
-	return x.scan(s.log)
+	return x.scan(s)
+}
+
+// tableReplaced reports whether the table at its path is not the one x
+// has open: another Store grew or rebuilt it, and saved the state that
+// goes with it.
+func (x *index) tableReplaced(s *Store) bool {
+	named, err := statAt(s.dir, tableName)
+	if err != nil {
+		return true
+	}
+	open, err := statFile(x.tab.f)
+	return err != nil || named.dev != open.dev || named.ino != open.ino
 }
 
 // reset forgets everything read from the log.
 func (x *index) reset(dev, ino uint64) {
+	x.tab.close()
 	*x = *newIndex()
 	x.dev, x.ino = dev, ino
 }
 
-// scan reads the whole lines of f from x.end on. A line that does not
-// parse (torn by a crash: the write-ahead record of a change that never
-// happened) or is over maxEntryBytes is skipped. A last line without its
-// '\n' is left for the next scan: it may be an append in progress.
-func (x *index) scan(f *os.File) error {
+// scan reads the whole lines of the log from x.end on. A line that does
+// not parse (torn by a crash: the write-ahead record of a change that
+// never happened) or is over maxEntryBytes is skipped. A last line without
+// its '\n' is left for the next scan: it may be an append in progress.
+// Once hotMax entries are in memory it writes them to the table.
+func (x *index) scan(s *Store) error {
+	f := s.log
 	st, err := statFile(f)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", logName, err)
 	}
 	if st.size < x.end {
-		// Truncated in place, which no Store does: read it again.
-		x.reset(x.dev, x.ino)
+		// Truncated in place, which no Store does: build the index again.
+		return x.rebuild(s)
 	}
 	if st.size == x.end {
-		return nil
+		return x.flushIfFull(s)
 	}
 	r := bufio.NewReaderSize(io.NewSectionReader(f, x.end, st.size-x.end), 64<<10)
 	var line []byte
@@ -179,10 +253,17 @@ func (x *index) scan(f *os.File) error {
 		switch err {
 		case nil:
 			if n <= maxEntryBytes+1 {
-				x.apply(line, x.end, n)
+				if err := x.apply(s, line, x.end, n); err != nil {
+					return err
+				}
 			}
 			x.end += n
 			line, n = line[:0], 0
+			if len(x.hot) >= hotMax {
+				if err := x.flush(s); err != nil {
+					return err
+				}
+			}
 		case bufio.ErrBufferFull:
 		case io.EOF:
 			return nil
@@ -193,14 +274,261 @@ func (x *index) scan(f *os.File) error {
 }
 
 // apply records the line at off: an entry, or a tombstone removing one.
-func (x *index) apply(line []byte, off, n int64) {
+func (x *index) apply(s *Store, line []byte, off, n int64) error {
 	var ef entryFile
 	if err := json.Unmarshal(line, &ef); err != nil || !validID(ef.ID) {
-		return
+		return nil
 	}
 	if ef.Removed {
-		x.remove(ef.ID)
-		return
+		return x.remove(s, ef.ID)
 	}
-	x.put(ef.ID, metaOf(&ef, off, n))
+	return x.put(s, ef.ID, metaOf(&ef, off, n))
 }
+
+// flushIfFull writes the entries in memory to the table once there are
+// hotMax of them.
+func (x *index) flushIfFull(s *Store) error {
+	if len(x.hot) < hotMax {
+		return nil
+	}
+	return x.flush(s)
+}
+
+// flush writes the entries in memory to the table, then saves the totals
+// and the offset the table now covers. The state file says "dirty" while
+// the table is written: a crash then leaves a table that may be ahead of
+// the saved totals, and the next Store builds both again.
+func (x *index) flush(s *Store) error {
+	if err := x.saveState(s, true); err != nil {
+		return err
+	}
+	if err := x.writeHot(s); err != nil {
+		return err
+	}
+	if err := datasync(x.tab.f); err != nil {
+		return fmt.Errorf("flush %s: %w", tableName, err)
+	}
+	clear(x.hot)
+	x.from = x.end
+	return x.saveState(s, false)
+}
+
+// writeHot puts the entries in memory in the table, growing it first if
+// they would fill it over half.
+func (x *index) writeHot(s *Store) error {
+	if x.tab.full(len(x.hot)) {
+		if err := x.grow(s, uint64(len(x.hot))); err != nil {
+			return err
+		}
+	}
+	for id, m := range x.hot {
+		var err error
+		if m == nil {
+			err = x.tab.del(idHash(id))
+		} else {
+			err = x.tab.put(slot{h: idHash(id), off: m.off, n: uint32(m.n), time: m.time.UnixNano()})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return x.tab.writeHeader()
+}
+
+// grow replaces the table with one of at least four times the live
+// entries plus more, copying the live slots, and renames it into place.
+func (x *index) grow(s *Store, more uint64) error {
+	want := tableCap(uint64(max(x.count, 0)) + more)
+	tmp := tempName(".tmp-")
+	nt, err := createTable(s.dir, tmp, want)
+	if err != nil {
+		return fmt.Errorf("grow %s: %w", tableName, err)
+	}
+	err = x.tab.each(func(sl slot) error { return nt.put(sl) })
+	if err == nil {
+		err = nt.writeHeader()
+	}
+	if err == nil {
+		err = renameAt(s.dir, tmp, tableName)
+	}
+	if err != nil {
+		nt.close()
+		unlinkAt(s.dir, tmp)
+		return fmt.Errorf("grow %s: %w", tableName, err)
+	}
+	x.tab.close()
+	x.tab = nt
+	return nil
+}
+
+// tableCap is the capacity of a table for n entries: a power of two, at
+// least 4n so it is rebuilt rarely and probes stay short.
+func tableCap(n uint64) uint64 {
+	c := uint64(minTabCap)
+	for c < 4*n {
+		c <<= 1
+	}
+	return c
+}
+
+// indexState is the state file: the totals of the log up to Covered, the
+// offset up to which the table holds its lines.
+type indexState struct {
+	Dev, Ino uint64
+	Covered  int64
+	Live     int64
+	Count    int64
+	Bytes    int64
+	Oldest   time.Time
+	Objects  map[string][2]int64 // object file → refs, size
+	Dirty    bool
+}
+
+const stateName = "index.state"
+
+// saveState writes the state file through a temp file renamed over it.
+func (x *index) saveState(s *Store, dirty bool) error {
+	st := indexState{Dev: x.dev, Ino: x.ino, Covered: x.end, Live: x.live, Count: x.count, Bytes: x.bytes, Oldest: x.oldest, Objects: map[string][2]int64{}, Dirty: dirty}
+	for sha, n := range x.refs {
+		st.Objects[sha] = [2]int64{int64(n), x.sizes[sha]}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := tempName(".tmp-")
+	f, err := openRW(s.dir, tmp, true)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", stateName, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = datasync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = renameAt(s.dir, tmp, stateName)
+	}
+	if err == nil {
+		err = s.dir.Sync()
+	}
+	if err != nil {
+		unlinkAt(s.dir, tmp)
+		return fmt.Errorf("save %s: %w", stateName, err)
+	}
+	return nil
+}
+
+// load starts the index of the log just opened from the table and the
+// state file, reading only the lines after what they cover, or builds
+// them when they do not describe this log.
+func (x *index) load(s *Store) error {
+	dev, ino := x.dev, x.ino
+	st, err := loadState(s)
+	if err == nil && (st.Dirty || st.Dev != dev || st.Ino != ino) {
+		err = ErrNotFound
+	}
+	var tab *table
+	if err == nil {
+		tab, err = openTable(s.dir)
+	}
+	if err != nil {
+		return x.rebuild(s)
+	}
+	lst, err := statFile(s.log)
+	if err != nil || lst.size < st.Covered {
+		tab.close()
+		return x.rebuild(s)
+	}
+	x.reset(dev, ino)
+	x.tab, x.ready = tab, true
+	x.from, x.end, x.live, x.count, x.bytes, x.oldest = st.Covered, st.Covered, st.Live, st.Count, st.Bytes, st.Oldest
+	for sha, v := range st.Objects {
+		x.refs[sha], x.sizes[sha] = int(v[0]), v[1]
+	}
+	return x.scan(s)
+}
+
+func loadState(s *Store) (*indexState, error) {
+	f, err := openRead(s.dir, stateName)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	var st indexState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// rebuild builds the table and the totals from the whole log: for a log
+// of an older Warden, or after a crash while the table was written. Memory
+// stays bounded: entries go to the table every hotMax.
+func (x *index) rebuild(s *Store) error {
+	dev, ino := x.dev, x.ino
+	x.reset(dev, ino)
+	tmp := tempName(".tmp-")
+	tab, err := createTable(s.dir, tmp, minTabCap)
+	if err != nil {
+		return fmt.Errorf("build %s: %w", tableName, err)
+	}
+	if err := renameAt(s.dir, tmp, tableName); err != nil {
+		tab.close()
+		unlinkAt(s.dir, tmp)
+		return fmt.Errorf("build %s: %w", tableName, err)
+	}
+	x.tab, x.ready = tab, true
+	// Whatever the state file said is void until the table is written.
+	if err := x.saveState(s, true); err != nil {
+		return err
+	}
+	if err := x.scan(s); err != nil {
+		x.ready = false
+		return err
+	}
+	if err := x.flush(s); err != nil {
+		x.ready = false
+		return err
+	}
+	return nil
+}
+
+// eachLine calls fn with every whole line of the log up to end whose bytes
+// contain needle, and its offset and length. Lines are read in order
+// without Store.mu.
+func eachLine(f *os.File, end int64, needle []byte, fn func(line []byte, off, n int64) error) error {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, end), 256<<10)
+	var line []byte
+	var off, n int64
+	for {
+		frag, err := r.ReadSlice('\n')
+		n += int64(len(frag))
+		if n <= maxEntryBytes+1 {
+			line = append(line, frag...)
+		}
+		switch err {
+		case nil:
+			if n <= maxEntryBytes+1 && bytes.Contains(line, needle) {
+				if err := fn(line, off, n); err != nil {
+					return err
+				}
+			}
+			off += n
+			line, n = line[:0], 0
+		case bufio.ErrBufferFull:
+		case io.EOF:
+			return nil
+		default:
+			return fmt.Errorf("read %s: %w", logName, err)
+		}
+	}
+}
+
+var errStop = errors.New("stop")

@@ -1,16 +1,15 @@
 package journal
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 )
 
 // inlineMax is the largest file Keep copies into its entry line instead of
@@ -76,19 +75,42 @@ func hashOf(data []byte) string {
 }
 
 // openInline returns a private copy of the object sum that an entry line
-// holds inline, taken from the newest line holding it, or ErrNotFound.
+// holds inline, or ErrNotFound. Any live entry's line holding it will do,
+// since the content is checked against sum: one in memory, else the first
+// in the log.
 func (s *Store) openInline(sum string) (*os.File, error) {
-	efs, err := s.readEntries(func(x *index) []string {
-		var ids []string
-		for id := range x.inline[sum] {
-			ids = append(ids, id)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		return []string{slices.MaxFunc(ids, func(a, b string) int {
-			return cmp.Compare(x.entries[a].off, x.entries[b].off)
-		})}
+	var efs []*entryFile
+	err := s.reading("journal.Open", func(x *index) error {
+		return s.readLocked(func(f *os.File) error {
+			for id, m := range x.hot {
+				if m == nil {
+					continue
+				}
+				if _, ok := m.inline[sum]; ok {
+					ef, err := readLine(f, id, m.off, m.n)
+					if err != nil {
+						return err
+					}
+					efs = append(efs, ef)
+					return nil
+				}
+			}
+			err := eachLine(f, x.end, []byte(`"`+sum+`":"`), func(line []byte, off, n int64) error {
+				var ef entryFile
+				if json.Unmarshal(line, &ef) != nil || ef.Inline[sum] == "" {
+					return nil
+				}
+				if l, ok, err := x.get(ef.ID); err != nil || !ok || l.off != off {
+					return err // replaced or removed: not the journal's any more
+				}
+				efs = append(efs, &ef)
+				return errStop
+			})
+			if err == errStop {
+				err = nil
+			}
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -179,6 +179,16 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	var errs []error
+	if x := s.idx; x.ready && len(x.hot) > 0 && s.lock != nil {
+		// Saved for the next Store, which then reads only what follows.
+		if err := lockFile(s.lock); err == nil {
+			if err := x.sync(s); err == nil && len(x.hot) > 0 {
+				errs = append(errs, x.flush(s))
+			}
+			errs = append(errs, unlockFile(s.lock))
+		}
+	}
+	errs = append(errs, s.idx.tab.close())
 	for _, f := range []*os.File{s.dir, s.objects, s.lock} {
 		if f != nil {
 			errs = append(errs, f.Close())

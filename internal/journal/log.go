@@ -3,7 +3,6 @@ package journal
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // logName is the entry log in the journal directory.
@@ -143,83 +143,122 @@ func (s *Store) needCompact() bool {
 }
 
 // compact rewrites the log with only the lines of live entries, byte for
-// byte and in their order, through a temp file renamed over the log; other
-// Stores notice the new file at their next sync. The flock is held and the
-// index synced.
-func (s *Store) compact() error {
+// byte and in their order, through a temp file renamed over the log, and
+// builds the table for it meanwhile. It drops the entries older than
+// cutoff, then the oldest lines' entries while the objects held exceed
+// MaxBytes, never the entry keep. The state file says "dirty" from before
+// the renames until the new state is saved, so a crash in between makes
+// the next Store build the index again. Other Stores notice the new log at
+// their next sync. The flock is held and the index synced.
+func (s *Store) compact(keep string, cutoff time.Time) (err error) {
 	x := s.idx
-	ids := make([]string, 0, len(x.entries))
-	for id := range x.entries {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(x.entries[a].off, x.entries[b].off) })
-	f, offs, err := s.writeCompacted(ids)
+	tmpLog, tmpTab := tempName(".tmp-"), tempName(".tmp-")
+	f, err := openAppend(s.dir, tmpLog, true)
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", logName, err)
 	}
-	st, err := statFile(f)
-	s.swapLog(f)
+	nt, err := createTable(s.dir, tmpTab, tableCap(uint64(max(x.count, 0))))
 	if err != nil {
-		// The index cannot tell this file from the next: read it again.
-		s.idx.reset(0, 0)
-		return fmt.Errorf("compact %s: %w", logName, errors.Join(err, s.idx.sync(s)))
+		f.Close()
+		unlinkAt(s.dir, tmpLog)
+		return fmt.Errorf("compact %s: %w", logName, err)
 	}
-	for i, id := range ids {
-		x.entries[id].off = offs[i]
+	defer func() {
+		if err != nil {
+			f.Close()
+			nt.close()
+			unlinkAt(s.dir, tmpLog)
+			unlinkAt(s.dir, tmpTab)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 64<<10)
+	var end int64
+	var oldest time.Time
+	err = eachLine(s.log, x.end, nil, func(line []byte, off, n int64) error {
+		id, ok := lineID(line)
+		if !ok {
+			return nil
+		}
+		l, live, err := x.get(id)
+		if err != nil || !live || l.off != off || l.n != n {
+			return err
+		}
+		if id != keep && (l.time.Before(cutoff) || x.bytes > s.opts.MaxBytes) {
+			return x.remove(s, id)
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		if err := nt.put(slot{h: idHash(id), off: end, n: uint32(n), time: l.time.UnixNano()}); err != nil {
+			return err
+		}
+		if oldest.IsZero() || l.time.Before(oldest) {
+			oldest = l.time
+		}
+		end += n
+		return nil
+	})
+	if err == nil {
+		err = w.Flush()
 	}
-	x.end, x.dev, x.ino = x.live, st.dev, st.ino
-	// The new log is in place; should this sync fail, a crash may bring
-	// back the old one, whose dropped entries a prune drops again.
-	if err := s.dir.Sync(); err != nil {
+	if err == nil {
+		err = datasync(f)
+	}
+	if err == nil {
+		if err = nt.writeHeader(); err == nil {
+			err = datasync(nt.f)
+		}
+	}
+	var st stat
+	if err == nil {
+		st, err = statFile(f)
+	}
+	if err == nil && st.size != end {
+		err = fmt.Errorf("copied %d bytes of %d: %w", st.size, end, ErrCorrupt)
+	}
+	if err == nil {
+		err = x.saveState(s, true)
+	}
+	if err == nil {
+		err = renameAt(s.dir, tmpLog, logName)
+	}
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", logName, err)
+	}
+	// The new log is in place: from here on the index describes it.
+	if rerr := renameAt(s.dir, tmpTab, tableName); rerr != nil {
+		unlinkAt(s.dir, tmpTab)
+		nt.close()
+		s.swapLog(f)
+		x.reset(st.dev, st.ino)
+		return fmt.Errorf("compact %s: %w", logName, rerr)
+	}
+	s.swapLog(f)
+	x.tab.close()
+	x.tab = nt
+	clear(x.hot)
+	x.dev, x.ino = st.dev, st.ino
+	x.from, x.end, x.live, x.oldest = end, end, end, oldest
+	// Should this fail, a crash may bring back the old log, whose dropped
+	// entries a prune drops again; the dirty state makes it rebuilt.
+	if err := x.saveState(s, false); err != nil {
 		return fmt.Errorf("compact %s: %w", logName, err)
 	}
 	return nil
 }
 
-// writeCompacted writes the lines of ids to a temp file, makes it durable
-// and renames it over the log. It returns the file, open for appending,
-// and the new offset of each line.
-func (s *Store) writeCompacted(ids []string) (_ *os.File, offs []int64, err error) {
-	tmp := tempName(".tmp-")
-	f, err := openAppend(s.dir, tmp, true)
-	if err != nil {
-		return nil, nil, err
+// lineID returns the id a log line starts with: every line is an entry
+// or a tombstone, encoded with its id first.
+func lineID(line []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(`{"id":"`))
+	if !ok {
+		return "", false
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			unlinkAt(s.dir, tmp)
-		}
-	}()
-	w := bufio.NewWriterSize(f, 64<<10)
-	offs = make([]int64, len(ids))
-	var end int64
-	for i, id := range ids {
-		m := s.idx.entries[id]
-		offs[i] = end
-		if _, err := io.Copy(w, io.NewSectionReader(s.log, m.off, m.n)); err != nil {
-			return nil, nil, err
-		}
-		end += m.n
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || !validID(string(rest[:i])) {
+		return "", false
 	}
-	if err := w.Flush(); err != nil {
-		return nil, nil, err
-	}
-	st, err := statFile(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	if st.size != end {
-		// The old log was cut short under the index.
-		return nil, nil, fmt.Errorf("copied %d bytes of %d: %w", st.size, end, ErrCorrupt)
-	}
-	if err := datasync(f); err != nil {
-		return nil, nil, err
-	}
-	if err := renameAt(s.dir, tmp, logName); err != nil {
-		return nil, nil, err
-	}
-	return f, offs, nil
+	return string(rest[:i]), true
 }
 
 // migrate imports the entry files of the layout before the log,
@@ -250,7 +289,9 @@ func (s *Store) migrate() error {
 		if !ok || !validID(id) {
 			continue
 		}
-		if _, ok := s.idx.entries[id]; ok {
+		if _, ok, err := s.idx.get(id); err != nil {
+			return fmt.Errorf("migrate entries: %w", err)
+		} else if ok {
 			continue // imported before a crash stopped the removal
 		}
 		line, err := readEntryFile(d, id)

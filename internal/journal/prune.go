@@ -3,7 +3,6 @@ package journal
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -37,48 +36,21 @@ func (s *Store) needPrune() bool {
 }
 
 // pruneLocked prunes, never removing the entry keep. Store.mu and the flock
-// are held, so no entry is committed meanwhile.
+// are held, so no entry is committed meanwhile. When something is to be
+// dropped, or the log is mostly waste, it rewrites the log (see compact);
+// otherwise it reads nothing but the objects directory.
 func (s *Store) pruneLocked(keep string) error {
 	if err := s.idx.sync(s); err != nil {
 		return err
 	}
 	now := s.now()
 	s.lastPrune = now
-	dropped := false
-	drop := func(id string) {
-		s.idx.remove(id)
-		dropped = true
-	}
+	x := s.idx
 	cutoff := now.Add(-s.opts.MaxAge)
-	for id, m := range s.idx.entries {
-		if id != keep && m.time.Before(cutoff) {
-			drop(id)
-		}
-	}
-	if s.idx.bytes > s.opts.MaxBytes {
-		ids := make([]string, 0, len(s.idx.entries))
-		for id := range s.idx.entries {
-			ids = append(ids, id)
-		}
-		slices.SortFunc(ids, func(a, b string) int {
-			if c := s.idx.entries[a].time.Compare(s.idx.entries[b].time); c != 0 {
-				return c
-			}
-			return strings.Compare(a, b)
-		})
-		for _, id := range ids {
-			if s.idx.bytes <= s.opts.MaxBytes {
-				break
-			}
-			if id != keep {
-				drop(id)
-			}
-		}
-	}
-	if dropped || s.needCompact() {
-		if err := s.compact(); err != nil {
+	if x.bytes > s.opts.MaxBytes || (!x.oldest.IsZero() && x.oldest.Before(cutoff)) || s.needCompact() {
+		if err := s.compact(keep, cutoff); err != nil {
 			// The dropped entries may still be in the log: keep their
-			// objects, and read the log again at the next sync.
+			// objects, and build the index again at the next sync.
 			s.idx.reset(0, 0)
 			return err
 		}

@@ -230,3 +230,13 @@ func readNames(dir *os.File) ([]string, error) {
 }
 
 var errLoop error = unix.ELOOP
+
+// openRW opens name in dir for reading and writing, creating it (and
+// failing if it exists) when create is set.
+func openRW(dir *os.File, name string, create bool) (*os.File, error) {
+	flags := unix.O_RDWR
+	if create {
+		flags |= unix.O_CREAT | unix.O_EXCL
+	}
+	return openAt(dir, name, flags, 0o600)
+}

@@ -37,6 +37,7 @@ func openRead(*os.File, string) (*os.File, error)         { return nil, errUnsup
 func createExcl(*os.File, string) (*os.File, error)       { return nil, errUnsupported }
 func openTemp(*os.File) (*os.File, error)                 { return nil, errUnsupported }
 func openAppend(*os.File, string, bool) (*os.File, error) { return nil, errUnsupported }
+func openRW(*os.File, string, bool) (*os.File, error)     { return nil, errUnsupported }
 func datasync(*os.File) error                             { return errUnsupported }
 func openDir(string) (*os.File, error)                    { return nil, errUnsupported }
 func openLock(string) (*os.File, error)                   { return nil, errUnsupported }

@@ -53,14 +53,12 @@ func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
 	if !validID(e.ID) {
 		return nil, fmt.Errorf("%s: invalid id %q", op, e.ID)
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%s: %w", op, os.ErrClosed)
-	}
-	err := s.idx.sync(s)
-	_, exists := s.idx.entries[e.ID]
-	s.mu.Unlock()
+	exists := false
+	err := s.reading(op, func(x *index) error {
+		var err error
+		_, exists, err = x.get(e.ID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: entry %q: %w", op, e.ID, err)
 	}
