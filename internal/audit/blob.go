@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/warden-dev/warden/internal/redact"
 )
@@ -72,11 +73,67 @@ var (
 // a record that references one is never on disk without it. A call thus
 // adds at most about its own argument size to the store, once: identical
 // contents share one file.
+//
+// With [SyncAlways] each blob is flushed before SplitArgs returns. With
+// [SyncInterval] the blobs are flushed by the same flush as the records,
+// just before the log, so a record never reaches the disk before its
+// blobs: this keeps a write of a few KiB from paying two more flushes.
 func (l *Log) SplitArgs(args json.RawMessage, keep func(key string) bool) (json.RawMessage, []Blob, error) {
-	return splitArgs(l.dir, l.opts.Redactor, args, keep)
+	st := &storer{dir: l.dir, r: l.opts.Redactor}
+	if l.opts.Sync == SyncInterval {
+		st.later = &l.blobs
+	}
+	return st.split(args, keep)
 }
 
-func splitArgs(dir string, r *redact.Redactor, args json.RawMessage, keep func(string) bool) (json.RawMessage, []Blob, error) {
+// storer writes the blobs of one call.
+type storer struct {
+	dir   string
+	r     *redact.Redactor
+	later *pendingSync // nil: flush each blob at once
+}
+
+// pendingSync is the blob files and directories written but not yet
+// flushed, for a Log in SyncInterval mode.
+type pendingSync struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func (p *pendingSync) add(paths []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paths == nil {
+		p.paths = map[string]bool{}
+	}
+	for _, path := range paths {
+		p.paths[path] = true
+	}
+}
+
+// flush syncs every pending path. A path that failed stays pending, and
+// the error is returned: the log must not be flushed ahead of its blobs.
+func (p *pendingSync) flush() error {
+	p.mu.Lock()
+	paths := p.paths
+	p.paths = nil
+	p.mu.Unlock()
+	var failed []string
+	var errs []error
+	for path := range paths {
+		if err := syncPath(path); err != nil {
+			failed = append(failed, path)
+			errs = append(errs, err)
+		}
+	}
+	if len(failed) > 0 {
+		p.add(failed)
+		return fmt.Errorf("sync blobs: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (st *storer) split(args json.RawMessage, keep func(string) bool) (json.RawMessage, []Blob, error) {
 	if len(args) <= InlineArgsBytes {
 		return args, nil, nil
 	}
@@ -90,7 +147,7 @@ func splitArgs(dir string, r *redact.Redactor, args json.RawMessage, keep func(s
 		if len(v) <= inlineValueBytes || keep != nil && keep(k) {
 			continue
 		}
-		b, err := putValue(dir, r, pointerTo(k), v)
+		b, err := st.put(pointerTo(k), v)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -105,7 +162,7 @@ func splitArgs(dir string, r *redact.Redactor, args json.RawMessage, keep func(s
 	if len(inline) <= MaxInlineArgsBytes {
 		return inline, blobs, nil
 	}
-	whole, err := putValue(dir, r, "", args)
+	whole, err := st.put("", args)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,7 +171,8 @@ func splitArgs(dir string, r *redact.Redactor, args json.RawMessage, keep func(s
 
 // putValue redacts one JSON value and stores it as a blob: a string as its
 // text, anything else as its JSON.
-func putValue(dir string, r *redact.Redactor, ptr string, v json.RawMessage) (Blob, error) {
+func (st *storer) put(ptr string, v json.RawMessage) (Blob, error) {
+	r := st.r
 	b := Blob{Pointer: ptr}
 	var data []byte
 	var s string
@@ -130,8 +188,19 @@ func putValue(dir string, r *redact.Redactor, ptr string, v json.RawMessage) (Bl
 	}
 	sum := sha256.Sum256(data)
 	b.SHA256, b.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
-	if err := writeBlob(dir, b.SHA256, data); err != nil {
+	toSync, err := writeBlob(st.dir, b.SHA256, data)
+	if err == nil && st.later == nil {
+		for _, p := range toSync {
+			if err = syncPath(p); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
 		return Blob{}, fmt.Errorf("store blob: %w", err)
+	}
+	if st.later != nil {
+		st.later.add(toSync)
 	}
 	return b, nil
 }
@@ -171,31 +240,31 @@ func blobPath(dir, sum string) (string, error) {
 	return filepath.Join(dir, BlobDir, sum[:2], sum[2:]), nil
 }
 
-// writeBlob stores data under its hash: a temporary file, flushed, renamed
-// into place, and the directory flushed. A blob already there with the
-// right content is left alone; a damaged one is replaced.
-func writeBlob(dir, sum string, data []byte) error {
+// writeBlob stores data under its hash: a temporary file renamed into
+// place, so a reader never sees part of a blob. It returns the file and
+// the directories to flush before a record may reference the blob. A blob
+// already there with the right content is left alone (nothing to flush:
+// the record that first referenced it flushed it); a damaged one is
+// replaced.
+func writeBlob(dir, sum string, data []byte) (toSync []string, err error) {
 	name, err := blobPath(dir, sum)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if got, err := os.ReadFile(name); err == nil && sha256.Sum256(got) == sha256.Sum256(data) {
-		return nil
+		return nil, nil
 	}
 	sub := filepath.Dir(name)
 	created, err := mkdirs(dir, sub)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.CreateTemp(sub, ".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -204,14 +273,9 @@ func writeBlob(dir, sum string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	for _, d := range append([]string{sub}, created...) {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return append([]string{name, sub}, created...), nil
 }
 
 // mkdirs creates BlobDir and sub (mode 0700) as needed, and returns the
@@ -231,13 +295,14 @@ func mkdirs(dir, sub string) ([]string, error) {
 	return changed, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncPath flushes a file or directory to stable storage.
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	defer f.Close()
+	return f.Sync()
 }
 
 // ReadBlob returns the content b references in the state directory dir,

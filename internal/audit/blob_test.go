@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-dev/warden/internal/redact"
 )
@@ -178,6 +179,57 @@ func TestBlobPathRefusesForgedNames(t *testing.T) {
 	for _, sum := range []string{"../../etc/passwd", "", strings.Repeat("A", 64), strings.Repeat("a", 63) + "/"} {
 		if _, err := ReadBlob(t.TempDir(), Blob{SHA256: sum, Bytes: 1}); err == nil {
 			t.Errorf("ReadBlob(%q) succeeded", sum)
+		}
+	}
+}
+
+// With SyncInterval, blobs are flushed by the log's flush, before the log:
+// a blob that cannot be flushed stops the flush, so no record reaches the
+// disk ahead of its blob.
+func TestSyncIntervalFlushesBlobsWithTheLog(t *testing.T) {
+	for _, lose := range []bool{false, true} {
+		dir := t.TempDir()
+		l, err := Open(dir, Options{SyncEvery: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args, _, _ := bigArgs(t, "unused-secret")
+		inline, blobs, err := l.SplitArgs(args, keepSQL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, l, &Record{Event: "call", Args: inline, Blobs: blobs})
+		if len(l.blobs.paths) == 0 {
+			t.Fatal("no blob waits for the log's flush")
+		}
+		if lose {
+			p, _ := blobPath(dir, blobs[0].SHA256)
+			os.Remove(p)
+		}
+		err = l.Close()
+		if lose != (err != nil) {
+			t.Errorf("Close with the blob lost=%v: %v", lose, err)
+		}
+		if !lose && len(l.blobs.paths) != 0 {
+			t.Errorf("%d blob paths left unflushed after Close", len(l.blobs.paths))
+		}
+	}
+}
+
+func TestSyncAlwaysFlushesBlobsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	l := newLog(t, dir, Options{Sync: SyncAlways})
+	args, _, _ := bigArgs(t, "unused-secret")
+	_, blobs, err := l.SplitArgs(args, keepSQL)
+	if err != nil || len(blobs) == 0 {
+		t.Fatalf("SplitArgs: %v, %d blobs", err, len(blobs))
+	}
+	if len(l.blobs.paths) != 0 {
+		t.Errorf("SyncAlways left %d paths to flush later", len(l.blobs.paths))
+	}
+	for _, b := range blobs {
+		if _, err := ReadBlob(dir, b); err != nil {
+			t.Error(err)
 		}
 	}
 }

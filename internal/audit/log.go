@@ -90,6 +90,8 @@ type Log struct {
 	files sync.RWMutex
 	log   *os.File // audit.log, O_APPEND
 	head  *os.File // audit.head
+	// blobs written for records not yet flushed (SyncInterval only).
+	blobs pendingSync
 
 	// sem serialises appends within the process; the flock on log
 	// serialises them between processes. A channel, not a mutex, so a
@@ -517,6 +519,10 @@ func (l *Log) syncLoop() {
 
 // flush syncs the log and head if an append happened since the last flush.
 func (l *Log) flush() error {
+	// Blobs first: a record on disk must find its blobs there.
+	if err := l.blobs.flush(); err != nil {
+		return err
+	}
 	if !l.dirty.Swap(false) {
 		return nil
 	}
