@@ -18,6 +18,34 @@
 //     bytes just after it. A new log's head is {"seq":0,"hash":"000…0","size":0}.
 //     In a log written with a key, the object ends ,"mac":"<64 hex>"}: see
 //     Sealed heads.
+//   - audit-blobs/ (mode 0700): long argument values, one file per
+//     content, named by its SHA-256 in hex: audit-blobs/ab/cdef… for
+//     abcdef…. See Blobs.
+//
+// # Blobs
+//
+// A record keeps a call's arguments whole when they are at most 1 KiB.
+// In larger ones, each top-level value whose JSON is over 256 bytes is
+// stored as a blob and replaced by the note "[N bytes in blob
+// sha256:<hex>]", except the values that say what the call does (the
+// caller names them: the SQL statement, the HTTP method and path, file
+// paths, a command line), which stay inline. If what stays inline is still
+// over 1 MiB, the whole arguments are one blob and the record has no args.
+// The record's blobs field lists each as {"pointer", "sha256", "bytes",
+// "text"}: an RFC 6901 pointer to the value it replaces ("" for the whole
+// arguments), the hash and size of the stored bytes, and whether the value
+// is a string stored as its text (otherwise the blob is the value's JSON).
+// The blobs field alone says what is a blob; a note-like string in the
+// arguments means nothing.
+//
+// Blobs are redacted like records, written before the record that
+// references them, and flushed no later than it (see Durability). The
+// record's hash covers the references and each reference names its
+// content's hash, so [Verify] reports a missing or altered blob as a
+// problem with the record that references it. A call stores at most about
+// its argument size (bounded by the policy's limits.max_argument_bytes,
+// at most 64 MiB), once: identical contents share one file. Blobs belong
+// to the log: move audit-blobs aside with audit.log and audit.head.
 //
 // # Records
 //
@@ -137,7 +165,10 @@
 // last interval; because the log and head are flushed independently, the
 // head on disk may then be ahead of the log, and Verify and Append report
 // the loss as truncation (the operator decides, as for tampering). Use
-// SyncAlways where that is not acceptable.
+// SyncAlways where that is not acceptable. Blobs follow their records:
+// with SyncAlways each is flushed before its record is written; with
+// SyncInterval the flush that flushes the log flushes the blobs written
+// since the last one first.
 //
 // A failed flush is sticky: every later Append fails, since records can no
 // longer be promised to reach the disk.
