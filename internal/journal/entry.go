@@ -181,26 +181,13 @@ func (s *Store) History(resource, path string) ([]*core.JournalEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	efs, err := s.scanLive(op, needle, func(ef *entryFile) bool {
+		return ef.Resource == resource && slices.ContainsFunc(ef.Changes, func(c core.Change) bool { return c.Path == path || c.To == path })
+	}, false)
 	var out []*core.JournalEntry
-	err = s.reading(op, func(x *index) error {
-		return s.readLocked(func(f *os.File) error {
-			return eachLine(f, x.end, needle, func(line []byte, off, n int64) error {
-				var ef entryFile
-				if json.Unmarshal(line, &ef) != nil || ef.Removed || ef.Resource != resource || !validID(ef.ID) {
-					return nil
-				}
-				if !slices.ContainsFunc(ef.Changes, func(c core.Change) bool { return c.Path == path || c.To == path }) {
-					return nil
-				}
-				l, ok, err := x.get(ef.ID)
-				if err != nil || !ok || l.off != off {
-					return err // replaced or removed since
-				}
-				out = append(out, &ef.JournalEntry)
-				return nil
-			})
-		})
-	})
+	for _, ef := range efs {
+		out = append(out, &ef.JournalEntry)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -530,5 +529,3 @@ func eachLine(f *os.File, end int64, needle []byte, fn func(line []byte, off, n 
 		}
 	}
 }
-
-var errStop = errors.New("stop")

@@ -109,3 +109,51 @@ func writeSyntheticJournal(b *testing.B, state string, n int) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkHistory measures, on the journal of BenchmarkOpen, what undo
+// and history do with an old entry: Entry (a table lookup and one line),
+// History of its path (a scan of the log) and Open of content it keeps
+// inline (a scan too, as the entry is not among the recent ones).
+func BenchmarkHistory(b *testing.B) {
+	n := openBenchEntries
+	if v, err := strconv.Atoi(os.Getenv("WARDEN_BENCH_JOURNAL_ENTRIES")); err == nil && v > 0 {
+		n = v
+	}
+	state := b.TempDir()
+	writeSyntheticJournal(b, state, n)
+	s, err := journal.Open(state, journal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const old = 10 // an entry that keeps its old content inline
+	sum := hash(fmt.Appendf(nil, "old content %d\n", old))
+	for _, bb := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"Entry", func() error { _, err := s.Entry(fmt.Sprintf("e%08d", old)); return err }},
+		{"History", func() error {
+			h, err := s.History("data", fmt.Sprintf("dir%d/file%d.txt", old%1000, old))
+			if err == nil && len(h) != 1 {
+				err = fmt.Errorf("history has %d entries, want 1", len(h))
+			}
+			return err
+		}},
+		{"OpenInline", func() error {
+			f, err := s.Open(sum)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			for range b.N {
+				if err := bb.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
