@@ -51,13 +51,7 @@ func (r *Redactor) Window(b []byte, lo, hi int) []byte {
 
 // spans returns the merged spans of every form of every value in b.
 func (r *Redactor) spans(b []byte) []span {
-	return r.find(len(b), func(i, from int) int {
-		j := bytes.Index(b[from:], r.bpats[i])
-		if j < 0 {
-			return -1
-		}
-		return from + j
-	})
+	return scan(r, b)
 }
 
 // Pieces is like [Redactor.String], and also removes every run of at least
@@ -70,13 +64,7 @@ func (r *Redactor) Pieces(s string) string {
 	if r == nil || len(r.patterns) == 0 {
 		return s
 	}
-	spans := r.find(len(s), func(i, from int) int {
-		j := strings.Index(s[from:], r.patterns[i])
-		if j < 0 {
-			return -1
-		}
-		return from + j
-	})
+	spans := scan(r, s)
 	for _, g := range r.grams {
 		for i := 0; i+g.n <= len(s); i++ {
 			if _, ok := g.set[s[i:i+g.n]]; ok {

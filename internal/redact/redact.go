@@ -24,7 +24,7 @@ const minCoreBytes = 6
 type Redactor struct {
 	values   []string // registered values, sorted and deduplicated
 	patterns []string // every form of every value, longest first, deduplicated
-	bpats    [][]byte // patterns as bytes, for Bytes
+	index    *prefixIndex
 	grams    []gramSet
 }
 
@@ -57,11 +57,7 @@ func New(values ...string) *Redactor {
 		}
 		return strings.Compare(a, b)
 	})
-	bpats := make([][]byte, len(pats))
-	for i, p := range pats {
-		bpats[i] = []byte(p)
-	}
-	return &Redactor{values: vs, patterns: pats, bpats: bpats, grams: fragments(vs)}
+	return &Redactor{values: vs, patterns: pats, index: newPrefixIndex(pats), grams: fragments(vs)}
 }
 
 // Add returns a new Redactor for r's values plus values. r is unchanged.
@@ -100,13 +96,7 @@ func (r *Redactor) String(s string) string {
 	if r == nil || len(r.patterns) == 0 {
 		return s
 	}
-	spans := r.find(len(s), func(i, from int) int {
-		j := strings.Index(s[from:], r.patterns[i])
-		if j < 0 {
-			return -1
-		}
-		return from + j
-	})
+	spans := scan(r, s)
 	if spans == nil {
 		return s
 	}
@@ -128,13 +118,7 @@ func (r *Redactor) Bytes(b []byte) []byte {
 	if r == nil || len(r.patterns) == 0 {
 		return b
 	}
-	spans := r.find(len(b), func(i, from int) int {
-		j := bytes.Index(b[from:], r.bpats[i])
-		if j < 0 {
-			return -1
-		}
-		return from + j
-	})
+	spans := scan(r, b)
 	if spans == nil {
 		return b
 	}
@@ -149,32 +133,6 @@ func (r *Redactor) Bytes(b []byte) []byte {
 }
 
 type span struct{ start, end int }
-
-// find returns the merged spans covered by any pattern in an input of
-// length n, sorted by start, or nil if nothing matches. index(i, from)
-// returns the position of pattern i at or after from, or -1. Searching
-// resumes one byte after each match so self-overlapping occurrences
-// ("abab" in "ababab") are all found.
-func (r *Redactor) find(n int, index func(i, from int) int) []span {
-	var spans []span
-	for i, p := range r.patterns {
-		if len(p) > n {
-			continue
-		}
-		for from := 0; from+len(p) <= n; {
-			j := index(i, from)
-			if j < 0 {
-				break
-			}
-			spans = append(spans, span{j, j + len(p)})
-			from = j + 1
-		}
-	}
-	if spans == nil {
-		return nil
-	}
-	return merge(spans)
-}
 
 // forms returns the encoded forms of v to search for. Duplicates are fine.
 func forms(v string) []string {
