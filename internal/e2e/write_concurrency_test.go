@@ -129,10 +129,11 @@ func TestWriteConcurrent_TwoClients(t *testing.T) {
 				if tl.ok == 0 {
 					t.Errorf("client %d: no write succeeded (refused %v)", i, tl.refused)
 				}
-				for r := range tl.refused {
-					if r != "target-changed" {
-						t.Errorf("client %d: concurrent writes refused with %q; only target-changed is a fail-closed answer to a race", i, r)
-					}
+				// Warden's own writers take turns: none may be refused,
+				// not even with target-changed, which is kept for changes
+				// made outside Warden.
+				if len(tl.refused) > 0 {
+					t.Errorf("client %d: concurrent writes refused %v; Warden's own writers must take turns", i, tl.refused)
 				}
 			}
 			t.Logf("%d reads from disk during the writes", reads.Load())
