@@ -131,9 +131,18 @@ func approvalQuestion(agent string, a *approval.Approval, store *approval.Store)
 	default:
 		args = string(full) + fmt.Sprintf("\n(in full; also \"warden approvals show %s\")", a.ID)
 	}
-	return fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
-		agent, a.Summary, args, a.ID, a.Expires.UTC().Format("15:04:05 MST"))
+	return bidiEscaper.Replace(fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
+		agent, a.Summary, args, a.ID, a.Expires.UTC().Format("15:04:05 MST")))
 }
+
+// bidiEscaper spells out the characters that reorder displayed text, so an
+// agent cannot make the question show a call other than the one approved.
+// (JSON already escapes the control characters.)
+var bidiEscaper = strings.NewReplacer(
+	"\u200e", `\u200e`, "\u200f", `\u200f`,
+	"\u202a", `\u202a`, "\u202b", `\u202b`, "\u202c", `\u202c`, "\u202d", `\u202d`, "\u202e", `\u202e`,
+	"\u2066", `\u2066`, "\u2067", `\u2067`, "\u2068", `\u2068`, "\u2069", `\u2069`,
+)
 
 var approvalID = regexp.MustCompile(`^ap_[a-z2-7]{12}$`)
 
