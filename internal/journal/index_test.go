@@ -118,4 +118,18 @@ func testIndexRestart(t *testing.T) {
 	}
 	s = newStore(t, state, journal.Options{}, false)
 	check(s, "with a damaged state file")
+
+	// An empty file is kept inline as "": found after a restart too.
+	mustWrite(t, filepath.Join(work, "empty"), nil)
+	tx := mustBegin(t, s, "empty")
+	sum := mustKeep(t, tx, dir, "empty")
+	tx.Record(replaceChange("empty", sum))
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = newStore(t, state, journal.Options{}, false)
+	if got, err := readObject(t, s, sum); err != nil || len(got) != 0 {
+		t.Errorf("Open(the empty file's hash) after a restart = %q, %v", got, err)
+	}
 }

@@ -103,7 +103,10 @@ func (s *Store) openInline(sum string) (*os.File, error) {
 	if len(efs) == 0 {
 		// Half the hash finds the lines (a needle short enough for the
 		// vector search); the decoded line is then checked whole.
-		efs, err = s.scanLive("journal.Open", []byte(sum[:32]), func(ef *entryFile) bool { return ef.Inline[sum] != "" }, true)
+		efs, err = s.scanLive("journal.Open", []byte(sum[:32]), func(ef *entryFile) bool {
+			_, ok := ef.Inline[sum] // "" is an empty file's content
+			return ok
+		}, true)
 		if err != nil {
 			return nil, err
 		}
