@@ -184,8 +184,15 @@ func (c *compiler) sqlResource(rf field, get func(string) (field, bool)) *core.S
 		c.add(rf.keyN, rf.path+".dsn", "add dsn: ./file.db for SQLite, or dsn: env:NAME for a server", "resource %q of kind sql needs a dsn", rf.key)
 	} else if dsn, ok := c.str(f.val, f.path, "dsn"); ok {
 		if core.IsSecretRef(dsn) {
-			spec.DSN, _ = c.secret(f.val, f.path, "dsn")
-		} else if dsnHasPassword(dsn) {
+			var ok bool
+			if spec.DSN, ok = c.secret(f.val, f.path, "dsn"); ok {
+				// The password alone, in a file or a row, is as secret as
+				// the whole DSN, which redaction would not find in it.
+				if pw, ok := dsnPassword(spec.DSN.Reveal()); ok && pw != "" {
+					c.p.secrets = append(c.p.secrets, core.NewSecret(spec.DSN.Ref()+" (password)", pw))
+				}
+			}
+		} else if _, ok := dsnPassword(dsn); ok {
 			c.add(f.val, f.path, "move the DSN into an environment variable or file and write dsn: env:NAME", "the dsn contains a password inline")
 		} else {
 			if spec.Driver == "sqlite" {
@@ -214,23 +221,65 @@ func (c *compiler) sqlResource(rf field, get func(string) (field, bool)) *core.S
 	return spec
 }
 
-// dsnHasPassword spots a password in URL form (postgres://u:p@h/db) or
-// key=value form (password=...).
-func dsnHasPassword(dsn string) bool {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return true
+// dsnPassword finds the password of a DSN in URL form (postgres://u:p@h/db),
+// key=value form (password=... or pwd=..., quoted or not) or MySQL's
+// user:pass@tcp(host)/db form. ok is false when the DSN holds none.
+func dsnPassword(dsn string) (pw string, ok bool) {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				return pw, true
+			}
+		}
+		if q := u.Query(); q.Has("password") {
+			return q.Get("password"), true
 		}
 	}
-	lower := strings.ToLower(dsn)
-	if strings.Contains(lower, "password=") || strings.Contains(lower, "pwd=") {
-		return true
+	for _, field := range keyValueFields(dsn) {
+		k, v, found := strings.Cut(field, "=")
+		if k = strings.ToLower(strings.TrimSpace(k)); found && (k == "password" || k == "pwd") {
+			return strings.Trim(strings.TrimSpace(v), `'"`), true
+		}
 	}
-	// MySQL's user:pass@tcp(host)/db form.
-	if at := strings.Index(dsn, "@"); at > 0 && strings.Contains(dsn[:at], ":") && !strings.Contains(dsn[:at], "/") {
-		return true
+	// As the MySQL driver reads it: the last "@" before the last "/".
+	if !strings.Contains(dsn, "://") {
+		head := dsn
+		if slash := strings.LastIndex(dsn, "/"); slash >= 0 {
+			head = dsn[:slash]
+		}
+		if at := strings.LastIndex(head, "@"); at > 0 {
+			if user, pw, found := strings.Cut(head[:at], ":"); found && !strings.Contains(user, "/") {
+				return pw, true
+			}
+		}
 	}
-	return false
+	return "", false
+}
+
+// keyValueFields splits "host=h password='a b' dbname=d" (PostgreSQL) or
+// "Server=h;Pwd=p" on spaces and semicolons outside single quotes.
+func keyValueFields(dsn string) []string {
+	var fields []string
+	var cur strings.Builder
+	quoted := false
+	for _, r := range dsn {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+			cur.WriteRune(r)
+		case !quoted && (r == ' ' || r == ';'):
+			if cur.Len() > 0 {
+				fields = append(fields, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		fields = append(fields, cur.String())
+	}
+	return fields
 }
 
 func (c *compiler) httpResource(rf field, get func(string) (field, bool)) *core.HTTPSpec {
