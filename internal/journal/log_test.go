@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/journal"
+	"golang.org/x/sys/unix"
 )
 
 func mkdirChange(path string) core.Change {
@@ -265,7 +266,9 @@ func TestLog_compactWhileAppending(t *testing.T) {
 	const calls = 40
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	inodes := map[uint64]bool{}
+	// Each log file seen, by inode and birth time: a compaction's new file
+	// may get the inode an earlier one freed.
+	inodes := map[string]bool{}
 	wg.Go(func() {
 		for {
 			select {
@@ -277,8 +280,9 @@ func TestLog_compactWhileAppending(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if fi, err := os.Stat(logPath(state)); err == nil {
-				inodes[inodeOf(fi)] = true
+			var st unix.Statx_t
+			if err := unix.Statx(unix.AT_FDCWD, logPath(state), 0, unix.STATX_INO|unix.STATX_BTIME, &st); err == nil {
+				inodes[fmt.Sprint(st.Ino, st.Btime.Sec, st.Btime.Nsec)] = true
 			}
 		}
 	})
