@@ -225,4 +225,3 @@ func logIDs(tb testing.TB, state string) []string {
 	sort.Strings(ids)
 	return ids
 }
-
