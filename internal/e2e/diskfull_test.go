@@ -153,3 +153,38 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("old.bin after undoing its delete: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestDiskFull_LongArguments fills the disk before any call whose
+// arguments are long enough to go to the audit log's blob store: a search
+// still answers, and a write is refused as disk-full, not
+// audit-unavailable, and changes nothing.
+func TestDiskFull_LongArguments(t *testing.T) {
+	base := mountFullTestFS(t, 24<<20)
+	data := filepath.Join(base, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writePolicy(t, base, strings.Replace(diskFullPolicy, "[read,", "[read, search,", 1))
+	mustCallAs(t, base, "bot", "data_write", map[string]any{"path": "keep.txt", "content": "kept"})
+	fillUp(t, filepath.Join(base, "filler"))
+	before := dirNames(t, data)
+
+	s, code := callAs(t, base, "bot", "data_search", map[string]any{"path": ".", "name": "*.md", "text": strings.Repeat("q", 1000)})
+	if code != 0 || s.AuditID == "" || !strings.Contains(strings.Join(strings.Fields(string(s.Result)), ""), `"matches":[]`) {
+		t.Errorf("search with 1 KiB of arguments on a full disk: exit %d: %+v; want an answer with an audit id", code, s)
+	}
+	w, _ := callAs(t, base, "bot", "data_write", map[string]any{"path": "long.txt", "content": strings.Repeat("l", 4096)})
+	if w.Reason != "disk-full" || w.AuditID == "" {
+		t.Errorf("write of 4 KiB on a full disk: %+v; want reason disk-full with an audit id", w)
+	}
+	if after := dirNames(t, data); after != before {
+		t.Errorf("the refused write changed the root: %v, was %v", after, before)
+	}
+	recs := auditRecords(t, base)
+	for _, id := range []string{s.AuditID, w.AuditID} {
+		if id != "" && recordByID(recs, id) == nil {
+			t.Errorf("call %s has no audit record", id)
+		}
+	}
+	wantAuditOK(t, base)
+}

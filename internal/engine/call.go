@@ -18,6 +18,7 @@ import (
 	"github.com/warden-dev/warden/internal/argjson"
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/diskreserve"
 	"github.com/warden-dev/warden/internal/journal"
 	"github.com/warden-dev/warden/internal/redact"
 )
@@ -482,7 +483,13 @@ func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) 
 		rec.Args = raw
 		return nil
 	}
-	inline, blobs, err := e.audit.SplitArgs(raw, func(k string) bool { return actionKeys[k] })
+	keep := func(k string) bool { return actionKeys[k] }
+	inline, blobs, err := e.audit.SplitArgs(raw, keep)
+	// A full disk must not stop reads with long arguments: the reserve
+	// makes room once, and a write is then refused as disk-full anyway.
+	if err != nil && diskreserve.Full(err) && e.reserve != nil && e.reserve.Release() {
+		inline, blobs, err = e.audit.SplitArgs(raw, keep)
+	}
 	if err == nil {
 		rec.Args, rec.Blobs = inline, blobs
 		return nil
@@ -490,11 +497,15 @@ func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) 
 	rec.Args = auditArgs(args, raw)
 	setDetail(rec, "args_shortened", true)
 	e.log.Error("storing the call's arguments failed; refusing the call", "tool", rec.Tool, "agent", rec.Agent, "err", err)
+	reason, msg := core.ReasonAuditUnavailable, "The call was stopped because Warden could not store its arguments in the audit log; tell the operator."
+	if diskreserve.Full(err) {
+		reason, msg = core.ReasonDiskFull, "The call was stopped because the disk holding Warden's audit log is full; nothing was changed. Delete files that are no longer needed, then try again."
+	}
 	return &Outcome{
 		Status:   StatusDenied,
-		Decision: core.Decision{Reasons: []core.Reason{core.ReasonAuditUnavailable}},
-		Reason:   core.ReasonAuditUnavailable,
-		Message:  "The call was stopped because Warden could not store its arguments in the audit log; tell the operator.",
+		Decision: core.Decision{Reasons: []core.Reason{reason}},
+		Reason:   reason,
+		Message:  msg,
 		Err:      err,
 	}
 }
