@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -39,10 +38,29 @@ func runServe(e *env, args []string) int {
 	fs.Var(&hosts, "allowed-host", "accept this Host header too (repeatable), e.g. behind a reverse proxy")
 	fs.Var(&origins, "allow-origin", "allow browser requests from this origin (repeatable), e.g. http://localhost:6274")
 	logLevel := fs.String("log-level", "info", "log `level` on stderr: debug, info, warn or error")
+	maxSessions := fs.Int("max-sessions", mcpserver.DefaultMaxSessions, "with --http: most open MCP sessions of all agents together")
+	maxAgentSessions := fs.Int("max-sessions-per-agent", mcpserver.DefaultMaxSessionsPerAgent, "with --http: most open MCP sessions of one agent")
+	sessionIdle := fs.Duration("session-idle-timeout", mcpserver.DefaultSessionIdleTimeout, "with --http: close a session that sent no request for this `duration`")
+	maxConns := fs.Int("max-connections", mcpserver.DefaultMaxConnections, "with --http: most open connections; one more is answered 503")
+	readTimeout := fs.Duration("read-timeout", mcpserver.DefaultReadTimeout, "with --http: time to receive a request body")
+	writeTimeout := fs.Duration("write-timeout", mcpserver.DefaultWriteTimeout, "with --http: time for each write of a response to reach a client that stopped reading")
+	idleTimeout := fs.Duration("idle-timeout", mcpserver.DefaultIdleTimeout, "with --http: close a kept-alive connection that sent no request for this `duration`")
 	if pos, err := parse(fs, args); err != nil {
 		return ExitUsage
 	} else if len(pos) > 0 {
 		return usageErr(e, "serve takes no arguments, got %q", pos)
+	}
+	bounds := []struct {
+		name string
+		v    int64
+	}{
+		{"max-sessions", int64(*maxSessions)}, {"max-sessions-per-agent", int64(*maxAgentSessions)}, {"max-connections", int64(*maxConns)},
+		{"session-idle-timeout", int64(*sessionIdle)}, {"read-timeout", int64(*readTimeout)}, {"write-timeout", int64(*writeTimeout)}, {"idle-timeout", int64(*idleTimeout)},
+	}
+	for _, b := range bounds {
+		if b.v <= 0 {
+			return usageErr(e, "--%s must be positive", b.name)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -74,7 +92,8 @@ func runServe(e *env, args []string) int {
 		}
 		logger.Info("serving MCP on stdio", "agent", agent, "tools", toolNames(eng.Tools(agent)), "policy", p.Source())
 		srv := mcpserver.NewServer(eng, agent, opts)
-		if err := srv.Run(e.ctx, &mcp.IOTransport{Reader: readCloser{e.stdin}, Writer: writeCloser{e.stdout}}); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) {
+		stdio := &mcpserver.StdioTransport{Reader: e.stdin, Writer: e.stdout, MaxMessageBytes: mcpserver.MaxMessageBytes(p.Settings()), Logger: logger}
+		if err := srv.Run(e.ctx, stdio); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
 			logger.Error("MCP session ended", "err", err)
 			return ExitToolFailed
 		}
@@ -89,28 +108,24 @@ func runServe(e *env, args []string) int {
 	if err != nil {
 		return usageErr(e, "listen: %v", err)
 	}
-	h, err := mcpserver.NewHTTPHandler(eng, mcpserver.HTTPOptions{
+	hopts := mcpserver.HTTPOptions{
 		Options: opts, Addr: ln.Addr().String(), Agent: pf.agent,
 		AllowedHosts: hosts, AllowedOrigins: origins,
-	})
+		MaxSessions: *maxSessions, MaxSessionsPerAgent: *maxAgentSessions, SessionIdleTimeout: *sessionIdle,
+		MaxConnections: *maxConns, ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
+	}
+	h, err := mcpserver.NewHTTPHandler(eng, hopts)
 	if err != nil {
 		ln.Close()
 		return usageErr(e, "%v", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/", "agents", p.Agents(), "policy", p.Source())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	logger.Info("serving MCP over streamable HTTP", "url", "http://"+ln.Addr().String()+"/", "agents", p.Agents(), "policy", p.Source(),
+		"max_sessions", *maxSessions, "max_sessions_per_agent", *maxAgentSessions, "max_connections", *maxConns)
+	if err := mcpserver.Serve(e.ctx, ln, h, hopts); err != nil {
 		logger.Error("HTTP server stopped", "err", err)
 		return ExitToolFailed
-	case <-e.ctx.Done():
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		return ExitOK
 	}
+	return ExitOK
 }
 
 func toolNames(tools []*engine.Tool) []string {
@@ -120,19 +135,3 @@ func toolNames(tools []*engine.Tool) []string {
 	}
 	return names
 }
-
-// readCloser and writeCloser let the SDK's IOTransport use the streams Main
-// was given without closing the process's own stdin and stdout.
-type readCloser struct {
-	r interface{ Read([]byte) (int, error) }
-}
-
-func (r readCloser) Read(p []byte) (int, error) { return r.r.Read(p) }
-func (readCloser) Close() error                 { return nil }
-
-type writeCloser struct {
-	w interface{ Write([]byte) (int, error) }
-}
-
-func (w writeCloser) Write(p []byte) (int, error) { return w.w.Write(p) }
-func (writeCloser) Close() error                  { return nil }

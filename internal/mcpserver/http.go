@@ -34,9 +34,59 @@ type HTTPOptions struct {
 	// "http://localhost:6274" for the MCP inspector. Requests without an
 	// Origin header (non-browser clients) are always allowed.
 	AllowedOrigins []string
-	// MaxBodyBytes bounds a request body. Default: 4 MiB, or twice the
-	// policy's argument limit if that is larger.
+	// MaxBodyBytes bounds a request body. Default: [MaxMessageBytes] of
+	// the policy.
 	MaxBodyBytes int64
+
+	// MaxSessions caps the open sessions of all agents together, and
+	// MaxSessionsPerAgent those of one agent; a session beyond either is
+	// refused with 503 and a JSON-RPC error naming the cap. Defaults:
+	// [DefaultMaxSessions], [DefaultMaxSessionsPerAgent].
+	MaxSessions         int
+	MaxSessionsPerAgent int
+	// SessionIdleTimeout closes a session that received no request for so
+	// long. Default: [DefaultSessionIdleTimeout].
+	SessionIdleTimeout time.Duration
+	// MaxConnections caps the connections [Serve] holds open at once.
+	// Default: [DefaultMaxConnections].
+	MaxConnections int
+	// ReadHeaderTimeout bounds reading a request's headers, ReadTimeout its
+	// body, WriteTimeout each write of a response (a quiet event stream
+	// stays open), and IdleTimeout a kept-alive connection's wait for its
+	// next request. Defaults: 10 s, 30 s, 30 s and 60 s.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// setDefaults fills in the bounds left zero. MaxBodyBytes needs the policy
+// and is set by [NewHTTPHandler].
+func (o *HTTPOptions) setDefaults() {
+	defaults := []struct {
+		v   *int
+		def int
+	}{{&o.MaxSessions, DefaultMaxSessions}, {&o.MaxSessionsPerAgent, DefaultMaxSessionsPerAgent}, {&o.MaxConnections, DefaultMaxConnections}}
+	for _, d := range defaults {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	timeouts := []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&o.SessionIdleTimeout, DefaultSessionIdleTimeout},
+		{&o.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{&o.ReadTimeout, DefaultReadTimeout},
+		{&o.WriteTimeout, DefaultWriteTimeout},
+		{&o.IdleTimeout, DefaultIdleTimeout},
+	}
+	for _, d := range timeouts {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // NewHTTPHandler returns the streamable HTTP handler for every agent of the
@@ -66,24 +116,26 @@ func NewHTTPHandler(e *engine.Engine, opts HTTPOptions) (http.Handler, error) {
 			return nil, fmt.Errorf("mcpserver: unknown agent %q", opts.Agent)
 		}
 	}
-	if opts.MaxBodyBytes == 0 {
-		// Room for the largest arguments plus the JSON-RPC envelope, so an
-		// oversized call gets a clear tool error rather than a 413.
-		opts.MaxBodyBytes = max(mcp.DefaultMaxRequestBodyBytes, 2*p.Settings().MaxArgumentBytes)
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = MaxMessageBytes(p.Settings())
 	}
+	opts.setDefaults()
 
-	stream := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+	agentOf := func(r *http.Request) string {
 		if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
-			return servers[ti.UserID]
+			return ti.UserID
 		}
-		return servers[opts.Agent]
+		return opts.Agent
+	}
+	stream := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+		return servers[agentOf(r)]
 	}, &mcp.StreamableHTTPOptions{
 		Logger:              opts.Logger,
 		MaxRequestBodyBytes: opts.MaxBodyBytes,
-		SessionTimeout:      30 * time.Minute,
+		SessionTimeout:      opts.SessionIdleTimeout,
 	})
 
-	var h http.Handler = stream
+	h := bound(newSessionLimiter(stream, servers, agentOf, opts), opts)
 	if len(tokens) > 0 {
 		// The agent is the token's owner; the SDK binds each session to it,
 		// so one agent's token cannot drive another agent's session.
@@ -100,9 +152,30 @@ func NewHTTPHandler(e *engine.Engine, opts HTTPOptions) (http.Handler, error) {
 			}
 			return &auth.TokenInfo{UserID: agent}, nil
 		}
-		h = auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
+		h = challenge(verify, auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h))
 	}
 	return guard(h, opts), nil
+}
+
+// challenge answers a request without a valid bearer token with 401 and
+// the RFC 6750 challenge, which tells an MCP client to send the token it
+// was given; without it, clients such as the inspector start an OAuth flow
+// Warden does not offer. The SDK's middleware behind it sets the agent.
+func challenge(verify auth.TokenVerifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fields := strings.Fields(r.Header.Get("Authorization"))
+		if len(fields) != 2 || !strings.EqualFold(fields[0], "Bearer") {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
+			http.Error(w, "Unauthorized: no bearer token; send Authorization: Bearer <token>, the token of an agent in the policy", http.StatusUnauthorized)
+			return
+		}
+		if _, err := verify(r.Context(), fields[1], r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="warden", error="invalid_token", error_description="the token is not an agent's token in the policy"`)
+			http.Error(w, "Unauthorized: the bearer token is not an agent's token in the policy", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // guard refuses requests whose Host is not this server (DNS rebinding) and
