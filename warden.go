@@ -17,6 +17,8 @@ package warden
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -121,11 +123,23 @@ func (w *Warden) Call(ctx context.Context, agent, tool string, args json.RawMess
 }
 
 // MCPServer returns an MCP server exposing the agent's tools, to run on any
-// transport of the official Go SDK, for example:
-//
-//	w.MCPServer("assistant").Run(ctx, &mcp.StdioTransport{})
+// transport of the official Go SDK. For stdio, prefer [Warden.ServeStdio]:
+// the SDK's stdio transport ends the session on the first malformed line.
 func (w *Warden) MCPServer(agent string) *mcp.Server {
 	return mcpserver.NewServer(w.e, agent, mcpserver.Options{})
+}
+
+// ServeStdio serves the agent's tools over MCP on newline-delimited JSON
+// streams, as "warden serve" does, until in ends or ctx is done. A line
+// that is not a JSON-RPC message gets a JSON-RPC error and the session goes
+// on; a line longer than the policy's limit is discarded as it is read.
+func (w *Warden) ServeStdio(ctx context.Context, agent string, in io.Reader, out io.Writer) error {
+	t := &mcpserver.StdioTransport{Reader: in, Writer: out, MaxMessageBytes: mcpserver.MaxMessageBytes(w.e.Policy().Settings())}
+	err := w.MCPServer(agent).Run(ctx, t)
+	if errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed) {
+		return nil
+	}
+	return err
 }
 
 // Approve decides a pending approval, as "warden approve" does: the agent's
