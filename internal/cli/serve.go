@@ -22,7 +22,10 @@ the current directory read-only (resource "files"), with secrets hidden.
 
 Over HTTP, Warden listens on loopback unless the address names another host,
 and then only if every agent has a token (token: env:NAME in the policy);
-clients send "Authorization: Bearer <token>" and act as that token's agent.`
+clients send "Authorization: Bearer <token>" and act as that token's agent.
+Sessions, connections and the time a client may take are bounded (the
+--max-* and --*-timeout flags); beyond a bound the server answers 503 and
+says which one.`
 
 type multiFlag []string
 

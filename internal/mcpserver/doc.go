@@ -9,5 +9,10 @@
 //
 // Over HTTP, bearer tokens from the policy map requests to agents and bind
 // sessions to them; Host and Origin are checked against DNS rebinding and
-// cross-site requests.
+// cross-site requests. Everything a client controls is bounded: sessions
+// per agent and in total, idle sessions, connections, the time to send a
+// request and to take each write of the answer, and the size of a message,
+// which follows the policy's max_argument_bytes on both faces. On stdio, a
+// line that is not a JSON-RPC message is answered with the error the
+// specification names and the session goes on.
 package mcpserver
