@@ -7,12 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/warden-dev/warden/internal/disktest"
 )
 
 // diskFullPolicy keeps the resource and the state directory on one file
@@ -26,55 +24,12 @@ agents:
       - {resource: data, actions: [read, list, stat, write, delete]}
 `
 
-// mountFullTestFS mounts a fresh tmpfs of size bytes on a temporary
-// directory and unmounts it when the test ends. Mounting needs root (CI
-// runs as root); elsewhere the test is skipped, saying why.
-func mountFullTestFS(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+strconv.Itoa(size)+",mode=0755"); err != nil {
-		t.Skipf("SKIPPED: this test needs a real file system to fill and cannot mount a tmpfs on %s (%v); run it as root, as CI does", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount the test tmpfs %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillUp writes name until the file system holding it refuses with ENOSPC.
-func fillUp(t *testing.T, name string) {
-	t.Helper()
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := bytes.Repeat([]byte{'z'}, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling the test file system: %v", err)
-			}
-			break
-		}
-	}
-	for _, n := range []int{4096, 512, 1} { // the last partial blocks
-		for {
-			if _, err := f.Write(chunk[:n]); err != nil {
-				break
-			}
-		}
-	}
-}
-
 // TestDiskFull fills the file system that holds both a resource's root and
 // the state directory. A write is then refused as disk-full and changes
 // nothing; a read and a delete still work; every call has its audit record
 // and the log verifies. Once space is freed, writes work again.
 func TestDiskFull(t *testing.T) {
-	base := mountFullTestFS(t, 24<<20)
+	base := disktest.Mount(t, 24<<20)
 	data := filepath.Join(base, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatal(err)
@@ -86,7 +41,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(base, "filler")
-	fillUp(t, filler)
+	disktest.FillTo(t, filler, 0)
 	before := dirNames(t, data)
 
 	var ids []string
@@ -159,14 +114,14 @@ func TestDiskFull(t *testing.T) {
 // still answers, and a write is refused as disk-full, not
 // audit-unavailable, and changes nothing.
 func TestDiskFull_LongArguments(t *testing.T) {
-	base := mountFullTestFS(t, 24<<20)
+	base := disktest.Mount(t, 24<<20)
 	data := filepath.Join(base, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	writePolicy(t, base, strings.Replace(diskFullPolicy, "[read,", "[read, search,", 1))
 	mustCallAs(t, base, "bot", "data_write", map[string]any{"path": "keep.txt", "content": "kept"})
-	fillUp(t, filepath.Join(base, "filler"))
+	disktest.FillTo(t, filepath.Join(base, "filler"), 0)
 	before := dirNames(t, data)
 
 	s, code := callAs(t, base, "bot", "data_search", map[string]any{"path": ".", "name": "*.md", "text": strings.Repeat("q", 1000)})

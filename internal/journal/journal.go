@@ -139,7 +139,13 @@ func Open(stateDir string, opts Options) (*Store, error) {
 			if err := s.migrate(); err != nil {
 				return err
 			}
-			return s.pruneLocked("")
+			// A compaction needs room for a new log. On a full disk the
+			// journal works without it (the next Commit prunes again),
+			// so a restart is not refused just when space must be freed.
+			if err := s.pruneLocked(""); err != nil && !diskFull(err) {
+				return err
+			}
+			return nil
 		})
 	}
 	if err != nil {

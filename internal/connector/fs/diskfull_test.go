@@ -1,62 +1,16 @@
 package fs_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/disktest"
 )
-
-// mountTmpfs mounts a fresh tmpfs of size bytes on a temporary directory
-// and unmounts it when the test ends. Mounting needs root (CI runs as
-// root); elsewhere the test is skipped, saying so.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+strconv.Itoa(size)+",mode=0755"); err != nil {
-		t.Skipf("SKIPPED: this test needs a real full file system and cannot mount a tmpfs on %s (%v); run it as root, as CI does", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount the test tmpfs %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillTo fills the file system holding dir until at most free bytes are
-// left, with one file, filler.
-func fillTo(t *testing.T, dir string, free int64) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := bytes.Repeat([]byte{'z'}, 64<<10)
-	for {
-		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		avail := int64(st.Bavail) * st.Bsize
-		if avail <= free {
-			return
-		}
-		n := min(int64(len(chunk)), avail-free)
-		if _, err := f.Write(chunk[:n]); err != nil {
-			t.Fatalf("filling the test file system: %v", err)
-		}
-	}
-}
 
 // openFds counts the process's open descriptors.
 func openFds(t *testing.T) int {
@@ -73,11 +27,11 @@ func openFds(t *testing.T) int {
 // no temporary file, no open descriptor, no journal change, the target
 // unchanged. Repeated failures add nothing either.
 func TestWrite_DiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, 1<<20)
+	mnt := disktest.Mount(t, 1<<20)
 	root := filepath.Join(mnt, "root")
 	mustMkdir(t, root)
 	mustBuild(t, root, "f.txt = old content", "e.txt = status: alpha")
-	fillTo(t, mnt, 96<<10)
+	disktest.FillTo(t, filepath.Join(mnt, "filler"), 96<<10)
 	c := newConnector(t, root)
 	big := strings.Repeat("x", 300<<10)
 	calls := []struct {
