@@ -48,7 +48,19 @@ func (s *Store) pruneLocked(keep string) error {
 	x := s.idx
 	cutoff := now.Add(-s.opts.MaxAge)
 	if x.bytes > s.opts.MaxBytes || (!x.oldest.IsZero() && x.oldest.Before(cutoff)) || s.needCompact() {
-		if err := s.compact(keep, cutoff); err != nil {
+		err := s.compact(keep, cutoff)
+		// On a full disk the compaction is what frees space (the objects
+		// of the entries it drops): the reserve makes room for its new
+		// log once.
+		if err != nil && diskFull(err) && s.opts.Reserve != nil && s.opts.Reserve.Release() {
+			// The failed pass already dropped entries from the index:
+			// build it again from the log before the second pass.
+			s.idx.reset(0, 0)
+			if err = s.idx.sync(s); err == nil {
+				err = s.compact(keep, cutoff)
+			}
+		}
+		if err != nil {
 			// The dropped entries may still be in the log: keep their
 			// objects, and build the index again at the next sync.
 			s.idx.reset(0, 0)
