@@ -7,7 +7,7 @@
 # Builds warden and bench/cmd/loadchaos into bench/.cache/bin, then runs
 # loadchaos: 32 MCP sessions over streamable HTTP for 60 s against
 # warden serve --http on loopback, the server SIGKILLed every 10-20 s and
-# a 64 MiB tmpfs filled and freed, then the checks (audit verify, every
+# a 256 MiB tmpfs filled and freed, then the checks (audit verify, every
 # acknowledged write present, no temporary files left, SQLite integrity).
 # Prints a markdown report; a copy goes to bench/results/load-<time>.md.
 # Mounting the tmpfs needs root; -no-tmpfs runs without the full disk.

@@ -170,7 +170,7 @@ func (fx *fixture) tmpfsNote() string {
 // policyYAML grants every agent the same: every fs action on the root,
 // SELECT and INSERT on the events table without approval, GET on the echo
 // API. The audit log is keyed, the journal small enough to be pruned on a
-// 64 MiB disk, and the argument limit room for the fillers' 2 MiB writes.
+// small disk, and the argument limit room for the fillers' 2 MiB writes.
 func (fx *fixture) policyYAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 1

@@ -81,7 +81,10 @@ func main() {
 	flag.DurationVar(&c.killMax, "kill-max", 20*time.Second, "longest time between two SIGKILLs")
 	flag.DurationVar(&c.quietTail, "quiet-tail", 10*time.Second, "no kill in this last part of the run, so crash leftovers can be swept")
 	flag.DurationVar(&c.callTimeout, "call-timeout", 30*time.Second, "time limit of one call")
-	flag.StringVar(&c.tmpfsSize, "tmpfs-size", "64m", "size of the tmpfs holding the root, the state directory and the database")
+	// 256 MiB: at full speed the audit log, which nothing may delete,
+	// grows about 35 MB a minute; on a smaller disk it alone fills the
+	// disk within the run, and then no reserve can keep reads audited.
+	flag.StringVar(&c.tmpfsSize, "tmpfs-size", "256m", "size of the tmpfs holding the root, the state directory and the database")
 	flag.BoolVar(&c.noTmpfs, "no-tmpfs", false, "use a plain directory instead of a tmpfs (no root needed; no full-disk phase)")
 	flag.BoolVar(&c.stateOnDisk, "state-off-tmpfs", false, "keep the state directory (audit log, journal) off the tmpfs, so only the root fills up")
 	flag.Uint64Var(&c.seed, "seed", 0, "random seed (0: from the clock); printed in the report")
