@@ -134,13 +134,9 @@ func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Ou
 			// The change is made (and its intent recorded): say so.
 			return &Outcome{Status: StatusFailed, Decision: out.Decision, Reason: reason, Message: msg, Err: err}
 		}
-		return &Outcome{
-			Status:   StatusDenied,
-			Decision: core.Decision{Reasons: []core.Reason{reason}},
-			Reason:   reason,
-			Message:  msg,
-			Err:      err,
-		}
+		refused := &Outcome{}
+		e.failClosed(refused, core.Decision{}, reason, msg, err)
+		return refused
 	}
 	out.AuditID = stored.ID
 	return out
@@ -501,13 +497,9 @@ func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) 
 	if diskreserve.Full(err) {
 		reason, msg = core.ReasonDiskFull, "The call was stopped because the disk holding Warden's audit log is full; nothing was changed. Delete files that are no longer needed, then try again."
 	}
-	return &Outcome{
-		Status:   StatusDenied,
-		Decision: core.Decision{Reasons: []core.Reason{reason}},
-		Reason:   reason,
-		Message:  msg,
-		Err:      err,
-	}
+	out := &Outcome{}
+	e.failClosed(out, core.Decision{}, reason, msg, err)
+	return out
 }
 
 // displayArgs is what an approval stores of the call's arguments: the
