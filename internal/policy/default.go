@@ -16,6 +16,11 @@ const (
 // for one agent named "default", with files that usually hold secrets
 // hidden. Its state directory is dir/.warden, which the resource hides.
 func Default(dir string) (*Policy, error) {
+	// A policy file could say allow_broad_root; without one, say what the
+	// user can do instead.
+	if d := broadDir(dir); d != "" {
+		return nil, fmt.Errorf("no policy file, and the current directory %s would expose the whole system to the agent: run warden serve from the directory the agent needs (cd ~/notes), or pass --policy (warden init writes one)", d)
+	}
 	root, err := json.Marshal(dir) // a JSON string is a valid YAML scalar
 	if err != nil {
 		return nil, err
