@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -67,6 +68,14 @@ type lineConn struct {
 	incoming chan jsonrpc.Message // closed after readErr is set
 	readErr  error
 
+	// calls counts requests handed on and not yet answered; drained is
+	// closed whenever it drops to zero after the input ended, so that
+	// `warden serve < requests.jsonl` answers every request before the
+	// session ends.
+	mu      sync.Mutex
+	calls   int
+	drained chan struct{}
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -81,9 +90,50 @@ func (c *lineConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		return nil, io.EOF
 	case msg, ok := <-c.incoming:
 		if !ok {
+			c.awaitAnswers(ctx)
 			return nil, c.readErr
 		}
 		return msg, nil
+	}
+}
+
+// drainTimeout bounds how long the end of input waits for the answers to
+// requests still running: each tool has its own time limit, well below.
+const drainTimeout = 2 * time.Minute
+
+// awaitAnswers waits, once the input has ended, until every request read
+// has been answered, the connection closes, or drainTimeout passes.
+func (c *lineConn) awaitAnswers(ctx context.Context) {
+	c.mu.Lock()
+	if c.drained == nil {
+		c.drained = make(chan struct{})
+		if c.calls == 0 {
+			close(c.drained)
+		}
+	}
+	drained := c.drained
+	c.mu.Unlock()
+	timer := time.NewTimer(drainTimeout)
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	case <-c.closed:
+	case <-timer.C:
+	}
+}
+
+// track counts a request handed on (+1) or answered (-1).
+func (c *lineConn) track(delta int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = max(c.calls+delta, 0)
+	if c.calls == 0 && c.drained != nil {
+		select {
+		case <-c.drained:
+		default:
+			close(c.drained)
+		}
 	}
 }
 
@@ -95,7 +145,11 @@ func (c *lineConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
-	return c.writeLine(data)
+	err = c.writeLine(data)
+	if _, ok := msg.(*jsonrpc.Response); ok {
+		c.track(-1)
+	}
+	return err
 }
 
 func (c *lineConn) writeLine(data []byte) error {
@@ -128,6 +182,9 @@ func (c *lineConn) readLoop(r io.Reader, limit int64) {
 			if msg == nil {
 				c.refuse(id, code, why, size)
 			} else {
+				if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+					c.track(+1)
+				}
 				select {
 				case c.incoming <- msg:
 				case <-c.closed:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -176,4 +177,52 @@ func TestMaxMessageBytes(t *testing.T) {
 			t.Errorf("MaxMessageBytes(max_argument_bytes %d) = %d, want %d", tc.args, got, tc.want)
 		}
 	}
+}
+
+// TestStdio_AnswersEverythingBeforeEOF: input that ends right after its
+// requests (warden serve < requests.jsonl) still gets an answer to each;
+// the session ends only once they are written.
+func TestStdio_AnswersEverythingBeforeEOF(t *testing.T) {
+	e := newEngine(t, twoAgentPolicy)
+	var in strings.Builder
+	in.WriteString(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n")
+	in.WriteString(`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n")
+	const calls = 20
+	for i := range calls {
+		fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"notes_read","arguments":{"path":"a.md"}}}`+"\n", 100+i)
+	}
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := NewServer(e, "alice", Options{}).Run(ctx, &StdioTransport{Reader: strings.NewReader(in.String()), Writer: &lockedWriter{w: &out}})
+	if ctx.Err() != nil {
+		t.Fatalf("the session did not end after its input: %v", err)
+	}
+	answered := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && m.Result != nil {
+			answered[string(m.ID)] = true
+		}
+	}
+	for i := range calls {
+		if id := fmt.Sprint(100 + i); !answered[id] {
+			t.Errorf("request %s got no answer before the session ended (answered: %d of %d)", id, len(answered)-1, calls)
+		}
+	}
+}
+
+// lockedWriter lets the server's goroutines write one line at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
