@@ -176,7 +176,8 @@ func (h *handler) applyApproval(call core.Call, req *mcp.CallToolRequest) {
 		return
 	}
 	if err != nil {
-		h.log.Info("recording the client's approval failed", "approval", id, "err", err)
+		// The decision is not made (it could not be audited): the call stays pending.
+		h.log.Error("recording the human's answer to an approval failed; the call stays pending", "approval", id, "err", err)
 	}
 }
 
