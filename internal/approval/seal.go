@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/warden-dev/warden/internal/audit"
 )
 
 // sealKeyLabel derives the key that seals approval files from the audit
@@ -28,12 +30,7 @@ type sealer struct {
 }
 
 func newSealer(auditKey []byte) sealer {
-	if len(auditKey) == 0 {
-		return sealer{}
-	}
-	m := hmac.New(sha256.New, auditKey)
-	m.Write([]byte(sealKeyLabel))
-	return sealer{key: m.Sum(nil)}
+	return sealer{key: audit.DeriveKey(auditKey, sealKeyLabel)}
 }
 
 // sum returns the MAC of body, a JSON object.

@@ -49,12 +49,19 @@ type headSealer struct {
 }
 
 func newHeadSealer(logKey []byte) headSealer {
+	return headSealer{key: DeriveKey(logKey, headKeyLabel)}
+}
+
+// DeriveKey returns the key for one use of the log's key (label names the
+// use), so a MAC made for one use is never valid for another; nil without
+// a log key.
+func DeriveKey(logKey []byte, label string) []byte {
 	if len(logKey) == 0 {
-		return headSealer{}
+		return nil
 	}
 	m := hmac.New(sha256.New, logKey)
-	m.Write([]byte(headKeyLabel))
-	return headSealer{key: m.Sum(nil)}
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // sum returns the hex MAC of h's seq, hash and size: HMAC-SHA-256 under the
