@@ -493,10 +493,7 @@ func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) 
 	rec.Args = auditArgs(args, raw)
 	setDetail(rec, "args_shortened", true)
 	e.log.Error("storing the call's arguments failed; refusing the call", "tool", rec.Tool, "agent", rec.Agent, "err", err)
-	reason, msg := core.ReasonAuditUnavailable, "The call was stopped because Warden could not store its arguments in the audit log; tell the operator."
-	if diskreserve.Full(err) {
-		reason, msg = core.ReasonDiskFull, "The call was stopped because the disk holding Warden's audit log is full; nothing was changed. Delete files that are no longer needed, then try again."
-	}
+	reason, msg := auditFailure(err, false)
 	out := &Outcome{}
 	e.failClosed(out, core.Decision{}, reason, msg, err)
 	return out

@@ -30,7 +30,7 @@ func DecisionRecord(a *approval.Approval) *audit.Record {
 // recordDecision writes a decision's audit record to the engine's log; the
 // approval store calls it before saving the decision.
 func (e *Engine) recordDecision(a *approval.Approval) (string, error) {
-	stored, err := e.audit.Append(context.Background(), DecisionRecord(a))
+	stored, err := e.appendAudit(context.Background(), DecisionRecord(a))
 	if err != nil {
 		return "", err
 	}
