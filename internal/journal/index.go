@@ -240,36 +240,21 @@ func (x *index) scan(s *Store) error {
 	if st.size == x.end {
 		return x.flushIfFull(s)
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, x.end, st.size-x.end), 64<<10)
-	var line []byte
-	var n int64
-	for {
-		frag, err := r.ReadSlice('\n')
-		n += int64(len(frag))
-		if n <= maxEntryBytes+1 {
-			line = append(line, frag...)
+	next, err := eachLine(f, x.end, st.size, nil, func(line []byte, off, n int64) error {
+		if err := x.apply(s, line, off, n); err != nil {
+			return err
 		}
-		switch err {
-		case nil:
-			if n <= maxEntryBytes+1 {
-				if err := x.apply(s, line, x.end, n); err != nil {
-					return err
-				}
-			}
-			x.end += n
-			line, n = line[:0], 0
-			if len(x.hot) >= hotMax {
-				if err := x.flush(s); err != nil {
-					return err
-				}
-			}
-		case bufio.ErrBufferFull:
-		case io.EOF:
-			return nil
-		default:
-			return fmt.Errorf("read %s: %w", logName, err)
+		x.end = off + n
+		if len(x.hot) >= hotMax {
+			return x.flush(s)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	x.end = next // past any over-long lines at the end, too
+	return nil
 }
 
 // apply records the line at off: an entry, or a tombstone removing one.
@@ -499,13 +484,14 @@ func (x *index) rebuild(s *Store) error {
 	return nil
 }
 
-// eachLine calls fn with every whole line of the log up to end whose bytes
-// contain needle, and its offset and length. Lines are read in order
-// without Store.mu.
-func eachLine(f *os.File, end int64, needle []byte, fn func(line []byte, off, n int64) error) error {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, end), 256<<10)
+// eachLine calls fn with every whole line of the log in [start, end)
+// whose bytes contain needle, with its offset and length; a line over
+// maxEntryBytes is skipped. It returns the offset just after the last
+// whole line read. Lines are read in order without Store.mu.
+func eachLine(f *os.File, start, end int64, needle []byte, fn func(line []byte, off, n int64) error) (int64, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), 256<<10)
 	var line []byte
-	var off, n int64
+	off, n := start, int64(0)
 	for {
 		frag, err := r.ReadSlice('\n')
 		n += int64(len(frag))
@@ -516,16 +502,16 @@ func eachLine(f *os.File, end int64, needle []byte, fn func(line []byte, off, n 
 		case nil:
 			if n <= maxEntryBytes+1 && bytes.Contains(line, needle) {
 				if err := fn(line, off, n); err != nil {
-					return err
+					return off, err
 				}
 			}
 			off += n
 			line, n = line[:0], 0
 		case bufio.ErrBufferFull:
 		case io.EOF:
-			return nil
+			return off, nil
 		default:
-			return fmt.Errorf("read %s: %w", logName, err)
+			return off, fmt.Errorf("read %s: %w", logName, err)
 		}
 	}
 }

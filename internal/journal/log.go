@@ -174,7 +174,7 @@ func (s *Store) compact(keep string, cutoff time.Time) (err error) {
 	w := bufio.NewWriterSize(f, 64<<10)
 	var end int64
 	var oldest time.Time
-	err = eachLine(s.log, x.end, nil, func(line []byte, off, n int64) error {
+	_, err = eachLine(s.log, 0, x.end, nil, func(line []byte, off, n int64) error {
 		id, ok := lineID(line)
 		if !ok {
 			return nil

@@ -41,7 +41,7 @@ func (s *Store) scanLive(op string, needle []byte, wants func(*entryFile) bool, 
 			return nil, err
 		}
 		var hits []hit
-		err = eachLine(f, end, needle, func(line []byte, off, n int64) error {
+		_, err = eachLine(f, 0, end, needle, func(line []byte, off, n int64) error {
 			var ef entryFile
 			if json.Unmarshal(line, &ef) == nil && !ef.Removed && validID(ef.ID) && wants(&ef) {
 				hits = append(hits, hit{ef.ID, off, n})
