@@ -12,6 +12,7 @@ import (
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/redact"
+	"github.com/warden-dev/warden/internal/textsafe"
 )
 
 const approvalsHelp = `Lists calls that wait for a human. "warden approvals show ID" prints one
@@ -125,7 +126,7 @@ func runApprovals(e *env, args []string) int {
 	tw.Flush()
 	for _, a := range list {
 		if a.Status == approval.StatusPending {
-			fmt.Fprintf(e.stdout, "\n%s arguments: %s\n", a.ID, printable(clipArgs(a.Args, listArgBytes)))
+			fmt.Fprintf(e.stdout, "\n%s arguments: %s\n", a.ID, textsafe.Printable(textsafe.Clip(string(a.Args), listArgBytes)))
 			if len(a.Args) > listArgBytes || len(a.Blobs) > 0 {
 				fmt.Fprintf(e.stdout, "  (shortened here; \"warden approvals show %s\" prints every byte)\n", a.ID)
 			}

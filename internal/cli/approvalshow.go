@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/textsafe"
 )
 
 // listArgBytes bounds the arguments "warden approvals" prints per call;
@@ -56,7 +56,7 @@ func runApprovalShow(e *env, args []string) int {
 	if a.Rule != "" {
 		fmt.Fprintf(w, "rule:   %s\n", a.Rule)
 	}
-	fmt.Fprintf(w, "call:   %s\n", printable(a.Summary))
+	fmt.Fprintf(w, "call:   %s\n", textsafe.Printable(a.Summary))
 	if a.DecidedBy != "" {
 		fmt.Fprintf(w, "decided by %s at %s\n", a.DecidedBy, a.DecidedAt.Local().Format(time.DateTime))
 	}
@@ -71,19 +71,19 @@ func runApprovalShow(e *env, args []string) int {
 func writeArgs(w interface{ Write([]byte) (int, error) }, full json.RawMessage) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(full, &members); err != nil {
-		fmt.Fprintf(w, "  %s\n", printable(string(full)))
+		fmt.Fprintf(w, "  %s\n", textsafe.Printable(string(full)))
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(members)) {
 		v := members[k]
 		var s string
 		if json.Unmarshal(v, &s) == nil && (len(s) > 80 || strings.Contains(s, "\n")) {
-			fmt.Fprintf(w, "  %s: (%d bytes of text)\n", printable(k), len(s))
+			fmt.Fprintf(w, "  %s: (%d bytes of text)\n", textsafe.Printable(k), len(s))
 			for _, line := range strings.SplitAfter(s, "\n") {
 				if line == "" {
 					continue
 				}
-				fmt.Fprintf(w, "  | %s\n", printable(strings.TrimSuffix(line, "\n")))
+				fmt.Fprintf(w, "  | %s\n", textsafe.Printable(strings.TrimSuffix(line, "\n")))
 			}
 			if !strings.HasSuffix(s, "\n") {
 				fmt.Fprintln(w, "  (no newline at the end)")
@@ -95,47 +95,6 @@ func writeArgs(w interface{ Write([]byte) (int, error) }, full json.RawMessage) 
 			buf.Reset()
 			buf.Write(v)
 		}
-		fmt.Fprintf(w, "  %s: %s\n", printable(k), printable(buf.String()))
+		fmt.Fprintf(w, "  %s: %s\n", textsafe.Printable(k), textsafe.Printable(buf.String()))
 	}
-}
-
-// clipArgs returns at most n bytes of args, on a character boundary, with
-// "…" when cut.
-func clipArgs(args json.RawMessage, n int) string {
-	s := string(args)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// printable escapes what could make a terminal show something other than
-// the text: control characters (other than newline and tab) and the
-// bidirectional overrides that reorder what is displayed.
-func printable(s string) string {
-	if !strings.ContainsFunc(s, unsafeRune) && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unsafeRune(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func unsafeRune(r rune) bool {
-	if r == '\n' || r == '\t' {
-		return false
-	}
-	return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/warden-dev/warden/internal/diskreserve"
 	"github.com/warden-dev/warden/internal/journal"
 	"github.com/warden-dev/warden/internal/redact"
+	"github.com/warden-dev/warden/internal/textsafe"
 )
 
 // Status is how a call ended, as the faces report it.
@@ -558,24 +559,12 @@ func shorten(v any) any {
 // the approval itself holds every byte ("warden approvals show ID").
 const summaryBytes = 120
 
-// clipText returns s cut to at most n bytes on a character boundary, with
-// "…" when cut.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
 // summarize describes a call in one line for the human who approves it.
 func summarize(tool *Tool, args map[string]any) string {
 	var parts []string
 	for _, k := range []string{"path", "from", "to", "method", "sql"} {
 		if v, ok := args[k].(string); ok {
-			part := fmt.Sprintf("%s=%q", k, clipText(v, summaryBytes))
+			part := fmt.Sprintf("%s=%q", k, textsafe.Clip(v, summaryBytes))
 			if len(v) > summaryBytes {
 				// Say so: the whole text is in the approval.
 				part += fmt.Sprintf(" (cut; %d bytes in all)", len(v))

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
+	"github.com/warden-dev/warden/internal/textsafe"
 )
 
 // Options configure the MCP face.
@@ -127,22 +127,16 @@ func approvalQuestion(agent string, a *approval.Approval, store *approval.Store)
 	case err != nil:
 		args = fmt.Sprintf("(cannot be shown: %v; deny, or read them with \"warden approvals show %s\")", err, a.ID)
 	case len(full) > elicitArgBytes:
-		args = fmt.Sprintf("%s\n(the first %d of %d bytes; \"warden approvals show %s\" prints every byte)", clip(string(full), elicitArgBytes), elicitArgBytes, len(full), a.ID)
+		args = fmt.Sprintf("%s\n(the first %d of %d bytes; \"warden approvals show %s\" prints every byte)", textsafe.Clip(string(full), elicitArgBytes), elicitArgBytes, len(full), a.ID)
 	default:
 		args = string(full) + fmt.Sprintf("\n(in full; also \"warden approvals show %s\")", a.ID)
 	}
-	return bidiEscaper.Replace(fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
+	// Spelled out, the bidirectional controls cannot make the question show
+	// a call other than the one approved (JSON already escapes the control
+	// characters).
+	return textsafe.EscapeBidi(fmt.Sprintf("Warden: agent %q asks to run %s.\nArguments: %s\nApprove this exact call once? (approval %s, expires %s)",
 		agent, a.Summary, args, a.ID, a.Expires.UTC().Format("15:04:05 MST")))
 }
-
-// bidiEscaper spells out the characters that reorder displayed text, so an
-// agent cannot make the question show a call other than the one approved.
-// (JSON already escapes the control characters.)
-var bidiEscaper = strings.NewReplacer(
-	"\u200e", `\u200e`, "\u200f", `\u200f`,
-	"\u202a", `\u202a`, "\u202b", `\u202b`, "\u202c", `\u202c`, "\u202d", `\u202d`, "\u202e", `\u202e`,
-	"\u2066", `\u2066`, "\u2067", `\u2067`, "\u2068", `\u2068`, "\u2069", `\u2069`,
-)
 
 var approvalID = regexp.MustCompile(`^ap_[a-z2-7]{12}$`)
 
@@ -217,15 +211,4 @@ func result(out *engine.Outcome) *mcp.CallToolResult {
 		StructuredContent: structured,
 		IsError:           true,
 	}
-}
-
-// clip cuts s to at most n bytes on a character boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
