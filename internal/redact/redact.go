@@ -115,21 +115,7 @@ func (r *Redactor) String(s string) string {
 // Bytes is like [Redactor.String] for a byte slice. When nothing matches it
 // returns b itself; otherwise it returns a new slice and leaves b unchanged.
 func (r *Redactor) Bytes(b []byte) []byte {
-	if r == nil || len(r.patterns) == 0 {
-		return b
-	}
-	spans := scan(r, b)
-	if spans == nil {
-		return b
-	}
-	out := make([]byte, 0, len(b))
-	last := 0
-	for _, sp := range spans {
-		out = append(out, b[last:sp.start]...)
-		out = append(out, Marker...)
-		last = sp.end
-	}
-	return append(out, b[last:]...)
+	return r.Window(b, 0, len(b))
 }
 
 type span struct{ start, end int }
