@@ -3,6 +3,9 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind classifies a failure so callers can branch without matching strings.
@@ -46,26 +49,51 @@ func (k Kind) String() string {
 	return "other"
 }
 
-// Error is Warden's structured error. Msg is safe to show to the model: it
-// names only what the agent already supplied and never host paths or secrets.
-// Err carries the detail for operators and is never sent to the agent.
+// Error is Warden's structured error, with one text for each of its two
+// readers. Msg is the model's: one plain sentence, safe to show to the
+// agent, naming only what the agent already supplied and never host paths
+// or secrets; Reason goes with it. Err is the operator's: what failed and
+// why, in plain words, for stderr and logs; it is never sent to the agent.
+// Op names the operation for code that inspects the error; no reader sees
+// it, since a Go function name means nothing to either.
 type Error struct {
-	Op     string // the operation, such as "fs.read" or "policy.Compile"
+	Op     string // the operation, such as "fs.read" or "sql.open"
 	Kind   Kind
 	Reason Reason
 	Msg    string // one plain sentence for the model
-	Err    error  // the underlying cause, for logs only
+	Err    error  // the cause in an operator's words, for stderr and logs only
 }
 
+// Error returns the operator's text: the cause, said once. Without a
+// cause it is the model's sentence, as an error reads (lower case, no
+// closing full stop), so wrapping it never glues ".:" into a line. Neither
+// Op nor, when there is a cause, Msg is part of it.
 func (e *Error) Error() string {
-	s := e.Op
-	if e.Msg != "" {
-		s += ": " + e.Msg
+	switch {
+	case e.Err != nil:
+		return e.Err.Error()
+	case e.Msg != "":
+		return errorText(e.Msg)
+	case e.Reason != "":
+		return string(e.Reason)
 	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	return e.Kind.String()
+}
+
+// errorText turns a sentence into an error's text: no closing full stop,
+// and a first letter in lower case unless its word has other capitals (SQL,
+// MySQL).
+func errorText(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	r, n := utf8.DecodeRuneInString(s)
+	if !unicode.IsUpper(r) {
+		return s
 	}
-	return s
+	word, _, _ := strings.Cut(s[n:], " ")
+	if strings.ToLower(word) != word {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 func (e *Error) Unwrap() error { return e.Err }
