@@ -1,100 +1,132 @@
-// Package connector is the registry of connector kinds compiled into Warden.
+// Package connector is the registry of resource kinds compiled into Warden.
 //
-// Each connector package (such as [github.com/warden-dev/warden/internal/connector/fs])
-// registers a [Factory] for its kind from init:
+// Each kind is one package under internal/connector (such as
+// [github.com/warden-dev/warden/internal/connector/fs]) that registers a
+// [core.ResourceKind] from init:
 //
-//	func init() { connector.Register(core.KindFS, New) }
+//	func init() { connector.Register(Kind) }
 //
 // Package [github.com/warden-dev/warden/internal/connector/all] imports
-// every connector of the build, so the compiled-in set is one greppable
-// file. Callers construct connectors with [New], which has no side effects:
-// the returned connector acquires resources only in Open (see
-// [core.Connector] for the lifecycle).
+// every kind of the build, so the compiled-in set is one greppable file.
+// The policy, the engine, the MCP server and the CLI find kinds here, by
+// name, and never import a kind's package.
 //
 // The registry is safe for concurrent use.
 package connector
 
 import (
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/warden-dev/warden/internal/core"
 )
 
-// Factory constructs a connector for one resource. It must only store and
-// check configuration: opening files, dialling or resolving names belongs in
-// [core.Opener.Open].
-type Factory func(spec *core.ResourceSpec) (core.Connector, error)
-
 var (
-	mu        sync.RWMutex
-	factories = map[string]Factory{}
+	mu    sync.RWMutex
+	kinds = map[string]*core.ResourceKind{}
 )
 
-// Register makes a connector kind available to [New]. It is meant to be
-// called from init. It panics if kind is empty, f is nil, or kind is
-// already registered.
-func Register(kind string, f Factory) {
-	if kind == "" {
-		panic("connector: Register with an empty kind")
-	}
-	if f == nil {
-		panic(fmt.Sprintf("connector: Register(%q) with a nil factory", kind))
+// Register makes a kind available. It is meant to be called from init. It
+// panics if the kind is incomplete or its name is already registered.
+func Register(k *core.ResourceKind) {
+	if err := check(k); err != nil {
+		panic("connector: Register: " + err.Error())
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := factories[kind]; dup {
-		panic(fmt.Sprintf("connector: kind %q is already registered", kind))
+	if _, dup := kinds[k.Name]; dup {
+		panic(fmt.Sprintf("connector: kind %q is already registered", k.Name))
 	}
-	factories[kind] = f
+	kinds[k.Name] = k
 }
 
-// RegisterForTest registers f for kind for the duration of a test,
-// replacing any factory already registered for kind. The previous state is
-// restored through tb.Cleanup. Tests that use it must not run in parallel
-// with tests that depend on the same kind.
-func RegisterForTest(tb testing.TB, kind string, f Factory) {
+// check refuses a kind the rest of Warden could not use.
+func check(k *core.ResourceKind) error {
+	switch {
+	case k == nil:
+		return fmt.Errorf("nil kind")
+	case k.Name == "" || strings.ToLower(k.Name) != k.Name:
+		return fmt.Errorf("kind name %q must be lower-case and not empty", k.Name)
+	case len(k.Actions) == 0:
+		return fmt.Errorf("kind %q has no actions", k.Name)
+	case k.New == nil:
+		return fmt.Errorf("kind %q has no New", k.Name)
+	case k.Resource.Decode == nil:
+		return fmt.Errorf("kind %q has no Resource.Decode", k.Name)
+	}
+	for _, a := range k.ReadActions {
+		if !slices.Contains(k.Actions, a) {
+			return fmt.Errorf("kind %q: read action %q is not among its actions", k.Name, a)
+		}
+	}
+	return nil
+}
+
+// RegisterForTest registers k for the duration of a test, replacing any
+// kind of the same name. The previous state is restored through
+// tb.Cleanup. Tests that use it must not run in parallel with tests that
+// depend on the same kind.
+func RegisterForTest(tb testing.TB, k *core.ResourceKind) {
 	tb.Helper()
-	if kind == "" || f == nil {
-		tb.Fatalf("connector.RegisterForTest(%q): empty kind or nil factory", kind)
+	if err := check(k); err != nil {
+		tb.Fatalf("connector.RegisterForTest: %v", err)
 	}
 	mu.Lock()
-	old, had := factories[kind]
-	factories[kind] = f
+	old, had := kinds[k.Name]
+	kinds[k.Name] = k
 	mu.Unlock()
 	tb.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if had {
-			factories[kind] = old
+			kinds[k.Name] = old
 		} else {
-			delete(factories, kind)
+			delete(kinds, k.Name)
 		}
 	})
 }
 
-// New constructs the connector for spec.Kind. It fails with a
-// [core.KindInvalid] error when no connector of that kind is compiled in.
-func New(spec *core.ResourceSpec) (core.Connector, error) {
+// Lookup returns the kind called name, or nil when none is compiled in.
+func Lookup(name string) *core.ResourceKind {
+	mu.RLock()
+	defer mu.RUnlock()
+	return kinds[name]
+}
+
+// Kinds returns the registered kinds, sorted by name.
+func Kinds() []*core.ResourceKind {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*core.ResourceKind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b *core.ResourceKind) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Names returns the registered kinds' names, sorted.
+func Names() []string {
+	var out []string
+	for _, k := range Kinds() {
+		out = append(out, k.Name)
+	}
+	return out
+}
+
+// New constructs the connector for spec with its kind's New. It fails
+// with a [core.KindInvalid] error when no such kind is compiled in.
+func New(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
 	const op = "connector"
 	if spec == nil {
 		return nil, core.E(op, core.KindInvalid, "", "no resource given", nil)
 	}
-	mu.RLock()
-	f, ok := factories[spec.Kind]
-	mu.RUnlock()
-	if !ok {
+	k := Lookup(spec.Kind)
+	if k == nil {
 		return nil, core.Errorf(op, core.KindInvalid, "", "no connector for kind %q in this build", spec.Kind)
 	}
-	return f(spec)
-}
-
-// Kinds returns the registered kinds, sorted.
-func Kinds() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return slices.Sorted(maps.Keys(factories))
+	return k.New(spec, host)
 }

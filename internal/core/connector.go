@@ -48,10 +48,22 @@ type Previewer interface {
 
 // PrivilegeChecker is implemented by connectors whose login can be
 // compared with what the policy needs (database roles). needed reports
-// whether some grant of some agent covers an action on a target. The
-// findings name what the login can do beyond that, one sentence each.
+// whether some grant of some agent covers an action on a target.
 type PrivilegeChecker interface {
-	CheckPrivileges(ctx context.Context, needed func(action, target string) bool) ([]string, error)
+	CheckPrivileges(ctx context.Context, needed func(action, target string) bool) (PrivilegeReport, error)
+}
+
+// PrivilegeReport is what a [PrivilegeChecker] found.
+type PrivilegeReport struct {
+	// Findings name what the login can do beyond what the grants need,
+	// one sentence each.
+	Findings []string
+	// Strict reports that the resource must not be served while there
+	// are findings, or while the check cannot be made (strict_credentials).
+	Strict bool
+	// Fix is a command that prints a login with just the privileges
+	// needed ("warden sql grants --resource shop"), or "".
+	Fix string
 }
 
 // Operation describes one tool of a connector.
@@ -79,6 +91,16 @@ type Operation struct {
 	InputSchema json.RawMessage
 	// ReadOnly reports whether the operation never changes the resource.
 	ReadOnly bool
+	// OpenWorld reports that the operation reaches beyond the host, to
+	// services that may change without Warden (an API on the internet).
+	OpenWorld bool
+	// KeyArgs name the arguments that say what a call does ("path",
+	// "sql"): they stay whole in the audit record, and those that are
+	// strings are quoted, in this order, in the one line an approver sees.
+	KeyArgs []string
+	// TargetArg names the argument a denial quotes as the call's target
+	// ("path"), or "".
+	TargetArg string
 }
 
 // Invocation is one call of an operation as it moves through the pipeline.
@@ -96,8 +118,10 @@ type Invocation struct {
 	// even though its operation may (an HTTP GET through a tool that can
 	// also POST).
 	ReadOnly bool
-	// HTTP describes an http call for the policy, set by Prepare.
-	HTTP *HTTPCall
+	// Detail is what the call sends besides its action and targets, in
+	// the kind's own form, for its grants' constraints ([Request.Detail]);
+	// set by Prepare, or nil.
+	Detail any
 	// State is the connector's own decoded form of the call, set by Prepare.
 	State any
 	// Journal, set by the engine before Execute for operations that are not

@@ -1,6 +1,9 @@
 package core
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Effect is what a decision does with a call.
 //
@@ -102,18 +105,99 @@ type Decision struct {
 	// Options are what the deciding grant allows beyond its actions. The
 	// zero value allows nothing extra.
 	Options GrantOptions
+	// Why, for a denial, says what a grant that matched the target's path
+	// did not cover ("orders.card_number is not granted; granted on
+	// orders: id, total"), naming only what the agent supplied and what
+	// the grant allows; "" when no grant came that close.
+	Why string
 }
 
-// GrantOptions are permissions a grant can add to its actions. Connectors
-// enforce them, because only they know what a call will touch.
+// GrantOptions are what a grant allows beyond its actions: flags its kind
+// defines ("recursive": a delete may remove a whole tree) and caps that
+// lower a resource's own limits ("max_rows": 500). Connectors enforce them,
+// because only they know what a call will touch. The zero value allows
+// nothing extra and caps nothing. Options are values: methods return new
+// ones and never change their receiver.
 type GrantOptions struct {
-	// Recursive lets a delete remove a directory with everything in it.
-	Recursive bool
-	// Hardlinks lets writes replace a file that has other hard links.
-	Hardlinks bool
-	// MaxRows caps the rows a sql query returns below the resource's own
-	// limit; 0 leaves the resource's limit.
-	MaxRows int
+	// Flags are sorted and unique.
+	Flags []string
+	// Caps are positive.
+	Caps map[string]int64
+}
+
+// Has reports whether the options hold flag.
+func (o GrantOptions) Has(flag string) bool {
+	for _, f := range o.Flags {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// Cap returns the cap called name, or 0 when there is none.
+func (o GrantOptions) Cap(name string) int64 { return o.Caps[name] }
+
+// IsZero reports whether the options allow nothing extra and cap nothing.
+func (o GrantOptions) IsZero() bool { return len(o.Flags) == 0 && len(o.Caps) == 0 }
+
+// WithFlag returns o with flag added.
+func (o GrantOptions) WithFlag(flag string) GrantOptions {
+	if o.Has(flag) {
+		return o
+	}
+	flags := append(append([]string(nil), o.Flags...), flag)
+	sort.Strings(flags)
+	return GrantOptions{Flags: flags, Caps: o.Caps}
+}
+
+// WithCap returns o with the cap called name set to v (positive).
+func (o GrantOptions) WithCap(name string, v int64) GrantOptions {
+	caps := make(map[string]int64, len(o.Caps)+1)
+	for k, c := range o.Caps {
+		caps[k] = c
+	}
+	caps[name] = v
+	return GrantOptions{Flags: o.Flags, Caps: caps}
+}
+
+// Union adds up the options of several grants that all match one target:
+// a flag any of them holds, and a cap only where every one of them caps
+// (the largest, since each grant alone would allow that much).
+func (o GrantOptions) Union(b GrantOptions) GrantOptions {
+	out := GrantOptions{Flags: o.Flags}
+	for _, f := range b.Flags {
+		out = out.WithFlag(f)
+	}
+	for k, c := range o.Caps {
+		if bc, ok := b.Caps[k]; ok {
+			out = out.WithCap(k, max(c, bc))
+		}
+	}
+	return out
+}
+
+// Intersect keeps what the grants of every target of one call allow: the
+// flags all of them hold, and each cap any of them sets (the smallest).
+func (o GrantOptions) Intersect(b GrantOptions) GrantOptions {
+	var out GrantOptions
+	for _, f := range o.Flags {
+		if b.Has(f) {
+			out = out.WithFlag(f)
+		}
+	}
+	for k, c := range o.Caps {
+		if bc, ok := b.Caps[k]; ok {
+			c = min(c, bc)
+		}
+		out = out.WithCap(k, c)
+	}
+	for k, c := range b.Caps {
+		if _, ok := o.Caps[k]; !ok {
+			out = out.WithCap(k, c)
+		}
+	}
+	return out
 }
 
 // Allowed reports whether the decision lets the call run without a human.

@@ -20,9 +20,11 @@ type Request struct {
 	// Paths lists further targets that must all be allowed (a move's source
 	// and destination). Path is checked too.
 	Paths []string
-	// HTTP describes an http call's query, headers and body, for grants
-	// that limit them; nil for other kinds.
-	HTTP *HTTPCall
+	// Detail is what the call sends besides its action and targets, in
+	// its kind's own form (an HTTP request's query parameters, headers
+	// and body size), for the grants' constraints; nil when the kind has
+	// none.
+	Detail any
 	// Args are the decoded tool arguments, visible to when: conditions.
 	Args map[string]any
 	// Time is when the call arrived; when: conditions see it as now.

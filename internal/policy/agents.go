@@ -2,16 +2,15 @@ package policy
 
 import (
 	"fmt"
-	"net/textproto"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/glob"
-	"github.com/warden-dev/warden/internal/sensitive"
 )
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -107,17 +106,11 @@ func (c *compiler) agent(af field) *agent {
 	return a
 }
 
+// ruleKeys are the keys every grant and deny rule may have, whatever the
+// kind of its resource.
 var (
-	grantKeys = map[string][]string{
-		core.KindFS:   {"resource", "actions", "paths", "approval", "when", "recursive", "hardlinks", "description"},
-		core.KindSQL:  {"resource", "actions", "tables", "max_rows", "approval", "when", "description"},
-		core.KindHTTP: {"resource", "actions", "read_only", "paths", "query", "headers", "max_body_bytes", "approval", "when", "description"},
-	}
-	denyKeys = map[string][]string{
-		core.KindFS:   {"resource", "actions", "paths", "when", "description"},
-		core.KindSQL:  {"resource", "actions", "when", "description"},
-		core.KindHTTP: {"resource", "actions", "paths", "when", "description"},
-	}
+	grantKeys = []string{"resource", "actions", "approval", "when", "description"}
+	denyKeys  = []string{"resource", "actions", "when", "description"}
 )
 
 // rule compiles one grant or deny entry.
@@ -135,7 +128,7 @@ func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 		return nil
 	}
 	// A rule's position is its first key, where the entry visibly starts.
-	r := &rule{id: path, pos: c.pos(fields[0].keyN), deny: deny, maxBodyBytes: -1}
+	r := &rule{id: path, pos: c.pos(fields[0].keyN), deny: deny}
 	r.position = r.pos.String()
 	probsBefore := len(c.probs)
 	get := func(key string) (field, bool) {
@@ -162,23 +155,23 @@ func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 		}
 		return nil
 	}
-	r.resource, r.kind = name, res.spec.Kind
-	keys := grantKeys[r.kind]
-	if deny {
-		keys = denyKeys[r.kind]
-	}
+	kind := res.kind
+	r.resource, r.kind = name, kind
+	keys := ruleKeys(kind, deny)
 	for _, f := range fields {
 		if !contains(keys, f.key) {
 			hint := suggest(f.key, keys)
-			if contains(grantKeys[r.kind], f.key) || anyKind(f.key) {
-				hint = fmt.Sprintf("%s is not valid in %s on a %s resource; valid keys: %s", f.key, what, r.kind, strings.Join(keys, ", "))
+			if contains(ruleKeys(kind, false), f.key) || anyKind(f.key) {
+				hint = fmt.Sprintf("%s is not valid in %s on a %s resource; valid keys: %s", f.key, what, kind.Name, strings.Join(keys, ", "))
 			}
 			c.add(f.keyN, f.path, hint, "unknown key %q in %s", f.key, what)
 		}
 	}
 
-	// Actions: required for grants (except http read_only), optional for
-	// deny rules, where leaving them out means every action.
+	// Actions: required for grants (unless the kind adds some, as http's
+	// read_only does), optional for deny rules, where leaving them out
+	// means every action.
+	draft := &core.RuleDraft{Deny: deny}
 	var actionNode *yaml.Node
 	if f, ok := get("actions"); ok {
 		actionNode = f.keyN
@@ -187,61 +180,52 @@ func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 			c.add(f.val, f.path, "list at least one action", "actions is empty")
 		}
 		for i, act := range list {
-			if !contains(res.actions, act) {
-				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), suggest(act, res.actions), "unknown action %q for a %s resource", act, r.kind)
+			if !contains(kind.Actions, act) {
+				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), suggest(act, kind.Actions), "unknown action %q for a %s resource", act, kind.Name)
 				continue
 			}
-			r.actions = appendUnique(r.actions, act)
+			draft.Actions = appendUnique(draft.Actions, act)
 		}
 	}
-	if f, ok := get("read_only"); ok {
-		if v, ok := c.boolean(f.val, f.path, "read_only"); ok && v {
-			r.readOnly = true
-			r.actions = appendUnique(r.actions, "GET")
-			r.actions = appendUnique(r.actions, "HEAD")
-		}
+	if kind.Rules.Decode != nil {
+		kind.Rules.Decode(&node{c: c, val: n, path: path}, draft)
 	}
+	r.actions, r.constraint, r.options = draft.Actions, draft.Constraint, draft.Options
 	// A rule with problems is still checked to the end, so every problem
 	// is reported, but it is not kept.
 	bad := false
 	if len(r.actions) == 0 {
 		switch {
 		case deny && actionNode == nil:
-			r.actions = slices.Clone(res.actions)
+			r.actions = slices.Clone(kind.Actions)
 		case actionNode == nil:
-			c.add(n, path+".actions", fmt.Sprintf("add actions: [%s]", res.actions[0]), "a grant must list its actions")
+			c.add(n, path+".actions", fmt.Sprintf("add actions: [%s]", kind.Actions[0]), "a grant must list its actions")
 			bad = true
 		default:
 			bad = true
 		}
 	}
 	for _, act := range slices.Clone(r.actions) {
-		for _, implied := range impliedActions[r.kind][act] {
+		for _, implied := range kind.Implied[act] {
 			r.actions = appendUnique(r.actions, implied)
 		}
 	}
 
-	if f, ok := get("paths"); ok {
+	if f, ok := get("paths"); ok && kind.Rules.Paths != nil {
+		syntax := kind.Rules.Paths
 		list, nodes, ok := c.strList(f.val, f.path, "paths")
 		if ok && len(list) == 0 {
 			c.add(f.val, f.path, "list at least one pattern, or remove paths: to cover the whole resource", "paths is empty")
 		}
-		opts := glob.Options{Fold: deny}
-		if r.kind == core.KindHTTP {
-			opts.Absolute, opts.Params = true, true
-		}
+		opts := glob.Options{Fold: deny, Absolute: syntax.Absolute, Params: syntax.Params}
 		for i, s := range list {
 			p, err := glob.Compile(s, opts)
 			if err != nil {
-				hint := "patterns are relative to the root, such as drafts/** or *.md"
-				if r.kind == core.KindHTTP {
-					hint = "patterns are URL paths such as /v1/forecast, /v1/users/{id} or /v1/**"
-				}
-				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), hint, "%v", err)
+				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), syntax.Hint, "%v", err)
 				continue
 			}
 			r.paths = append(r.paths, p)
-			r.named = append(r.named, r.kind == core.KindFS && sensitive.Named(s))
+			r.named = append(r.named, kind.Rules.NamesSensitive != nil && kind.Rules.NamesSensitive(s))
 		}
 	}
 	if f, ok := get("approval"); ok {
@@ -269,79 +253,30 @@ func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 	if f, ok := get("description"); ok {
 		r.description, _ = c.str(f.val, f.path, "description")
 	}
-	if f, ok := get("tables"); ok {
-		r.tables = c.tables(f)
-	} else if r.kind == core.KindSQL && !deny {
-		c.add(n, path+".tables", `add tables: {orders: "*", customers: [id, country]}`, "a grant on a sql resource must list the tables and columns it covers")
-	}
-	if f, ok := get("max_rows"); ok {
-		v, _ := c.integer(f.val, f.path, "max_rows", 1, 10_000_000)
-		r.maxRows = int(v)
-		r.options.MaxRows = r.maxRows
-	}
-	if f, ok := get("query"); ok {
-		r.query, _, _ = c.strList(f.val, f.path, "query")
-		if r.query == nil {
-			r.query = []string{} // query: [] allows none
-		}
-	}
-	if f, ok := get("headers"); ok {
-		var nodes []*yaml.Node
-		r.headers, nodes, _ = c.strList(f.val, f.path, "headers")
-		for i, h := range r.headers {
-			if !validHeaderName(h) {
-				c.add(nodes[i], fmt.Sprintf("%s[%d]", f.path, i), "write a header name such as Accept", "%q is not a valid header name", h)
-			}
-			r.headers[i] = textproto.CanonicalMIMEHeaderKey(h)
-		}
-		if r.headers == nil {
-			r.headers = []string{} // headers: [] allows none
-		}
-	}
-	if f, ok := get("max_body_bytes"); ok {
-		r.maxBodyBytes, _ = c.size(f.val, f.path, "max_body_bytes", 0, 1<<30)
-	}
-	if f, ok := get("recursive"); ok {
-		r.options.Recursive, _ = c.boolean(f.val, f.path, "recursive")
-		if r.options.Recursive && !contains(r.actions, "delete") {
-			c.add(f.keyN, f.path, "add delete to actions, or remove recursive", "recursive only applies to the delete action")
-		}
-	}
-	if f, ok := get("hardlinks"); ok {
-		r.options.Hardlinks, _ = c.boolean(f.val, f.path, "hardlinks")
-	}
 	if bad || len(c.probs) > probsBefore {
 		return nil
 	}
 	return r
 }
 
-// tables decodes "tables: {orders: [id, total], customers: '*'}".
-func (c *compiler) tables(f field) map[string][]string {
-	fields, _ := c.mapping(f.val, f.path, "tables", nil)
-	out := map[string][]string{}
-	for _, t := range fields {
-		if s, ok := scalarString(t.val); ok {
-			if s != "*" {
-				c.add(t.val, t.path, `list the columns, or write "*" for all of them`, "columns of %q must be a list", t.key)
-				continue
-			}
-			out[t.key] = []string{"*"}
-			continue
-		}
-		cols, _, _ := c.strList(t.val, t.path, "columns")
-		if len(cols) == 0 {
-			c.add(t.keyN, t.path, `list the columns, or write "*" for all of them`, "table %q grants no columns", t.key)
-			continue
-		}
-		out[t.key] = cols
+// ruleKeys are the keys a grant (or deny rule) on a resource of kind may
+// have.
+func ruleKeys(kind *core.ResourceKind, deny bool) []string {
+	keys, own := grantKeys, kind.Rules.GrantKeys
+	if deny {
+		keys, own = denyKeys, kind.Rules.DenyKeys
 	}
-	return out
+	keys = slices.Clone(keys)
+	if kind.Rules.Paths != nil {
+		keys = append(keys, "paths")
+	}
+	return append(keys, own...)
 }
 
+// anyKind reports whether key is valid in a grant of some kind.
 func anyKind(key string) bool {
-	for _, keys := range grantKeys {
-		if contains(keys, key) {
+	for _, k := range connector.Kinds() {
+		if contains(ruleKeys(k, false), key) {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/glob"
-	"github.com/warden-dev/warden/internal/sensitive"
 )
 
 // Evaluate decides a request. It does no I/O and never blocks beyond the
@@ -70,10 +69,10 @@ func (p *Policy) evaluate(ctx context.Context, req *core.Request, trace *[]Step)
 		}
 		e := p.decideTarget(ctx, rs, req, extra, trace)
 		if e.Effect == core.Deny || (e.Effect == core.NeedsApproval && d.Effect == core.Allow) {
-			e.Options = intersect(d.Options, e.Options)
+			e.Options = d.Options.Intersect(e.Options)
 			d = e
 		} else {
-			d.Options = intersect(d.Options, e.Options)
+			d.Options = d.Options.Intersect(e.Options)
 		}
 	}
 	return d
@@ -87,8 +86,8 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 	if rs.denies.n > 0 {
 		folded := glob.Fold(target)
 		forms := []string{folded}
-		if rs.kind == core.KindHTTP {
-			forms = httpDenyForms(folded)
+		if rs.kind.Rules.DenyForms != nil {
+			forms = rs.kind.Rules.DenyForms(folded)
 		}
 		for _, form := range forms {
 			rs.denies.each(form, func(r *rule) bool {
@@ -118,8 +117,8 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 		}
 	}
 
-	isSensitive := rs.kind == core.KindFS && sensitive.Path(target)
-	fallback := core.ReasonNoGrant
+	isSensitive := rs.kind.Rules.Sensitive != nil && rs.kind.Rules.Sensitive(target)
+	fallback, why := core.ReasonNoGrant, ""
 	// Every matching grant counts: an approval grant wins over plain ones,
 	// and options (recursive, hardlinks) add up. Without approval grants or
 	// options in the index, the first match decides and the scan stops.
@@ -142,13 +141,14 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 			fallback = core.ReasonSensitivePath
 			return true
 		}
-		if r.tables != nil && !r.coversColumn(target) {
-			step(trace, r, target, "the table or column is not among the grant's tables")
-			return true
-		}
-		if ok, why := r.coversHTTP(req.HTTP); !ok {
-			step(trace, r, target, why)
-			return true
+		if r.constraint != nil {
+			if ok, w := r.constraint.Admits(req, target); !ok {
+				step(trace, r, target, w)
+				if why == "" {
+					why = w
+				}
+				return true
+			}
 		}
 		if r.cond != nil {
 			ok, err := r.cond.eval(ctx, req, target)
@@ -170,7 +170,7 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 		if first == nil && approval == nil {
 			opts = r.options
 		} else {
-			opts = union(opts, r.options)
+			opts = opts.Union(r.options)
 		}
 		switch {
 		case r.approval && approval == nil:
@@ -192,7 +192,7 @@ func (p *Policy) decideTarget(ctx context.Context, rs *ruleSet, req *core.Reques
 	case first != nil:
 		return core.Decision{Effect: core.Allow, Rule: first.id, Position: first.position, Reasons: []core.Reason{core.ReasonGrant}, Options: opts}
 	}
-	return core.Decision{Reasons: []core.Reason{fallback}}
+	return core.Decision{Reasons: []core.Reason{fallback}, Why: why}
 }
 
 // namesSensitive reports whether a pattern that names sensitive files
@@ -241,24 +241,4 @@ func (p *Policy) Scope(ctx context.Context, req *core.Request) core.Scope {
 	return core.ScopeFunc(func(path string) bool {
 		return p.decideTarget(ctx, rs, req, path, nil).Effect != core.Deny
 	})
-}
-
-// union adds up the options of several matching grants. A row cap holds
-// only if every matching grant has one.
-func union(a, b core.GrantOptions) core.GrantOptions {
-	rows := max(a.MaxRows, b.MaxRows)
-	if a.MaxRows == 0 || b.MaxRows == 0 {
-		rows = 0
-	}
-	return core.GrantOptions{Recursive: a.Recursive || b.Recursive, Hardlinks: a.Hardlinks || b.Hardlinks, MaxRows: rows}
-}
-
-// intersect keeps the options every target's grant allows, and the
-// smallest row cap.
-func intersect(a, b core.GrantOptions) core.GrantOptions {
-	rows := min(a.MaxRows, b.MaxRows)
-	if a.MaxRows == 0 || b.MaxRows == 0 {
-		rows = max(a.MaxRows, b.MaxRows)
-	}
-	return core.GrantOptions{Recursive: a.Recursive && b.Recursive, Hardlinks: a.Hardlinks && b.Hardlinks, MaxRows: rows}
 }

@@ -2,8 +2,6 @@ package policy
 
 import (
 	"strings"
-
-	"github.com/warden-dev/warden/internal/core"
 )
 
 // ruleIndex holds the rules for one agent, resource and action in file
@@ -34,7 +32,7 @@ func (x *ruleIndex) add(r *rule) {
 	if r.approval {
 		x.approvals++
 	}
-	if r.options != (core.GrantOptions{}) {
+	if !r.options.IsZero() {
 		x.withOptions++
 	}
 	if len(r.paths) == 0 {

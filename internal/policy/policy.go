@@ -66,8 +66,8 @@ const (
 )
 
 type resource struct {
-	spec    *core.ResourceSpec
-	actions []string // valid actions for the kind, in display order
+	spec *core.ResourceSpec
+	kind *core.ResourceKind
 }
 
 type agent struct {
@@ -88,7 +88,7 @@ type AgentLimits struct {
 }
 
 type ruleSet struct {
-	kind   string
+	kind   *core.ResourceKind
 	denies ruleIndex
 	grants ruleIndex
 }
@@ -101,24 +101,20 @@ type rule struct {
 	position string // pos.String(), computed once
 	deny     bool
 	resource string
-	kind     string
+	kind     *core.ResourceKind
 	actions  []string // as written, expanded with implied actions
 	paths    []*glob.Pattern
-	named    []bool // per path pattern: whether it names sensitive files
+	named    []bool // per path pattern: whether it names sensitive targets
 	approval bool
 	// approvalSet records that the grant says approval: explicitly; where
-	// it does not, actions that change a database need approval.
+	// it does not, the kind's ApprovalByDefault actions need approval.
 	approvalSet bool
 	cond        *condition
-
-	options      core.GrantOptions
-	description  string
-	tables       map[string][]string // sql: table → columns ("*" for all)
-	maxRows      int
-	readOnly     bool
-	query        []string
-	headers      []string
-	maxBodyBytes int64
+	description string
+	// constraint narrows the rule beyond actions and paths (its kind's
+	// own keys); nil when it has none.
+	constraint core.Constraint
+	options    core.GrantOptions
 }
 
 // Source returns the policy file's name as given to Compile.
@@ -181,19 +177,7 @@ func (p *Policy) AgentToken(name string) core.Secret {
 }
 
 // Grant describes one grant for display (tool descriptions, explain).
-type Grant struct {
-	Rule        string
-	Position    string
-	Resource    string
-	Actions     []string
-	Paths       []string
-	Approval    bool
-	When        string
-	Description string
-	Tables      map[string][]string
-	MaxRows     int
-	Options     core.GrantOptions
-}
+type Grant = core.Grant
 
 // Grants returns an agent's grants on a resource ("" for all), in file order.
 func (p *Policy) Grants(agentName, resourceName string) []Grant {
@@ -222,7 +206,7 @@ func (p *Policy) describe(agentName, resourceName string, deny bool) []Grant {
 		g := Grant{
 			Rule: r.id, Position: r.position, Resource: r.resource,
 			Actions: slices.Clone(r.actions), Approval: r.approval,
-			Description: r.description, Tables: r.tables, MaxRows: r.maxRows,
+			Description: r.description, Constraint: r.constraint,
 			Options: r.options,
 		}
 		for _, pat := range r.paths {

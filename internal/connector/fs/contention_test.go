@@ -337,7 +337,7 @@ func TestContentionHelper(t *testing.T) {
 		t.Skip("helper process for TestContention_Processes")
 	}
 	root, state, _ := strings.Cut(env, "\n")
-	c, err := fs.New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: root}})
+	c, err := fs.New(&core.ResourceSpec{Name: "notes", Kind: "fs", Config: &fs.Config{Root: root}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}

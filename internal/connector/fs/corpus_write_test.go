@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-dev/warden/internal/connector/connectortest"
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/corpus"
 )
@@ -84,7 +85,7 @@ func guardedSnapshot(tb testing.TB, tmp string) map[string]string {
 	})
 }
 
-var grantAll = core.GrantOptions{Recursive: true, Hardlinks: true}
+var grantAll = core.GrantOptions{Flags: []string{fs.OptionHardlinks, fs.OptionRecursive}}
 
 func checkCorpusWriteEscape(t *testing.T, tmp, root, p string) {
 	before := guardedSnapshot(t, tmp)

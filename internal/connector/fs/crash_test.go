@@ -32,8 +32,8 @@ func TestCrashHelper(t *testing.T) {
 	if root == "" {
 		t.Skip("helper process for TestCrash_Overwrite")
 	}
-	spec := &core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: root}}
-	c, err := fs.New(spec)
+	spec := &core.ResourceSpec{Name: "notes", Kind: "fs", Config: &fs.Config{Root: root}}
+	c, err := fs.New(spec, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}

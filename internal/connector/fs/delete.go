@@ -88,7 +88,7 @@ func (m *mutation) deleteDir(d *dirHandle, t *target, cur iofs.FileInfo) (*core.
 	case !s.recursive:
 		return nil, core.E(m.op, core.KindInvalid, core.ReasonNotEmpty,
 			quote(s.path)+" is a directory that is not empty; nothing was deleted. Pass recursive: true to delete it with everything in it.", nil)
-	case !m.opts.Recursive:
+	case !m.opts.Has(OptionRecursive):
 		return nil, core.E(m.op, core.KindDenied, core.ReasonNotGranted,
 			"The grant does not allow recursive deletion, so "+quote(s.path)+" (a directory that is not empty) was not deleted. Delete its content first, or ask for a grant with recursive: true.", nil)
 	}

@@ -141,7 +141,7 @@ func TestEdit_DryRun(t *testing.T) {
 
 func TestEdit_Limits(t *testing.T) {
 	_, root := newFixture(t, "big = "+strings.Repeat("a", 20)+"tail", "small = tail")
-	c := newConnector(t, root, func(s *core.ResourceSpec) { s.FS.Limits.MaxWriteBytes = 16 })
+	c := newConnector(t, root, func(s *setup) { s.Limits.MaxWriteBytes = 16 })
 	got := do(t, c, "edit", editArgs(t, "big", false, "tail", "x"), allVisible)
 	failsWith(t, "edit of a file above the limit", got, core.KindTooLarge, core.ReasonTooLarge)
 	got = do(t, c, "edit", editArgs(t, "small", false, "tail", strings.Repeat("b", 17)), allVisible)

@@ -12,20 +12,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/redact"
 )
-
-func init() {
-	connector.Register(core.KindFS, func(spec *core.ResourceSpec) (core.Connector, error) {
-		c, err := New(spec)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	})
-}
 
 // Connector is the local file system connector. Create it with [New], then
 // call Open; it is safe for concurrent use.
@@ -33,7 +22,7 @@ type Connector struct {
 	resource string
 	rootPath string   // host path of the root; never shown to the agent
 	reserved []string // absolute host paths Warden keeps for itself
-	limits   core.FSLimits
+	limits   Limits
 	ops      []core.Operation
 	// secrets are the policy's secrets: a read redacts them with the
 	// bytes around its window in view, a search never matches them.
@@ -65,33 +54,36 @@ type reservedPath struct {
 }
 
 // New returns a connector for spec, which must be of kind "fs" with an
-// absolute root. It only checks and stores the configuration; [Connector.Open]
-// opens the root.
-func New(spec *core.ResourceSpec) (*Connector, error) {
+// absolute root. host.Reserved are refused inside it and host.Secrets
+// redacted from what it returns. It only checks and stores the
+// configuration; [Connector.Open] opens the root.
+func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 	const op = "fs.New"
-	switch {
-	case spec == nil:
+	if spec == nil {
 		return nil, core.E(op, core.KindInvalid, "", "no resource given", nil)
-	case spec.Kind != core.KindFS || spec.FS == nil:
+	}
+	cfg, ok := spec.Config.(*Config)
+	switch {
+	case !ok || cfg == nil:
 		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q is not a file system resource", spec.Name)
-	case !filepath.IsAbs(spec.FS.Root):
+	case !filepath.IsAbs(cfg.Root):
 		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q: the root must be an absolute path", spec.Name)
 	}
-	for _, r := range spec.FS.Reserved {
+	for _, r := range host.Reserved {
 		if !filepath.IsAbs(r) {
 			return nil, core.Errorf(op, core.KindInvalid, "", "resource %q: reserved path %q is not absolute", spec.Name, r)
 		}
 	}
-	limits := spec.FS.Limits.WithDefaults()
+	limits := cfg.Limits.WithDefaults()
 	var values []string
-	for _, s := range spec.Secrets {
+	for _, s := range host.Secrets {
 		values = append(values, s.Reveal())
 	}
 	return &Connector{
 		secrets:  redact.New(values...),
 		resource: spec.Name,
-		rootPath: spec.FS.Root,
-		reserved: append([]string(nil), spec.FS.Reserved...),
+		rootPath: cfg.Root,
+		reserved: append([]string(nil), host.Reserved...),
 		limits:   limits,
 		ops:      operations(spec.Name, limits),
 		// A few removals at once are plenty; more would compete with the

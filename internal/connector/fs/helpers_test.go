@@ -78,15 +78,23 @@ func newFixture(tb testing.TB, specs ...string) (tmp, root string) {
 	return tmp, root
 }
 
+// setup is what a test may adjust before a connector is made: the
+// resource's configuration and what the engine would tell it.
+type setup struct {
+	*fs.Config
+	Host core.Host
+}
+
 // newConnector returns an opened connector for root; edit may adjust the
-// spec first.
-func newConnector(tb testing.TB, root string, edit ...func(*core.ResourceSpec)) *fs.Connector {
+// setup first.
+func newConnector(tb testing.TB, root string, edit ...func(*setup)) *fs.Connector {
 	tb.Helper()
-	spec := &core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: root}}
+	s := &setup{Config: &fs.Config{Root: root}}
 	for _, e := range edit {
-		e(spec)
+		e(s)
 	}
-	c, err := fs.New(spec)
+	spec := &core.ResourceSpec{Name: "notes", Kind: "fs", Config: s.Config}
+	c, err := fs.New(spec, s.Host)
 	if err != nil {
 		tb.Fatalf("New(%q) error: %v", root, err)
 	}
@@ -242,9 +250,9 @@ func mustDeepDirs(tb testing.TB, dir, name string, n int) string {
 	return strings.Repeat(name+"/", n)
 }
 
-func mustNew(tb testing.TB, spec *core.ResourceSpec) *fs.Connector {
+func mustNew(tb testing.TB, spec *core.ResourceSpec, host core.Host) *fs.Connector {
 	tb.Helper()
-	c, err := fs.New(spec)
+	c, err := fs.New(spec, host)
 	if err != nil {
 		tb.Fatalf("New error: %v", err)
 	}
@@ -259,4 +267,12 @@ func mustJSON(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// hardlinksIf returns the options of a grant that says hardlinks: allowed.
+func hardlinksIf(allowed bool) core.GrantOptions {
+	if allowed {
+		return core.GrantOptions{Flags: []string{fs.OptionHardlinks}}
+	}
+	return core.GrantOptions{}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -95,8 +96,8 @@ func TestList_Recursive(t *testing.T) {
 		".warden/state.json",
 		"warden.yaml",
 	)
-	c := newConnector(t, root, func(s *core.ResourceSpec) {
-		s.FS.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml"), "/elsewhere/state"}
+	c := newConnector(t, root, func(s *setup) {
+		s.Host.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml"), "/elsewhere/state"}
 	})
 	want := []string{"a", "a/b", "a/b/y", "a/x", "a-b", "linkdir", "sub", "sub/private", "z.txt"}
 	v := mustList(t, c, map[string]any{"path": ".", "recursive": true}, policy)
@@ -146,8 +147,8 @@ func TestList_Reserved(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustBuild(t, root, "w => .warden", "p => warden.yaml")
-	c := newConnector(t, root, func(s *core.ResourceSpec) {
-		s.FS.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml")}
+	c := newConnector(t, root, func(s *setup) {
+		s.Host.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml")}
 	})
 	for _, p := range []string{".warden", ".warden/state.json", "./.warden/", "warden.yaml", "w/state.json", "w", "p", "copy.yaml", ".warden/new"} {
 		for _, op := range []string{"read", "stat", "list"} {
@@ -170,8 +171,8 @@ func TestList_Reserved(t *testing.T) {
 // TestOpen_RootInsideReserved refuses a root that is Warden's own state.
 func TestOpen_RootInsideReserved(t *testing.T) {
 	_, root := newFixture(t)
-	spec := &core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: root, Reserved: []string{filepath.Dir(root)}}}
-	c := mustNew(t, spec)
+	spec := &core.ResourceSpec{Name: "notes", Kind: "fs", Config: &fs.Config{Root: root}}
+	c := mustNew(t, spec, core.Host{Reserved: []string{filepath.Dir(root)}})
 	if err := c.Open(t.Context()); err == nil || core.KindOf(err) != core.KindInvalid {
 		t.Errorf("Open with the root inside a reserved path = %v, want KindInvalid", err)
 	}

@@ -295,7 +295,7 @@ func (m *mutation) checkReplaceable(t *target, cur iofs.FileInfo, p string) erro
 		return isDirectory(m.op, p)
 	case !cur.Mode().IsRegular():
 		return notRegularWrite(m.op, p)
-	case nlink(cur) > 1 && !m.opts.Hardlinks && nlink(cur)-m.journalLinks(t, cur) > 1:
+	case nlink(cur) > 1 && !m.opts.Has(OptionHardlinks) && nlink(cur)-m.journalLinks(t, cur) > 1:
 		return hardlinked(m.op, p)
 	}
 	return nil

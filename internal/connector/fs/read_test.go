@@ -119,7 +119,7 @@ func TestRead_Large(t *testing.T) {
 
 func TestRead_Limits(t *testing.T) {
 	_, root := newFixture(t, "f.txt = "+strings.Repeat("x", 100))
-	c := newConnector(t, root, func(s *core.ResourceSpec) { s.FS.Limits.MaxReadBytes = 10 })
+	c := newConnector(t, root, func(s *setup) { s.Limits.MaxReadBytes = 10 })
 	got := do(t, c, "read", pathArgs(t, "f.txt"), allVisible)
 	if got.Err != nil || !strings.Contains(got.JSON, `"length":10,`) || !strings.Contains(got.JSON, `"next_offset":10`) {
 		t.Errorf("read(f.txt) with MaxReadBytes 10 = %v, want a 10-byte window", got)

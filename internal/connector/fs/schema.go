@@ -26,7 +26,7 @@ const maxEdits = 100
 
 // operations builds the tool descriptions for a resource. The schemas
 // carry the resource's limits, so the model sees the real bounds.
-func operations(resource string, l core.FSLimits) []core.Operation {
+func operations(resource string, l Limits) []core.Operation {
 	r := quote(resource)
 	pathDesc := func(what string) string {
 		return jsonText(what + ` relative to the root of the "` + resource + `" resource, with "/" between directories, e.g. "docs/plan.md"; "." is the root itself. Absolute paths, ".." above the root, drive letters and backslash separators are refused.`)
@@ -49,7 +49,7 @@ func operations(resource string, l core.FSLimits) []core.Operation {
 		return `
     "path": {"type": "string", "maxLength": 4096, "description": ` + pathDesc(what) + `}`
 	}
-	return []core.Operation{
+	ops := []core.Operation{
 		{
 			Name:    OpRead,
 			Action:  "read",
@@ -144,6 +144,17 @@ func operations(resource string, l core.FSLimits) []core.Operation {
 				`"path"`),
 		},
 	}
+	// What a call does is its path (or, for a move, both paths): kept
+	// whole in the audit record, quoted to approvers and in denials.
+	for i := range ops {
+		if ops[i].Name == OpMove {
+			ops[i].KeyArgs = []string{"from", "to"}
+			continue
+		}
+		ops[i].KeyArgs, ops[i].TargetArg = []string{"path"}, "path"
+	}
+	return ops
+
 }
 
 // jsonText returns s as a JSON string literal.

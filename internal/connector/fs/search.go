@@ -75,7 +75,7 @@ func globProblem(p string) string {
 // searcher holds the state of one search.
 type searcher struct {
 	o          *opened
-	limits     core.FSLimits
+	limits     Limits
 	ctx        context.Context // the caller's context: its end is an error
 	sctx       context.Context // with the search timeout: its end stops the search
 	name       *glob.Name      // nil: any name

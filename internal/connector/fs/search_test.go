@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -56,7 +57,7 @@ func mustSearch(tb testing.TB, c core.Connector, a map[string]any, scope core.Sc
 	return v
 }
 
-func newSearchFixture(t *testing.T, edit ...func(*core.ResourceSpec)) core.Connector {
+func newSearchFixture(t *testing.T, edit ...func(*setup)) core.Connector {
 	t.Helper()
 	_, root := newFixture(t,
 		"docs/a.md = Hello World\nsecond line hello\n",
@@ -72,7 +73,7 @@ func newSearchFixture(t *testing.T, edit ...func(*core.ResourceSpec)) core.Conne
 	if err := syscall.Mkfifo(filepath.Join(root, "docs/fifo.md"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	edit = append([]func(*core.ResourceSpec){func(s *core.ResourceSpec) { s.FS.Limits.MaxFileBytes = 1024 }}, edit...)
+	edit = append([]func(*setup){func(s *setup) { s.Limits.MaxFileBytes = 1024 }}, edit...)
 	return newConnector(t, root, edit...)
 }
 
@@ -133,21 +134,21 @@ func TestSearch(t *testing.T) {
 func TestSearch_Limits(t *testing.T) {
 	tests := []struct {
 		name    string
-		limits  core.FSLimits
+		limits  fs.Limits
 		a       map[string]any
 		stopped string
 	}{
-		{"max_files", core.FSLimits{MaxSearchFiles: 2}, map[string]any{"path": ".", "name": "*"}, "max_files"},
-		{"max_bytes", core.FSLimits{MaxSearchBytes: 10}, map[string]any{"path": ".", "text": "zzz"}, "max_bytes"},
-		{"timeout", core.FSLimits{SearchTimeout: time.Nanosecond}, map[string]any{"path": ".", "text": "zzz"}, "timeout"},
-		{"max_results limit", core.FSLimits{MaxSearchResults: 1}, map[string]any{"path": ".", "name": "*.md"}, "max_results"},
+		{"max_files", fs.Limits{MaxSearchFiles: 2}, map[string]any{"path": ".", "name": "*"}, "max_files"},
+		{"max_bytes", fs.Limits{MaxSearchBytes: 10}, map[string]any{"path": ".", "text": "zzz"}, "max_bytes"},
+		{"timeout", fs.Limits{SearchTimeout: time.Nanosecond}, map[string]any{"path": ".", "text": "zzz"}, "timeout"},
+		{"max_results limit", fs.Limits{MaxSearchResults: 1}, map[string]any{"path": ".", "name": "*.md"}, "max_results"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newSearchFixture(t, func(s *core.ResourceSpec) {
+			c := newSearchFixture(t, func(s *setup) {
 				l := tt.limits
 				l.MaxFileBytes = 1024
-				s.FS.Limits = l
+				s.Limits = l
 			})
 			v := mustSearch(t, c, tt.a, policy)
 			if v.Stopped != tt.stopped || !v.Truncated {

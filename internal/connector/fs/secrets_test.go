@@ -18,8 +18,8 @@ const apiKey = "wq8t3r9vzn2m6b4c1x7h5j0kdg3f8r2v"
 
 const keyFile = "API_KEY=" + apiKey + "\nNEXT=1\n"
 
-func withSecret(spec *core.ResourceSpec) {
-	spec.Secrets = []core.Secret{core.NewSecret("env:API_KEY", apiKey)}
+func withSecret(spec *setup) {
+	spec.Host.Secrets = []core.Secret{core.NewSecret("env:API_KEY", apiKey)}
 }
 
 type windowValue struct {
@@ -142,8 +142,8 @@ func TestEdit_SecretPrefixes(t *testing.T) {
 	const pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END KEY-----"
 	content := "a\nb\n" + pem + "\nNEXT=1\n" + keyFile
 	_, root := newFixture(t, "conf.env = "+content)
-	c := newConnector(t, root, func(spec *core.ResourceSpec) {
-		spec.Secrets = []core.Secret{core.NewSecret("env:API_KEY", apiKey), core.NewSecret("file:key.pem", pem)}
+	c := newConnector(t, root, func(spec *setup) {
+		spec.Host.Secrets = []core.Secret{core.NewSecret("env:API_KEY", apiKey), core.NewSecret("file:key.pem", pem)}
 	})
 	absent := do(t, c, "edit", editArgs(t, "conf.env", true, "absent-text", "x"), allVisible)
 	if absent.Err == nil || core.ReasonOf(absent.Err) != core.ReasonNoMatch {

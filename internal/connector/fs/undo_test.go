@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -30,7 +31,7 @@ var undoCases = []struct {
 	{"move a directory", []string{"d/x = X", "d/e/y = Y"}, "move", map[string]any{"from": "d", "to": "e"}, core.GrantOptions{}},
 	{"delete a file", []string{"f.txt = F"}, "delete", map[string]any{"path": "f.txt"}, core.GrantOptions{}},
 	{"delete an empty directory", []string{"d/"}, "delete", map[string]any{"path": "d"}, core.GrantOptions{}},
-	{"delete a tree", []string{"d/x = X", "d/e/y = Y", "d/e/l => ../x", "d/empty/"}, "delete", map[string]any{"path": "d", "recursive": true}, core.GrantOptions{Recursive: true}},
+	{"delete a tree", []string{"d/x = X", "d/e/y = Y", "d/e/l => ../x", "d/empty/"}, "delete", map[string]any{"path": "d", "recursive": true}, core.GrantOptions{Flags: []string{fs.OptionRecursive}}},
 }
 
 // TestUndo runs each call, undoes it (the tree must be as before, modes
@@ -165,7 +166,7 @@ func TestUndo_Conflicts(t *testing.T) {
 // name reserved or temporary files are refused before anything is done.
 func TestUndo_RefusesForeignEntries(t *testing.T) {
 	tmp, root := newFixture(t, "f.txt = x", ".warden/state = s")
-	c := newConnector(t, root, func(s *core.ResourceSpec) { s.FS.Reserved = []string{filepath.Join(root, ".warden")} })
+	c := newConnector(t, root, func(s *setup) { s.Host.Reserved = []string{filepath.Join(root, ".warden")} })
 	j := newMemJournal(t)
 	before := snapshot(t, tmp, nil)
 	for _, p := range []string{"../sentinel.txt", "/etc/passwd", "a/../f.txt", ".", ".warden/state", ".warden-tmp-x", ""} {

@@ -82,7 +82,7 @@ func TestReadSubdir_Swapped(t *testing.T) {
 // never report what is in the sibling.
 func TestSearch_SwapDuringWalk(t *testing.T) {
 	base := swapFixture(t, "e/other.md")
-	c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
+	c, err := New(&core.ResourceSpec{Name: "notes", Kind: "fs", Config: &Config{Root: base}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestWalk_SwapBeforeEnter(t *testing.T) {
 	} {
 		t.Run(args, func(t *testing.T) {
 			base := swapFixture(t)
-			c, err := New(&core.ResourceSpec{Name: "notes", Kind: core.KindFS, FS: &core.FSSpec{Root: base}})
+			c, err := New(&core.ResourceSpec{Name: "notes", Kind: "fs", Config: &Config{Root: base}}, core.Host{})
 			if err != nil {
 				t.Fatal(err)
 			}

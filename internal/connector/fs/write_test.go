@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -289,8 +290,8 @@ func TestWrite_Refusals(t *testing.T) {
 }
 
 func TestWrite_Limits(t *testing.T) {
-	limit := func(n int64) func(*core.ResourceSpec) {
-		return func(s *core.ResourceSpec) { s.FS.Limits.MaxWriteBytes = n }
+	limit := func(n int64) func(*setup) {
+		return func(s *setup) { s.Limits.MaxWriteBytes = n }
 	}
 	t.Run("content", func(t *testing.T) {
 		_, root := newFixture(t)
@@ -345,7 +346,7 @@ func TestWrite_Hardlinks(t *testing.T) {
 				{"write", writeArgs(t, "a.txt", "more", "append")},
 				{"edit", args(t, map[string]any{"path": "a.txt", "edits": []map[string]string{{"old": "shared", "new": "edited"}}})},
 			} {
-				got := doWith(t, c, op.name, op.args, with{scope: allVisible, options: core.GrantOptions{Hardlinks: allowed}})
+				got := doWith(t, c, op.name, op.args, with{scope: allVisible, options: hardlinksIf(allowed)})
 				if !allowed {
 					failsWith(t, op.name+" of a hard-linked file", got, core.KindDenied, core.ReasonHardlinked)
 					if !strings.Contains(core.MessageOf(got.Err), "hardlinks: true") {
@@ -427,8 +428,8 @@ func TestWrite_Reserved(t *testing.T) {
 	if err := os.Link(filepath.Join(root, "warden.yaml"), filepath.Join(root, "hard.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	c := newConnector(t, root, func(s *core.ResourceSpec) {
-		s.FS.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml")}
+	c := newConnector(t, root, func(s *setup) {
+		s.Host.Reserved = []string{filepath.Join(root, ".warden"), filepath.Join(root, "warden.yaml")}
 	})
 	before := snapshot(t, tmp, nil)
 	calls := []struct {
@@ -452,7 +453,7 @@ func TestWrite_Reserved(t *testing.T) {
 		{"move", map[string]any{"from": ".warden", "to": "w"}},
 	}
 	for _, call := range calls {
-		got := doWith(t, c, call.op, args(t, call.args), with{scope: allVisible, options: core.GrantOptions{Recursive: true, Hardlinks: true}})
+		got := doWith(t, c, call.op, args(t, call.args), with{scope: allVisible, options: core.GrantOptions{Flags: []string{fs.OptionHardlinks, fs.OptionRecursive}}})
 		if got.Err == nil || (core.ReasonOf(got.Err) != core.ReasonReservedPath && !strings.Contains(core.MessageOf(got.Err), "root")) {
 			t.Errorf("%s %v = %v, want a refusal", call.op, call.args, got)
 		}

@@ -1,0 +1,74 @@
+package fs
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/sensitive"
+)
+
+// Grant options of the kind: what a grant allows beyond its actions.
+const (
+	// OptionRecursive lets a delete remove a directory with everything in it.
+	OptionRecursive = "recursive"
+	// OptionHardlinks lets writes replace a file that has other hard links.
+	OptionHardlinks = "hardlinks"
+)
+
+// Kind is the "fs" resource kind: a local directory.
+var Kind = &core.ResourceKind{
+	Name:        "fs",
+	Summary:     "a local directory",
+	Actions:     []string{"read", "list", "search", "stat", "write", "edit", "mkdir", "move", "delete"},
+	ReadActions: []string{"read", "list", "search", "stat"},
+	// Whoever may read, list or search a file may see its metadata.
+	Implied: map[string][]string{"read": {"stat"}, "list": {"stat"}, "search": {"stat"}},
+	Resource: core.ResourceSyntax{
+		Keys:   []string{"root", "allow_broad_root", "limits"},
+		Decode: decodeResource,
+	},
+	Rules: core.RuleSyntax{
+		GrantKeys: []string{"recursive", "hardlinks"},
+		Paths:     &core.PathSyntax{Hint: "patterns are relative to the root, such as drafts/** or *.md"},
+		Decode:    decodeRule,
+		// A file that usually holds secrets is covered only by a grant
+		// whose pattern names it.
+		Sensitive:      sensitive.Path,
+		NamesSensitive: sensitive.Named,
+	},
+	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
+		return New(spec, host)
+	},
+	Describe: func(*core.ResourceSpec) string {
+		return `a local directory; paths are relative to its root, such as "docs/a.md"; "." is the root`
+	},
+	ScopeNote: "files that usually hold secrets (.env, keys, credentials) are hidden unless a grant names them",
+	HostPaths: func(spec *core.ResourceSpec, writable bool) []core.HostPath {
+		how := "read"
+		if writable {
+			how = "write"
+		}
+		return []core.HostPath{{Path: config(spec).Root, Write: writable, Dir: true, Why: fmt.Sprintf("resource %s (%s)", spec.Name, how)}}
+	},
+	HostTarget: func(spec *core.ResourceSpec, hostPath string) (string, bool) {
+		rel, err := filepath.Rel(config(spec).Root, hostPath)
+		if err != nil || !filepath.IsLocal(rel) {
+			return "", false
+		}
+		return filepath.ToSlash(rel), true
+	},
+	Doctor: doctor,
+}
+
+func init() { connector.Register(Kind) }
+
+// config returns the configuration of a resource of this kind, or an
+// empty one (which New refuses) for a spec of another kind.
+func config(spec *core.ResourceSpec) *Config {
+	if c, ok := spec.Config.(*Config); ok && c != nil {
+		return c
+	}
+	return &Config{}
+}
