@@ -62,10 +62,11 @@ func init() {
 		{"undo", "restore what one call changed, by its audit ID", runUndo},
 		{"history", "list the journaled versions of a file", runHistory},
 		{"doctor", "print what each layer of defence does on this machine", runDoctor},
-		{"sql", "print the minimal database login for a sql resource (sql grants)", runSQL},
 		{"init", "write a commented starter policy for the current directory", runInit},
 		{"version", "print Warden's version", runVersion},
 	}
+	// Resource kinds bring commands of their own, listed after Warden's.
+	commands = append(commands, kindCommands()...)
 }
 
 // Main runs the warden command with args (without the program name).

@@ -45,9 +45,7 @@ func runDoctor(e *env, args []string) int {
 		return ExitToolFailed
 	}
 	d.policy(p, isDefault)
-	d.roots(p)
-	d.databases(e, p)
-	d.apis(e, p)
+	d.kinds(e, p)
 	d.landlock(p)
 	d.journal(p)
 	d.audit(p)
@@ -111,102 +109,38 @@ func (d *doctor) policy(p *policy.Policy, isDefault bool) {
 	}
 }
 
-func (d *doctor) roots(p *policy.Policy) {
-	d.block("os.Root", "every file call resolves beneath its resource's root; symlinks and .. cannot leave it")
-	n := 0
-	for _, spec := range p.Resources() {
-		if spec.FS == nil {
-			continue
-		}
-		n++
-		root, err := os.OpenRoot(spec.FS.Root)
-		if err != nil {
-			d.problem("%s: %s does not open: %v", spec.Name, spec.FS.Root, errors.Unwrap(err))
-			continue
-		}
-		root.Close()
-		d.line("%s: %s opens", spec.Name, spec.FS.Root)
-		d.rootReach(p, spec)
-	}
-	if n == 0 {
-		d.line("no fs resources")
-	}
-}
-
-// rootReach warns about a root that holds the user's home directory or the
-// state directory's parent: the state directory and the policy are refused
-// through every resource, but whatever else lies beside them (dotfiles,
-// other projects, keys the secret-file patterns do not know) is reachable
-// by any grant that covers it.
-func (d *doctor) rootReach(p *policy.Policy, spec *core.ResourceSpec) {
-	root := resolved(spec.FS.Root)
-	if home, err := os.UserHomeDir(); err == nil && home != "" && within(resolved(home), root) {
-		d.line("%s: warning: the root contains your home directory %s; point root at the project directory the agent needs", spec.Name, home)
-	}
-	if parent := filepath.Dir(p.Settings().StateDir); within(resolved(parent), root) {
-		d.line("%s: warning: the root contains %s, where the state directory lives; only the state directory and the policy are refused in it, so keep the policy's secret files and other projects elsewhere or point root at a subdirectory", spec.Name, parent)
-	}
-}
-
-// resolved returns path with symlinks resolved where it exists.
-func resolved(path string) string {
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		return r
-	}
-	return filepath.Clean(path)
-}
-
-// within reports whether path is dir or lies below it.
-func within(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// databases connects to each sql resource and compares what its login can
-// do with what the grants need, as serve does at start.
-func (d *doctor) databases(e *env, p *policy.Policy) {
-	var specs []*core.ResourceSpec
-	for _, spec := range p.Resources() {
-		if spec.SQL != nil {
-			specs = append(specs, spec)
-		}
-	}
-	if len(specs) == 0 {
-		return
-	}
-	d.block("database", "each statement is analysed, run read-only by the database, and its login should hold no more than the grants need")
-	for _, spec := range specs {
-		c, err := connector.New(spec)
-		if err == nil {
-			if o, ok := c.(core.Opener); ok {
-				err = o.Open(e.ctx)
+// kinds adds what each resource kind checks of its resources (roots
+// open, databases connect and their logins hold no more than needed,
+// API hosts resolve to addresses Warden connects to).
+func (d *doctor) kinds(e *env, p *policy.Policy) {
+	for _, kind := range connector.Kinds() {
+		var specs []*core.ResourceSpec
+		for _, spec := range p.Resources() {
+			if spec.Kind == kind.Name {
+				specs = append(specs, spec)
 			}
 		}
-		if err != nil {
-			d.problem("%s (%s): does not open: %s", spec.Name, spec.SQL.Driver, core.MessageOf(err))
+		if len(specs) == 0 || kind.Doctor == nil {
 			continue
 		}
-		d.line("%s (%s): connects", spec.Name, spec.SQL.Driver)
-		if pc, ok := c.(core.PrivilegeChecker); ok {
-			findings, err := pc.CheckPrivileges(e.ctx, func(action, target string) bool {
-				return p.Covered(e.ctx, spec.Name, action, target)
-			})
-			switch {
-			case err != nil:
-				d.problem("%s: the login's privileges cannot be checked: %s", spec.Name, core.MessageOf(err))
-			case len(findings) == 0 && spec.SQL.Driver != "sqlite":
-				d.line("%s: the login can do no more than the grants need", spec.Name)
-			}
-			for _, f := range findings {
-				if spec.SQL.StrictCredentials {
-					d.problem("%s: %s (strict_credentials: serve refuses to start)", spec.Name, f)
+		in := core.DoctorInput{
+			Specs:    specs,
+			Host:     core.Host{Secrets: p.Secrets()},
+			StateDir: p.Settings().StateDir,
+			Writable: func(resource string) bool { return writable(p, p.Resource(resource)) },
+			Needed: func(resource, action, target string) bool {
+				return p.Covered(e.ctx, resource, action, target)
+			},
+		}
+		for _, c := range kind.Doctor(e.ctx, in) {
+			d.block(c.Title, "%s", c.Summary)
+			for _, l := range c.Lines {
+				if l.Problem {
+					d.problem("%s", l.Text)
 				} else {
-					d.line("%s: warning: %s; see warden sql grants --resource %s", spec.Name, f, spec.Name)
+					d.line("%s", l.Text)
 				}
 			}
-		}
-		if cl, ok := c.(io.Closer); ok {
-			cl.Close()
 		}
 	}
 }
@@ -263,29 +197,6 @@ func (d *doctor) landlock(p *policy.Policy) {
 func (d *doctor) journal(p *policy.Policy) {
 	s := p.Settings()
 	d.block("journal", "kept in the state directory %s (max_bytes %s, max_age %s)", s.StateDir, sizeText(s.JournalMaxBytes), s.JournalMaxAge)
-	n := 0
-	for _, spec := range p.Resources() {
-		if spec.FS == nil {
-			continue
-		}
-		n++
-		if !writable(p, spec.Name) {
-			d.line("%s: read-only, nothing to journal", spec.Name)
-			continue
-		}
-		same, err := sandbox.SameFileSystem(spec.FS.Root, s.StateDir)
-		switch {
-		case err != nil:
-			d.line("%s: whether it shares a file system with the state directory is unknown (%v)", spec.Name, err)
-		case same:
-			d.line("%s: same file system as the state directory, so undo keeps hard links to replaced files over 64 KiB (smaller ones are copied into the journal)", spec.Name)
-		default:
-			d.line("%s: another file system than the state directory, so undo keeps copies", spec.Name)
-		}
-	}
-	if n == 0 {
-		d.line("no fs resources")
-	}
 }
 
 func (d *doctor) audit(p *policy.Policy) {

@@ -78,7 +78,7 @@ func runServe(e *env, args []string) int {
 	defer eng.Close()
 	p := eng.Policy()
 	if isDefault {
-		root := p.Resource(policy.DefaultResource).FS.Root
+		root := p.BaseDir() // the zero-configuration policy serves the directory it was made for
 		fmt.Fprintf(e.stderr, "warden: no policy file: serving %s read-only as resource %q (files that usually hold secrets are hidden; audit log in %s). Run \"warden init\" to write a policy.\n", root, policy.DefaultResource, p.Settings().StateDir)
 	}
 	confined, err := confine(p)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
 )
@@ -98,29 +99,39 @@ func parseOneAndOpen(e *env, fs *flag.FlagSet, pf *policyFlags, args []string) (
 	return pos[0], eng, ExitOK
 }
 
-// resolveHistoryPath picks the fs resource and the path relative to its root.
+// resolveHistoryPath picks the journaled resource (one whose kind maps
+// host paths to its targets, such as a directory) and the target within
+// it: an absolute host path is looked up in every such resource, a
+// relative one is taken as a target of the only one, or of name.
 func resolveHistoryPath(specs []*core.ResourceSpec, name, p string) (string, string, error) {
-	var fsSpecs []*core.ResourceSpec
+	type journaled struct {
+		spec *core.ResourceSpec
+		kind *core.ResourceKind
+	}
+	var candidates []journaled
 	for _, s := range specs {
-		if s.FS != nil && (name == "" || s.Name == name) {
-			fsSpecs = append(fsSpecs, s)
+		if k := connector.Lookup(s.Kind); k != nil && k.HostTarget != nil && (name == "" || s.Name == name) {
+			candidates = append(candidates, journaled{s, k})
 		}
 	}
-	if len(fsSpecs) == 0 {
-		return "", "", fmt.Errorf("no fs resource %q in the policy", name)
+	if len(candidates) == 0 {
+		if name != "" {
+			return "", "", fmt.Errorf("no resource %q with a journal in the policy", name)
+		}
+		return "", "", fmt.Errorf("no resource in the policy keeps a journal")
 	}
 	if filepath.IsAbs(p) {
-		for _, s := range fsSpecs {
-			if rel, err := filepath.Rel(s.FS.Root, p); err == nil && filepath.IsLocal(rel) {
-				return s.Name, filepath.ToSlash(rel), nil
+		for _, c := range candidates {
+			if target, ok := c.kind.HostTarget(c.spec, p); ok {
+				return c.spec.Name, target, nil
 			}
 		}
-		return "", "", fmt.Errorf("%s is not inside any fs resource's root", p)
+		return "", "", fmt.Errorf("%s is not inside any resource's root", p)
 	}
-	if len(fsSpecs) > 1 {
-		return "", "", fmt.Errorf("several fs resources; choose one with --resource")
+	if len(candidates) > 1 {
+		return "", "", fmt.Errorf("several resources keep a journal; choose one with --resource")
 	}
-	return fsSpecs[0].Name, filepath.ToSlash(filepath.Clean(p)), nil
+	return candidates[0].spec.Name, filepath.ToSlash(filepath.Clean(p)), nil
 }
 
 func touches(c core.Change, p string) bool {

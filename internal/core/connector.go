@@ -58,9 +58,10 @@ type PrivilegeReport struct {
 	// Findings name what the login can do beyond what the grants need,
 	// one sentence each.
 	Findings []string
-	// Strict reports that the resource must not be served while there
-	// are findings, or while the check cannot be made (strict_credentials).
-	Strict bool
+	// Strict, when set, names the setting that forbids serving the
+	// resource while there are findings or while the check cannot be made
+	// ("strict_credentials").
+	Strict string
 	// Fix is a command that prints a login with just the privileges
 	// needed ("warden sql grants --resource shop"), or "".
 	Fix string

@@ -51,7 +51,7 @@ func records(t *testing.T, e *Engine) []audit.Record {
 // approving it and the audit log both get every byte.
 func TestCall_LongStatementSeenWhole(t *testing.T) {
 	fake := &noteSQL{}
-	connector.RegisterForTest(t, core.KindSQL, func(*core.ResourceSpec) (core.Connector, error) { return fake, nil })
+	registerFake(t, "sql", fake)
 	p, err := policy.Compile([]byte(longArgsPolicy), policy.WithBaseDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestSummarizeSaysWhenCut(t *testing.T) {
 // blob; the approval never falls back to the raw arguments.
 func TestCall_HugeStatementStoredWhole(t *testing.T) {
 	fake := &noteSQL{}
-	connector.RegisterForTest(t, core.KindSQL, func(*core.ResourceSpec) (core.Connector, error) { return fake, nil })
+	registerFake(t, "sql", fake)
 	src := strings.Replace(longArgsPolicy, "resources:", "settings:\n  limits: {max_argument_bytes: 4194304}\nresources:", 1) +
 		"    token: env:TOKEN\n"
 	p, err := policy.Compile([]byte(src), policy.WithBaseDir(t.TempDir()), policy.WithLookupEnv(func(k string) (string, bool) {

@@ -88,14 +88,6 @@ type CallOptions struct {
 // replaced by their size and hash.
 const shortArgBytes = 1 << 10
 
-// actionKeys name the arguments that say what a call does: they stay whole
-// in the audit record, never moved to a blob nor shortened (up to the
-// bound on a record's inline arguments).
-var actionKeys = map[string]bool{
-	"sql": true, "method": true, "path": true, "url": true, "query": true,
-	"from": true, "to": true, "command": true, "argv": true, "cwd": true,
-}
-
 // Call runs one tool call through the pipeline.
 func (e *Engine) Call(ctx context.Context, call core.Call, opts CallOptions) *Outcome {
 	start := e.opts.Now()
@@ -164,7 +156,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 	sum := sha256.Sum256(raw)
 	rec.ArgsSHA256 = hex.EncodeToString(sum[:])
-	if out := e.recordArgs(rec, args, raw); out != nil {
+	if out := e.recordArgs(rec, tool.Op.KeyArgs, args, raw); out != nil {
 		return out
 	}
 	if err := tool.schema.Validate(args); err != nil {
@@ -187,7 +179,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// Decide.
 	req := &core.Request{
 		Agent: call.Agent, Resource: tool.Resource, Action: action, Tool: tool.Name,
-		Path: inv.Path, Paths: inv.Paths, HTTP: inv.HTTP, Args: args, Time: now,
+		Path: inv.Path, Paths: inv.Paths, Detail: inv.Detail, Args: args, Time: now,
 	}
 	d := e.policy.Evaluate(ctx, req)
 	out := &Outcome{Decision: d, Reason: d.Reason()}
@@ -475,12 +467,16 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []byte, error) {
 // otherwise long values in blobs the record references. If the blobs
 // cannot be stored, the record keeps a shortened form and the call is
 // stopped: a call whose arguments cannot be recorded does not run.
-func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) *Outcome {
+//
+// keys name the arguments that say what the call does (the operation's
+// KeyArgs): they stay whole, never moved to a blob nor shortened (up to the
+// bound on a record's inline arguments).
+func (e *Engine) recordArgs(rec *audit.Record, keys []string, args map[string]any, raw []byte) *Outcome {
 	if e.audit == nil {
 		rec.Args = raw
 		return nil
 	}
-	keep := func(k string) bool { return actionKeys[k] }
+	keep := func(k string) bool { return slices.Contains(keys, k) }
 	inline, blobs, err := e.audit.SplitArgs(raw, keep)
 	// A full disk must not stop reads with long arguments: the reserve
 	// makes room once, and a write is then refused as disk-full anyway.
@@ -491,7 +487,7 @@ func (e *Engine) recordArgs(rec *audit.Record, args map[string]any, raw []byte) 
 		rec.Args, rec.Blobs = inline, blobs
 		return nil
 	}
-	rec.Args = auditArgs(args, raw)
+	rec.Args = auditArgs(keys, args, raw)
 	setDetail(rec, "args_shortened", true)
 	e.log.Error("storing the call's arguments failed; refusing the call", "tool", rec.Tool, "agent", rec.Agent, "err", err)
 	reason, msg := auditFailure(err, false)
@@ -513,13 +509,13 @@ func displayArgs(r *redact.Redactor, rec *audit.Record) json.RawMessage {
 // auditArgs returns the arguments shortened: as given when small,
 // otherwise with long strings replaced by their size and hash, except the
 // values that say what the call does.
-func auditArgs(args map[string]any, raw []byte) json.RawMessage {
+func auditArgs(keys []string, args map[string]any, raw []byte) json.RawMessage {
 	if len(raw) <= shortArgBytes {
 		return raw
 	}
 	short := make(map[string]any, len(args))
 	for k, v := range args {
-		if s, ok := v.(string); ok && actionKeys[k] && len(s) <= 64<<10 {
+		if s, ok := v.(string); ok && slices.Contains(keys, k) && len(s) <= 64<<10 {
 			short[k] = s
 			continue
 		}
@@ -562,7 +558,7 @@ const summaryBytes = 120
 // summarize describes a call in one line for the human who approves it.
 func summarize(tool *Tool, args map[string]any) string {
 	var parts []string
-	for _, k := range []string{"path", "from", "to", "method", "sql"} {
+	for _, k := range tool.Op.KeyArgs {
 		if v, ok := args[k].(string); ok {
 			part := fmt.Sprintf("%s=%q", k, textsafe.Clip(v, summaryBytes))
 			if len(v) > summaryBytes {
@@ -579,7 +575,7 @@ func summarize(tool *Tool, args map[string]any) string {
 // supplied.
 func denyMessage(d core.Decision, tool *Tool, _ json.RawMessage, args map[string]any) string {
 	target := ""
-	if p, ok := args["path"].(string); ok {
+	if p, ok := args[tool.Op.TargetArg].(string); ok && tool.Op.TargetArg != "" {
 		target = fmt.Sprintf(" on %q", p)
 	}
 	switch d.Reason() {
@@ -591,6 +587,10 @@ func denyMessage(d core.Decision, tool *Tool, _ json.RawMessage, args map[string
 		return fmt.Sprintf("Denied by policy: %s%s is allowed only under conditions that this call does not meet.", tool.Name, target)
 	case core.ReasonConditionError:
 		return fmt.Sprintf("Denied: a policy condition for %s%s could not be evaluated, so the call was refused.", tool.Name, target)
+	}
+	if d.Why != "" {
+		// A grant came close: say what it does not cover.
+		return fmt.Sprintf("Denied by policy: %s%s: %s.", tool.Name, target, strings.TrimSuffix(d.Why, "."))
 	}
 	return fmt.Sprintf("Denied by policy: this agent has no grant for %s%s.", tool.Name, target)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -78,23 +77,22 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	e.redactor = redact.New(values...)
 
 	settings := p.Settings()
-	built := connector.Kinds()
+	// Warden's own files, and the files holding the policy's secrets, are
+	// never reachable through a resource; every secret is redacted from
+	// every resource, since a key file under a root, or a password echoed
+	// by an API, is read in pieces there.
+	host := core.Host{
+		Reserved: reservedPaths(append([]string{settings.StateDir, p.Source()}, p.SecretFiles()...)...),
+		Secrets:  p.Secrets(),
+	}
 	for _, spec := range p.Resources() {
-		if !slices.Contains(built, spec.Kind) {
+		if connector.Lookup(spec.Kind) == nil {
 			// A kind whose connector is not in this build offers no tools;
 			// its grants stay valid policy and are simply unusable.
 			e.log.Warn("resource has no connector in this build; it offers no tools", "resource", spec.Name, "kind", spec.Kind)
 			continue
 		}
-		if spec.FS != nil {
-			// Warden's own files, and files holding the policy's secrets,
-			// are never reachable through a resource.
-			spec.FS.Reserved = appendReserved(spec.FS.Reserved, append([]string{settings.StateDir, p.Source()}, p.SecretFiles()...)...)
-		}
-		// Every secret, not only the resource's own: a key file under a
-		// root, or a password echoed by an API, is read in pieces there.
-		spec.Secrets = p.Secrets()
-		c, err := connector.New(spec)
+		c, err := connector.New(spec, host)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
@@ -160,10 +158,11 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// appendReserved adds Warden's own files, as absolute paths, to a
-// resource's reserved list. A source that is not a file (the default
-// policy) is skipped.
-func appendReserved(list []string, paths ...string) []string {
+// reservedPaths returns Warden's own files as absolute paths. The state
+// directory (the first) is kept even before it exists; other paths that
+// are not files (the default policy's source) are skipped.
+func reservedPaths(paths ...string) []string {
+	var list []string
 	for _, p := range paths {
 		if p == "" {
 			continue

@@ -48,7 +48,7 @@ func (f *fakeSQL) Execute(_ context.Context, inv *core.Invocation, _ core.Scope)
 func newEngine(t *testing.T, src string, fake *fakeSQL, env map[string]string) (*Engine, string) {
 	t.Helper()
 	dir := t.TempDir()
-	connector.RegisterForTest(t, core.KindSQL, func(*core.ResourceSpec) (core.Connector, error) { return fake, nil })
+	registerFake(t, "sql", fake)
 	p, err := policy.Compile([]byte(src), policy.WithBaseDir(dir), policy.WithLookupEnv(func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok

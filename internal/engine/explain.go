@@ -45,7 +45,7 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 	}
 	req := &core.Request{
 		Agent: call.Agent, Resource: tool.Resource, Action: action, Tool: tool.Name,
-		Path: inv.Path, Paths: inv.Paths, HTTP: inv.HTTP, Args: args, Time: e.opts.Now(),
+		Path: inv.Path, Paths: inv.Paths, Detail: inv.Detail, Args: args, Time: e.opts.Now(),
 	}
 	d, steps := e.policy.Explain(ctx, req)
 	out := &Outcome{Decision: d, Reason: d.Reason()}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 
+	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/policy"
 )
@@ -78,7 +79,7 @@ func (e *Engine) buildTools() error {
 					t.args = append(t.args, name)
 				}
 				slices.Sort(t.args)
-				t.Description = describeTool(e.policy, agent, spec, op)
+				t.Description = describeTool(e.policy, agent, spec, connector.Lookup(spec.Kind), op)
 				e.tools[agent][t.Name] = t
 				e.toolOrder[agent] = append(e.toolOrder[agent], t)
 			}
@@ -107,17 +108,12 @@ func (e *Engine) Tool(agent, name string) *Tool { return e.tools[agent][name] }
 
 // describeTool states what the tool does and what the agent may do with it,
 // so the model knows its scope before it tries.
-func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op core.Operation) string {
+func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, kind *core.ResourceKind, op core.Operation) string {
 	var b strings.Builder
 	b.WriteString(op.Summary)
 	fmt.Fprintf(&b, " Resource %q", spec.Name)
-	switch spec.Kind {
-	case core.KindFS:
-		b.WriteString(" (a local directory; paths are relative to its root, such as \"docs/a.md\"; \".\" is the root)")
-	case core.KindSQL:
-		fmt.Fprintf(&b, " (a %s database)", spec.SQL.Driver)
-	case core.KindHTTP:
-		fmt.Fprintf(&b, " (the HTTP API at %s)", spec.HTTP.BaseURL)
+	if kind.Describe != nil {
+		fmt.Fprintf(&b, " (%s)", kind.Describe(spec))
 	}
 	if spec.Description != "" {
 		fmt.Fprintf(&b, ": %s", spec.Description)
@@ -131,23 +127,34 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 			continue
 		}
 		paths := slices.Clone(g.Paths)
-		if len(paths) == 0 {
-			paths = []string{"everything"}
+		scope := ""
+		if g.Constraint != nil {
+			// The grant's own limits: tables, query parameters.
+			scope = g.Constraint.Scope()
 		}
-		if op.Action == "" {
+		switch {
+		case op.Action == "" && len(paths) == 0:
 			// The call picks its action (an HTTP method): say which ones.
+			paths = []string{strings.Join(acts, "/") + " on everything"}
+		case op.Action == "":
 			for i := range paths {
 				paths[i] = strings.Join(acts, "/") + " " + paths[i]
 			}
-			if len(g.Paths) == 0 {
-				paths[0] = strings.Join(acts, "/") + " on everything"
+		case len(paths) == 0 && scope != "":
+			paths, scope = []string{scope}, ""
+		case len(paths) == 0:
+			paths = []string{"everything"}
+		}
+		if scope != "" {
+			for i := range paths {
+				paths[i] += " (" + scope + ")"
 			}
 		}
 		if g.Approval {
 			approval = append(approval, paths...)
 			continue
 		}
-		if len(g.Paths) == 0 && g.When == "" && op.Action != "" {
+		if len(g.Paths) == 0 && g.When == "" && g.Constraint == nil && op.Action != "" {
 			everything = true
 		}
 		if g.When != "" {
@@ -184,8 +191,8 @@ func describeTool(p *policy.Policy, agent string, spec *core.ResourceSpec, op co
 	if len(denied) > 0 {
 		b.WriteString("; never on " + strings.Join(denied, ", "))
 	}
-	if spec.Kind == core.KindFS {
-		b.WriteString("; files that usually hold secrets (.env, keys, credentials) are hidden unless a grant names them")
+	if kind.ScopeNote != "" {
+		b.WriteString("; " + kind.ScopeNote)
 	}
 	b.WriteString(".")
 	return b.String()

@@ -54,7 +54,7 @@ func NewServer(e *engine.Engine, agent string, opts Options) *mcp.Server {
 				ReadOnlyHint:    readOnly,
 				DestructiveHint: boolPtr(!readOnly),
 				IdempotentHint:  readOnly,
-				OpenWorldHint:   boolPtr(t.Kind == core.KindHTTP),
+				OpenWorldHint:   boolPtr(t.Op.OpenWorld),
 			},
 		}, h.callTool)
 	}

@@ -4,29 +4,6 @@ import (
 	"testing"
 )
 
-func TestDSNPassword(t *testing.T) {
-	for _, tc := range []struct {
-		dsn, pw string
-		ok      bool
-	}{
-		{"postgres://app:s3cr-et@db.internal:5432/shop", "s3cr-et", true},
-		{"postgres://app@db.internal/shop", "", false},
-		{"postgres://db.internal/shop?user=app&password=q%40w", "q@w", true},
-		{"host=db user=app password=plain dbname=shop", "plain", true},
-		{"host=db user=app password='with space' dbname=shop", "with space", true},
-		{"Server=db;Uid=app;Pwd=semi;Database=shop", "semi", true},
-		{"app:my@pass@tcp(127.0.0.1:3306)/shop", "my@pass", true},
-		{"app@tcp(127.0.0.1:3306)/shop", "", false},
-		{"/var/lib/app/shop.db", "", false},
-		{"./data/a@b.db", "", false},
-	} {
-		pw, ok := dsnPassword(tc.dsn)
-		if pw != tc.pw || ok != tc.ok {
-			t.Errorf("dsnPassword(%q) = %q, %v; want %q, %v", tc.dsn, pw, ok, tc.pw, tc.ok)
-		}
-	}
-}
-
 // A database password is as secret alone as inside its DSN: a file or a
 // row holding only the password must be redacted too, so the policy lists
 // it as a secret of its own.

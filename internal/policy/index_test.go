@@ -48,7 +48,7 @@ func flatten(p *Policy) {
 						if r.approval {
 							flat.approvals++
 						}
-						if r.options != (core.GrantOptions{}) {
+						if !r.options.IsZero() {
 							flat.withOptions++
 						}
 						flat.rest = append(flat.rest, r)

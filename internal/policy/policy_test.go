@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-dev/warden/internal/connector/fs"
+	"github.com/warden-dev/warden/internal/connector/httpapi"
+
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -90,7 +93,7 @@ func TestDefaultRootWithQuotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Resource(DefaultResource).FS.Root; got != dir {
+	if got := p.Resource(DefaultResource).Config.(*fs.Config).Root; got != dir {
 		t.Errorf("root = %q, want %q", got, dir)
 	}
 }
@@ -192,7 +195,7 @@ agents:
 			t.Errorf("secret %q: %v", tt.ref, err)
 			continue
 		}
-		got := p.Resource("api").HTTP.Auth.Secret
+		got := p.Resource("api").Config.(*httpapi.Config).Auth.Secret
 		if got.Reveal() != tt.want {
 			t.Errorf("secret %q revealed %q, want %q", tt.ref, got.Reveal(), tt.want)
 		}
@@ -228,7 +231,7 @@ agents:
 	if s.StateDir != filepath.Join(dir, "state") || s.ApprovalTTL != 30*time.Minute || s.Elicitation || s.AuditSync != "always" || s.MaxArgumentBytes != 64<<10 || s.MaxResultBytes != 2<<20 {
 		t.Errorf("Settings() = %+v", s)
 	}
-	l := p.Resource("notes").FS.Limits
+	l := p.Resource("notes").Config.(*fs.Config).Limits
 	if l.MaxReadBytes != 4096 || l.SearchTimeout != 2*time.Second {
 		t.Errorf("fs limits = %+v", l)
 	}
@@ -252,7 +255,7 @@ func TestLoadResolvesAgainstPolicyDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Resource("notes").FS.Root; got != filepath.Join(dir, "notes") {
+	if got := p.Resource("notes").Config.(*fs.Config).Root; got != filepath.Join(dir, "notes") {
 		t.Errorf("root = %q, want %q", got, filepath.Join(dir, "notes"))
 	}
 	if _, err := Load(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
