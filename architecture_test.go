@@ -2,11 +2,14 @@ package warden_test
 
 import (
 	"encoding/json"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -49,8 +52,8 @@ func TestImportDirection(t *testing.T) {
 		comment string
 	}{
 		{"internal/core", []string{"internal/"}, "the vocabulary imports nothing internal"},
-		{"internal/policy", []string{"internal/connector", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the policy is pure decision logic"},
-		{"internal/connector", []string{"internal/policy", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval", "internal/journal"}, "connectors see only core"},
+		{"internal/policy", []string{"internal/connector/", "internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the policy is pure decision logic; it finds kinds in the registry (internal/connector)"},
+		{"internal/connector", []string{"internal/engine", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval", "internal/journal"}, "connectors see only core"},
 		{"internal/audit", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli"}, "the audit log stands alone"},
 		{"internal/approval", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli"}, "the approval store stands alone"},
 		{"internal/journal", []string{"internal/policy", "internal/engine", "internal/connector", "internal/mcpserver", "internal/cli", "internal/audit", "internal/approval"}, "the journal sees only core"},
@@ -69,6 +72,11 @@ func TestImportDirection(t *testing.T) {
 			target := strings.TrimPrefix(imp, module+"/")
 			if target == "internal/cli" && !strings.HasPrefix(rel, "cmd/") && !strings.HasPrefix(rel, "bench/cmd/") {
 				t.Errorf("%s imports internal/cli: only commands (cmd/, bench/cmd/) may", rel)
+			}
+			// Only the contract suite reads policies: it compiles each
+			// kind's example as a user would write it.
+			if strings.HasPrefix(rel, "internal/connector/") && target == "internal/policy" && rel != "internal/connector/connectortest" {
+				t.Errorf("%s imports internal/policy: a kind decodes its policy through core.PolicyNode", rel)
 			}
 			for _, r := range rules {
 				if rel != r.from && !strings.HasPrefix(rel, r.from+"/") {
@@ -105,6 +113,78 @@ func TestPackageDocs(t *testing.T) {
 		case len(withDoc) > 1:
 			slices.Sort(withDoc)
 			t.Errorf("%s has %d package docs (%s); keep one", p.ImportPath, len(withDoc), strings.Join(withDoc, ", "))
+		}
+	}
+}
+
+// kindFree are the packages that never name a resource kind: they learn
+// about kinds only through the registry (internal/connector), so adding a
+// kind is one package under internal/connector and one line in
+// internal/connector/all.
+var kindFree = []string{"internal/core", "internal/policy", "internal/engine", "internal/mcpserver", "internal/cli"}
+
+// kindWords are the names of the kinds of this build, and the
+// identifiers that once named them outside their packages.
+var (
+	kindStrings = regexp.MustCompile(`^(fs|sql|http|sqldb|httpapi|sqlite|postgres|mysql|openapi)$`)
+	kindIdents  = regexp.MustCompile(`^(sqldb|httpapi)$|Kind(FS|SQL|HTTP)|(FS|SQL|HTTP)(Spec|Limits|Call|Target|Auth)`)
+)
+
+// notKinds are literals that spell a kind's name but mean something else,
+// by file: the MCP transport over HTTP is not the http kind.
+var notKinds = map[string]string{
+	"internal/cli/serve.go:http":      "serve's --http flag, the streamable HTTP transport",
+	"internal/mcpserver/http.go:http": "an Origin header's URL scheme",
+}
+
+// TestKindFree fails when a kind-free package imports a kind's package or
+// names a kind: in an identifier, or as a whole string literal. The
+// packages' tests may use real kinds; only the code is checked.
+func TestKindFree(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		free := false
+		for _, k := range kindFree {
+			if rel == k || strings.HasPrefix(rel, k+"/") {
+				free = true
+			}
+		}
+		if !free {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module+"/internal/connector/") {
+				t.Errorf("%s imports %s: it must find kinds through internal/connector's registry", rel, strings.TrimPrefix(imp, module+"/"))
+			}
+		}
+		fset := token.NewFileSet()
+		for _, f := range p.GoFiles {
+			file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				switch x := n.(type) {
+				case *ast.ImportSpec:
+					return false
+				case *ast.Ident:
+					if kindIdents.MatchString(x.Name) {
+						t.Errorf("%s: identifier %s names a resource kind", fset.Position(x.Pos()), x.Name)
+					}
+				case *ast.BasicLit:
+					if x.Kind != token.STRING {
+						break
+					}
+					v, err := strconv.Unquote(x.Value)
+					if err != nil || !kindStrings.MatchString(strings.TrimSpace(v)) {
+						break
+					}
+					if _, ok := notKinds[rel+"/"+f+":"+v]; !ok {
+						t.Errorf("%s: %s names a resource kind", fset.Position(x.Pos()), x.Value)
+					}
+				}
+				return true
+			})
 		}
 	}
 }

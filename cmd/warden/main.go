@@ -1,6 +1,6 @@
 // Command warden guards what LLM agents may do with files, databases and
 // APIs. All of its behaviour lives in package cli; main only wires it to
-// the process.
+// the process and links in the resource kinds.
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/warden-dev/warden/internal/cli"
+	_ "github.com/warden-dev/warden/internal/connector/all" // the resource kinds of this build
 )
 
 func main() {

@@ -16,8 +16,6 @@ import (
 
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/policy"
-
-	_ "github.com/warden-dev/warden/internal/connector/all" // the compiled-in connectors
 )
 
 // Exit codes. They are part of Warden's interface.
@@ -65,9 +63,11 @@ func init() {
 		{"init", "write a commented starter policy for the current directory", runInit},
 		{"version", "print Warden's version", runVersion},
 	}
-	// Resource kinds bring commands of their own, listed after Warden's.
-	commands = append(commands, kindCommands()...)
 }
+
+// allCommands are Warden's commands, then those the resource kinds bring.
+// Kinds register when main links them in, so they are asked at run time.
+func allCommands() []command { return append(slices.Clip(commands), kindCommands()...) }
 
 // Main runs the warden command with args (without the program name).
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -83,7 +83,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "-version", "--version":
 		return runVersion(e, nil)
 	}
-	for _, c := range commands {
+	for _, c := range allCommands() {
 		if c.name == args[0] {
 			return c.run(e, args[1:])
 		}
@@ -100,7 +100,7 @@ Usage: warden <command> [flags] [arguments]
 
 Commands:
 `)
-	for _, c := range commands {
+	for _, c := range allCommands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `

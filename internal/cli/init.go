@@ -1,6 +1,7 @@
 package cli
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -14,68 +15,11 @@ one agent that may read, list, search and stat files here, with .git
 denied and secrets hidden. Refuses to overwrite an existing file unless
 --force is given. The written policy is checked before the command returns.`
 
-const starterPolicy = `# Warden policy. Everything an agent is not granted here is denied.
-# Check it with "warden policy check warden.yaml"; the README's policy
-# reference lists every setting.
-version: 1
-
-resources:
-  files:                  # tools are named <resource>_<operation>: files_read, ...
-    kind: fs
-    root: .               # this directory; grant paths are relative to it
-    # limits: {max_read_bytes: 1MiB, max_list_entries: 1000, search_timeout: 10s}
-
-  # A database: SQLite here; postgres and mysql take dsn: env:NAME, and
-  # "warden sql grants --resource shop" prints a least-privilege login:
-  # shop:
-  #   kind: sql
-  #   driver: sqlite
-  #   dsn: ./shop.db
-  #   limits: {max_rows: 1000, timeout: 10s}
-
-  # An HTTP API; secrets are references (env:NAME or file:PATH), never inline:
-  # requests never leave the base URL's path, and never reach loopback,
-  # private or cloud metadata addresses unless allow_private lists them:
-  # weather:
-  #   kind: http
-  #   base_url: https://api.weather.example/v1/
-  #   auth: {header: X-Api-Key, secret: env:WEATHER_KEY}
-  #   limits: {timeout: 30s, calls_per_minute: 60}
-
-agents:
-  assistant:
-    # token: env:ASSISTANT_TOKEN   # required to serve this agent over HTTP beyond loopback
-    grants:
-      - resource: files
-        actions: [read, list, search, stat]
-      # Writes that wait for a human's approval, limited to drafts/:
-      # - resource: files
-      #   actions: [write]
-      #   paths: ["drafts/**"]
-      #   approval: required
-      # Read-only queries on some tables and columns of the database:
-      # - resource: shop
-      #   actions: [query]
-      #   tables: {orders: "*", customers: [id, country]}
-      # GET and HEAD on some endpoints of the API, with only some parameters:
-      # - resource: weather
-      #   read_only: true
-      #   paths: ["/v1/forecast", "/v1/stations/{id}"]
-      #   query: [city, days]
-      # A grant can carry a CEL condition over agent, resource, action,
-      # tool, path, args and now:
-      #   when: 'now.getHours("UTC") >= 8 && now.getHours("UTC") < 18'
-    deny:                 # deny rules always win over grants
-      - resource: files
-        paths: [".git/**", ".warden/**"]
-    limits:
-      calls_per_minute: 120
-
-# settings:
-#   state_dir: .warden    # audit log and approvals, beside this file
-#   approvals: {ttl: 10m, elicitation: true}
-#   audit: {sync: interval}
-`
+// starterPolicy is what "warden init" writes: a commented policy with an
+// example of each kind.
+//
+//go:embed starter.yaml
+var starterPolicy string
 
 func runInit(e *env, args []string) int {
 	fs := newFlags(e, "init", "init [--force] [FILE]", initHelp)

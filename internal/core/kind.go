@@ -71,6 +71,32 @@ type ResourceKind struct {
 	// Commands are the kind's own CLI subcommands ("warden sql grants").
 	// Optional.
 	Commands []Command
+
+	// Example is a small working resource of the kind: the contract suite
+	// every kind passes runs through it, and "warden policy kinds" shows
+	// it.
+	Example KindExample
+}
+
+// KindExample is a working resource of a kind that can be set up
+// anywhere, with calls the kind's connector must answer.
+type KindExample struct {
+	// Setup creates what the resource needs under dir (a directory with a
+	// file, a SQLite database, a server on loopback) and returns the
+	// resource's block as a YAML flow mapping (`{kind: fs, root: ./notes}`)
+	// and a function that releases what it started.
+	Setup func(dir string) (block string, release func(), err error)
+	// Grant is a grant on the resource as a YAML flow mapping without
+	// its resource key (`{actions: [read]}`).
+	Grant string
+	// Valid is a call that succeeds.
+	Valid Invocation
+	// Missing is a call on a target that does not exist: it fails with
+	// not-found. Empty for kinds whose missing targets must look like
+	// ungranted ones (a table outside the grants).
+	Missing Invocation
+	// Invalid are arguments the connector's Prepare refuses.
+	Invalid []Invocation
 }
 
 // Writes reports whether action changes a resource of the kind.

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-dev/warden/internal/cli"
+	_ "github.com/warden-dev/warden/internal/connector/all" // as cmd/warden links them
 	"github.com/warden-dev/warden/internal/sqltest"
 )
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/warden-dev/warden/internal/cli"
+	_ "github.com/warden-dev/warden/internal/connector/all" // as cmd/warden links them
 )
 
 func main() {

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/warden-dev/warden/internal/connector"
@@ -59,7 +60,8 @@ var Kind = &core.ResourceKind{
 		}
 		return filepath.ToSlash(rel), true
 	},
-	Doctor: doctor,
+	Doctor:  doctor,
+	Example: example,
 }
 
 func init() { connector.Register(Kind) }
@@ -71,4 +73,25 @@ func config(spec *core.ResourceSpec) *Config {
 		return c
 	}
 	return &Config{}
+}
+
+// example is a directory with one file: what the contract suite runs the
+// kind through.
+var example = core.KindExample{
+	Setup: func(dir string) (string, func(), error) {
+		if err := os.MkdirAll(filepath.Join(dir, "notes"), 0o755); err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "notes", "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+			return "", nil, err
+		}
+		return "{kind: fs, root: ./notes}", func() {}, nil
+	},
+	Grant:   "{actions: [read, list]}",
+	Valid:   core.Invocation{Op: OpRead, Args: []byte(`{"path":"hello.txt"}`)},
+	Missing: core.Invocation{Op: OpRead, Args: []byte(`{"path":"missing.txt"}`)},
+	Invalid: []core.Invocation{
+		{Op: OpRead, Args: []byte(`{"path":"../hello.txt"}`)},
+		{Op: OpRead, Args: []byte(`{"path":"/etc/passwd"}`)},
+	},
 }
