@@ -17,28 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warden-dev/warden/internal/connector"
-	"github.com/warden-dev/warden/internal/core"
+		"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/netguard"
 	"github.com/warden-dev/warden/internal/redact"
-)
-
-func init() {
-	connector.Register(core.KindHTTP, func(spec *core.ResourceSpec) (core.Connector, error) {
-		c, err := New(spec)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	})
-}
-
-// Defaults for limits the policy leaves unset.
-const (
-	defaultResponseBytes = 1 << 20
-	defaultTimeout       = 30 * time.Second
-	// maxRedirects is how many redirects one call follows.
-	maxRedirects = 5
 )
 
 type limits struct {
@@ -52,7 +33,7 @@ type Connector struct {
 	resource string
 	origin   *url.URL // scheme and host[:port] of the base URL
 	basePath string   // the boundary, ending in "/"
-	auth     *core.HTTPAuth
+	auth     *Auth
 	authName string // the header (canonical) or query parameter Warden sets
 	// transport makes the exchanges; redirects are followed by Execute,
 	// so no client parses a Location first.
@@ -68,16 +49,17 @@ type Connector struct {
 }
 
 // New checks a resource's configuration and builds its client. It makes
-// no connection.
-func New(spec *core.ResourceSpec) (*Connector, error) {
+// no connection. The policy's secrets, host.Secrets, are redacted from
+// what it returns besides the resource's own credential.
+func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 	const op = "http.New"
-	switch {
-	case spec == nil:
+	if spec == nil {
 		return nil, core.E(op, core.KindInvalid, "", "no resource given", nil)
-	case spec.Kind != core.KindHTTP || spec.HTTP == nil:
+	}
+	s, _ := spec.Config.(*Config)
+	if spec.Kind != kindName || s == nil {
 		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q is not an http resource", spec.Name)
 	}
-	s := spec.HTTP
 	base, err := ParseBaseURL(s.BaseURL, s.AllowPrivate)
 	if err != nil {
 		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
@@ -102,7 +84,7 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	// The policy's other secrets too: a body is cut at the response limit
 	// after redaction, and a cut must not leave the start of any of them.
 	var others []string
-	for _, sec := range spec.Secrets {
+	for _, sec := range host.Secrets {
 		others = append(others, sec.Reveal())
 	}
 	c.redactor = c.redactor.Add(others...)
@@ -198,12 +180,12 @@ func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
 		}
 		return core.E(op, core.KindInvalid, core.ReasonRequestRefused, "The request was refused: "+c.redactor.String(err.Error())+".", nil)
 	}
-	call := &core.HTTPCall{
+	detail := &Detail{
 		Query:     slices.Sorted(maps.Keys(r.query)),
 		Headers:   slices.Sorted(maps.Keys(r.header)),
 		BodyBytes: int64(len(r.body)),
 	}
-	inv.Path, inv.Action, inv.ReadOnly, inv.HTTP, inv.State = r.path, r.method, core.SafeHTTPMethod(r.method), call, r
+	inv.Path, inv.Action, inv.ReadOnly, inv.Detail, inv.State = r.path, r.method, safeMethod(r.method), detail, r
 	return nil
 }
 
@@ -417,7 +399,7 @@ func cloneValues(v url.Values) url.Values {
 
 // credentialForms returns a redactor for every form the credential can
 // take on the wire, and the header or parameter name Warden sets.
-func credentialForms(a *core.HTTPAuth) (*redact.Redactor, string) {
+func credentialForms(a *Auth) (*redact.Redactor, string) {
 	if a == nil {
 		return redact.New(), ""
 	}

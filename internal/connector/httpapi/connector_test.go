@@ -109,7 +109,7 @@ func TestDialerRefusesLoopbackName(t *testing.T) {
 		{netip.MustParsePrefix("::1/128")},
 		{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16")},
 	} {
-		c := newConn(t, spec(base, func(s *core.HTTPSpec) { s.AllowPrivate = allow }))
+		c := newConn(t, spec(base, func(s *Config) { s.AllowPrivate = allow }))
 		_, _, err := call(t, c, OpRequest, get("x"), allowAll)
 		wantErr(t, fmt.Sprintf("allow_private %v", allow), err, core.KindDenied, core.ReasonAddressBlocked)
 	}
@@ -131,18 +131,18 @@ func TestDialerRefusesLoopbackName(t *testing.T) {
 func TestLiteralLoopbackBaseURL(t *testing.T) {
 	up := newCounter(t, "127.0.0.1:0", nil)
 	for _, allow := range [][]netip.Prefix{nil, {netip.MustParsePrefix("127.0.0.2/32")}, {netip.MustParsePrefix("::1/128")}} {
-		if _, err := New(spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = allow })); core.KindOf(err) != core.KindInvalid {
+		if _, err := New(spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = allow }), core.Host{}); core.KindOf(err) != core.KindInvalid {
 			t.Errorf("New(%s) with allow_private %v = %v, want invalid", up.URL, allow, err)
 		}
 	}
 	for _, base := range []string{"http://[::1]:1/", "http://169.254.169.254/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]:1/"} {
-		if _, err := New(spec(base, func(s *core.HTTPSpec) { s.AllowPrivate = nil })); core.KindOf(err) != core.KindInvalid {
+		if _, err := New(spec(base, func(s *Config) { s.AllowPrivate = nil }), core.Host{}); core.KindOf(err) != core.KindInvalid {
 			t.Errorf("New(%s) = %v, want invalid", base, err)
 		}
 	}
 	assertUntouched(t, "the loopback server", up)
 	for _, allow := range []string{"127.0.0.1/32", "127.0.0.0/8"} {
-		c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = []netip.Prefix{netip.MustParsePrefix(allow)} }))
+		c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = []netip.Prefix{netip.MustParsePrefix(allow)} }))
 		if _, _, err := call(t, c, OpRequest, get("x"), allowAll); err != nil {
 			t.Errorf("allow_private %s: %v", allow, err)
 		}
@@ -182,7 +182,7 @@ func TestDialerOnlyAllowedAddresses(t *testing.T) {
 	base := fmt.Sprintf("http://localhost:%d/v1/", port)
 	before := map[netip.Addr][2]int64{}
 	for _, allowed := range ips {
-		c := newConn(t, spec(base, func(s *core.HTTPSpec) {
+		c := newConn(t, spec(base, func(s *Config) {
 			s.AllowPrivate = []netip.Prefix{netip.PrefixFrom(allowed, allowed.BitLen())}
 		}))
 		if _, _, err := call(t, c, OpRequest, get("x"), allowAll); err != nil {
@@ -203,7 +203,7 @@ func TestDialerOnlyAllowedAddresses(t *testing.T) {
 		}
 	}
 	// Neighbouring addresses allowed: none of these is dialled.
-	c := newConn(t, spec(base, func(s *core.HTTPSpec) {
+	c := newConn(t, spec(base, func(s *Config) {
 		s.AllowPrivate = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32"), netip.MustParsePrefix("::2/128")}
 	}))
 	_, _, err = call(t, c, OpRequest, get("x"), allowAll)
@@ -232,7 +232,7 @@ func TestRedirectToOtherLoopbackAddress(t *testing.T) {
 			http.Redirect(w, r, target, http.StatusFound)
 		})
 		for _, allow := range [][]netip.Prefix{loopback, everywhere} {
-			c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = allow }))
+			c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = allow }))
 			_, _, err := call(t, c, OpRequest, get("x"), allowAll)
 			wantErr(t, fmt.Sprintf("redirect to %s, allow %v", target, allow), err, core.KindDenied, core.ReasonRedirectRefused)
 		}
@@ -277,7 +277,7 @@ func TestResponseLimits(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.Limits.MaxResponseBytes = limit }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.Limits.MaxResponseBytes = limit }))
 
 	res, _, err := call(t, c, OpRequest, get("text"), allowAll)
 	if err != nil {
@@ -366,7 +366,7 @@ func TestGzip(t *testing.T) {
 		}
 		zw.Close()
 	})
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.Limits.MaxResponseBytes = limit }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.Limits.MaxResponseBytes = limit }))
 	res, _, err := call(t, c, OpRequest, get("small"), allowAll)
 	if err != nil || res.Status != 200 || string(res.JSON) != jsonBody {
 		t.Fatalf("gzip: %+v, %v; want the JSON decoded", res, err)
@@ -392,7 +392,7 @@ func TestTimeout(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server closes
 	const timeout = 200 * time.Millisecond
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.Limits.Timeout = timeout }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.Limits.Timeout = timeout }))
 	for _, p := range []string{"slow-headers", "slow-body"} {
 		start := time.Now()
 		_, _, err := call(t, c, OpRequest, get(p), allowAll)
@@ -406,7 +406,7 @@ func TestTimeout(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	up := newCounter(t, "127.0.0.1:0", nil)
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.Limits.CallsPerMinute = 2 }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.Limits.CallsPerMinute = 2 }))
 	for i := range 2 {
 		if _, _, err := call(t, c, OpRequest, get("x"), allowAll); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)

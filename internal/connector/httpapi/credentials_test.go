@@ -31,23 +31,23 @@ const (
 // checks it arrived.
 type authCase struct {
 	name     string
-	auth     *core.HTTPAuth
+	auth     *Auth
 	received func(r *http.Request) bool
 }
 
 func authCases() []authCase {
 	secret := core.NewSecret("env:API_SECRET", credSecret)
 	return []authCase{
-		{"header", &core.HTTPAuth{Scheme: "header", Name: "X-Api-Key", Secret: secret}, func(r *http.Request) bool {
+		{"header", &Auth{Scheme: "header", Name: "X-Api-Key", Secret: secret}, func(r *http.Request) bool {
 			return slices.Equal(r.Header.Values("X-Api-Key"), []string{credSecret})
 		}},
-		{"query", &core.HTTPAuth{Scheme: "query", Name: "api_key", Secret: secret}, func(r *http.Request) bool {
+		{"query", &Auth{Scheme: "query", Name: "api_key", Secret: secret}, func(r *http.Request) bool {
 			return slices.Equal(r.URL.Query()["api_key"], []string{credSecret})
 		}},
-		{"bearer", &core.HTTPAuth{Scheme: "bearer", Secret: secret}, func(r *http.Request) bool {
+		{"bearer", &Auth{Scheme: "bearer", Secret: secret}, func(r *http.Request) bool {
 			return slices.Equal(r.Header.Values("Authorization"), []string{"Bearer " + credSecret})
 		}},
-		{"basic", &core.HTTPAuth{Scheme: "basic", Name: basicUser, Secret: secret}, func(r *http.Request) bool {
+		{"basic", &Auth{Scheme: "basic", Name: basicUser, Secret: secret}, func(r *http.Request) bool {
 			u, p, ok := r.BasicAuth()
 			return ok && u == basicUser && p == credSecret && len(r.Header.Values("Authorization")) == 1
 		}},
@@ -265,11 +265,11 @@ func walkStrings(v any, f func(string)) {
 }
 
 // credConn is a connector with auth a on an echoing upstream.
-func credConn(t *testing.T, a authCase, h func(up **counter) http.HandlerFunc, edit func(*core.HTTPSpec)) (*Connector, *counter) {
+func credConn(t *testing.T, a authCase, h func(up **counter) http.HandlerFunc, edit func(*Config)) (*Connector, *counter) {
 	t.Helper()
 	up := new(*counter)
 	*up = newCounter(t, "127.0.0.1:0", h(up))
-	c := newConn(t, spec((*up).URL+"/v1/", func(s *core.HTTPSpec) {
+	c := newConn(t, spec((*up).URL+"/v1/", func(s *Config) {
 		s.Auth = a.auth
 		if edit != nil {
 			edit(s)
@@ -360,7 +360,7 @@ func TestCredentialNotInErrors(t *testing.T) {
 	}
 	t.Cleanup(func() { close(release) })
 	for _, a := range authCases() {
-		c, up := credConn(t, a, handler, func(s *core.HTTPSpec) { s.Limits.Timeout = 300 * time.Millisecond })
+		c, up := credConn(t, a, handler, func(s *Config) { s.Limits.Timeout = 300 * time.Millisecond })
 		for _, p := range []string{"hangup", "short", "garbage", "slow", "badloc", "elsewhere", "loop"} {
 			_, _, err := call(t, c, OpRequest, get(p), allowAll)
 			if err == nil {
@@ -384,7 +384,7 @@ func TestCredentialNotInErrors(t *testing.T) {
 	tlsUp, _ := newTLSCounter(t, nil)
 	for _, a := range authCases() {
 		for _, base := range []string{"http://" + closed + "/v1/", tlsUp.URL + "/v1/"} {
-			c := newConn(t, spec(base, func(s *core.HTTPSpec) { s.Auth = a.auth }))
+			c := newConn(t, spec(base, func(s *Config) { s.Auth = a.auth }))
 			_, _, err := call(t, c, OpRequest, get("x"), allowAll)
 			if err == nil {
 				t.Fatalf("%s %s: succeeded", a.name, base)
@@ -467,7 +467,7 @@ func TestCredentialAtTruncationBoundary(t *testing.T) {
 		}
 	}
 	for _, a := range authCases() {
-		c, up := credConn(t, a, handler, func(s *core.HTTPSpec) { s.Limits.MaxResponseBytes = limit })
+		c, up := credConn(t, a, handler, func(s *Config) { s.Limits.MaxResponseBytes = limit })
 		// The credential starts this many bytes before the cut.
 		for _, before := range []int{1, 8, 12, len(credSecret) - 1} {
 			pad := strings.Repeat("p", limit-before-len("pad=\nauth="))

@@ -87,17 +87,17 @@ func (c *counter) last(t *testing.T) (*http.Request, []byte) {
 }
 
 // spec returns an http resource on base, allowed to reach 127.0.0.1.
-func spec(base string, edit func(*core.HTTPSpec)) *core.ResourceSpec {
-	s := &core.HTTPSpec{BaseURL: base, AllowPrivate: loopback}
+func spec(base string, edit func(*Config)) *core.ResourceSpec {
+	s := &Config{BaseURL: base, AllowPrivate: loopback}
 	if edit != nil {
 		edit(s)
 	}
-	return &core.ResourceSpec{Name: "api", Kind: core.KindHTTP, HTTP: s}
+	return &core.ResourceSpec{Name: "api", Kind: kindName, Config: s}
 }
 
 func newConn(t *testing.T, s *core.ResourceSpec) *Connector {
 	t.Helper()
-	c, err := New(s)
+	c, err := New(s, core.Host{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -578,13 +578,23 @@ func (c *Connector) apiOp(name, method, path string, item *v3.PathItem, o *v3.Op
 		return core.Operation{}, nil, fmt.Errorf("input schema: %w", err)
 	}
 	target := c.basePath + strings.TrimPrefix(path, "/")
+	// What a call of the operation does is said by its path and query
+	// arguments: the method and path template are the operation's own.
+	var keyArgs []string
+	for _, p := range a.params {
+		if p.in == "path" || p.in == "query" {
+			keyArgs = append(keyArgs, p.arg)
+		}
+	}
 	op := core.Operation{
 		Name:        name,
 		Action:      method,
 		Target:      target,
 		Summary:     apiSummary(o, method, target),
 		InputSchema: raw,
-		ReadOnly:    core.SafeHTTPMethod(method),
+		ReadOnly:    safeMethod(method),
+		OpenWorld:   true,
+		KeyArgs:     keyArgs,
 	}
 	return op, a, nil
 }

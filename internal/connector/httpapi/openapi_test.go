@@ -28,7 +28,7 @@ const weatherDoc = "testdata/weather.yaml"
 
 // openapiSpec returns an http resource on base whose tools come from doc.
 func openapiSpec(base, doc string) *core.ResourceSpec {
-	return spec(base, func(s *core.HTTPSpec) { s.OpenAPI = doc })
+	return spec(base, func(s *Config) { s.OpenAPI = doc })
 }
 
 // writeDoc writes an OpenAPI document into a fresh directory.
@@ -233,7 +233,7 @@ func TestOpenAPICall(t *testing.T) {
 			if res.Status != 200 {
 				t.Errorf("status %d", res.Status)
 			}
-			if inv.Action != tt.method || inv.Path != tt.path || inv.ReadOnly != core.SafeHTTPMethod(tt.method) {
+			if inv.Action != tt.method || inv.Path != tt.path || inv.ReadOnly != safeMethod(tt.method) {
 				t.Errorf("invocation: action %q path %q read-only %v", inv.Action, inv.Path, inv.ReadOnly)
 			}
 			r, body := up.last(t)
@@ -251,8 +251,8 @@ func TestOpenAPICall(t *testing.T) {
 			if string(body) != tt.body {
 				t.Errorf("upstream body %q, want %q", body, tt.body)
 			}
-			if int(inv.HTTP.BodyBytes) != len(tt.body) {
-				t.Errorf("BodyBytes = %d, want %d", inv.HTTP.BodyBytes, len(tt.body))
+			if int(inv.Detail.(*Detail).BodyBytes) != len(tt.body) {
+				t.Errorf("BodyBytes = %d, want %d", inv.Detail.(*Detail).BodyBytes, len(tt.body))
 			}
 		})
 	}
@@ -470,7 +470,7 @@ func TestOpenAPIInvalidDocuments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := writeDoc(t, tt.name+".yaml", tt.src)
 			os.WriteFile(filepath.Join(filepath.Dir(doc), "other.yaml"), []byte("P: {name: x, in: query, schema: {type: string}}\n"), 0o600)
-			c, err := New(openapiSpec("https://api.example/v1/", doc))
+			c, err := New(openapiSpec("https://api.example/v1/", doc), core.Host{})
 			if err == nil {
 				c.Close()
 				t.Fatalf("New succeeded, want an error containing %q", tt.want)
@@ -483,7 +483,7 @@ func TestOpenAPIInvalidDocuments(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(openapiSpec("https://api.example/", filepath.Join(t.TempDir(), "missing.yaml"))); err == nil || !strings.Contains(err.Error(), "cannot read the document") {
+	if _, err := New(openapiSpec("https://api.example/", filepath.Join(t.TempDir(), "missing.yaml")), core.Host{}); err == nil || !strings.Contains(err.Error(), "cannot read the document") {
 		t.Errorf("missing file: %v", err)
 	}
 	if n := up.requests.Load(); n != 0 {
@@ -752,7 +752,7 @@ func TestOpenAPILoadIsQuiet(t *testing.T) {
 	stdout, stderr := os.Stdout, os.Stderr
 	os.Stdout, os.Stderr = w, w
 	for _, doc := range docs {
-		if c, err := New(openapiSpec("https://api.example/v1/", doc)); err == nil {
+		if c, err := New(openapiSpec("https://api.example/v1/", doc), core.Host{}); err == nil {
 			c.Close()
 		}
 	}

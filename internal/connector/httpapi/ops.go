@@ -13,8 +13,12 @@ import (
 // OpRequest is the generic operation: "<resource>_request".
 const OpRequest = "request"
 
-// methods are the HTTP methods a grant may name, in the policy's order.
+// methods are the HTTP methods a grant may name, in the policy's order:
+// the kind's actions.
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// readMethods are the methods that change nothing (safeMethod).
+var readMethods = []string{"GET", "HEAD", "OPTIONS"}
 
 // Bounds of one request's parts, whatever the grants say.
 const (
@@ -41,9 +45,12 @@ func requestOperation(base string, lim limits) core.Operation {
 		panic("httpapi: invalid input schema: " + schema)
 	}
 	return core.Operation{
-		Name: OpRequest, Actions: methods, ReadOnlyActions: slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !core.SafeHTTPMethod(m) }),
+		Name: OpRequest, Actions: methods, ReadOnlyActions: slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !safeMethod(m) }),
 		Summary: fmt.Sprintf("Send one HTTP request and get the status, selected headers and body (JSON as JSON, text as text, binary as base64; at most %d bytes, truncated says when more was left out). Credentials are added by Warden; never send them.",
 			lim.responseBytes),
 		InputSchema: json.RawMessage(schema),
+		OpenWorld:   true,
+		KeyArgs:     []string{"method", "path", "query"},
+		TargetArg:   "path",
 	}
 }

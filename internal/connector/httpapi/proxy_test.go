@@ -16,9 +16,9 @@ func TestProxy(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"via":"proxy"}`))
 	})
-	c := newConn(t, &core.ResourceSpec{Name: "api", Kind: core.KindHTTP, HTTP: &core.HTTPSpec{
+	c := newConn(t, &core.ResourceSpec{Name: "api", Kind: kindName, Config: &Config{
 		BaseURL: "http://api.example.test/v1/", Proxy: proxy.URL,
-		Auth: &core.HTTPAuth{Scheme: "header", Name: "X-Api-Key", Secret: core.NewSecret("env:K", "proxy-test-key-123")},
+		Auth: &Auth{Scheme: "header", Name: "X-Api-Key", Secret: core.NewSecret("env:K", "proxy-test-key-123")},
 	}})
 	res, _, err := call(t, c, OpRequest, map[string]any{"method": "GET", "path": "items/1"}, allowAll)
 	if err != nil {
@@ -59,9 +59,9 @@ func TestProxyFromEnvironmentIgnored(t *testing.T) {
 // TestProxyDoesNotOpenLoopback: naming a proxy allows the proxy's address,
 // not the base URL's: a loopback base URL still fails at New.
 func TestProxyDoesNotOpenLoopback(t *testing.T) {
-	_, err := New(&core.ResourceSpec{Name: "api", Kind: core.KindHTTP, HTTP: &core.HTTPSpec{
+	_, err := New(&core.ResourceSpec{Name: "api", Kind: kindName, Config: &Config{
 		BaseURL: "http://127.0.0.1:9/v1/", Proxy: "http://127.0.0.1:3128",
-	}})
+	}}, core.Host{})
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("New = %v, want the loopback base URL refused", err)
 	}

@@ -77,7 +77,7 @@ func TestRedirectsLeavingTheBase(t *testing.T) {
 		"/v1/a%00b",
 		"/v1/a%0d%0aX-Injected:%201",
 	}
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = everywhere }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = everywhere }))
 	for i, loc := range locations {
 		before := up.requests.Load()
 		_, _, err := call(t, c, OpRequest, get("case/"+strconv.Itoa(i)), allowAll)
@@ -109,7 +109,7 @@ func TestRedirectMalformedLocation(t *testing.T) {
 		w.Header()["Location"] = []string{locations[i]}
 		w.WriteHeader(http.StatusFound)
 	})
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = everywhere }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = everywhere }))
 	for i, loc := range locations {
 		before := up.requests.Load()
 		_, _, err := call(t, c, OpRequest, get("case/"+strconv.Itoa(i)), allowAll)
@@ -203,7 +203,7 @@ func TestRedirectScope(t *testing.T) {
 		mu.Unlock()
 		return strings.HasPrefix(p, "/v1/a")
 	})
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = everywhere }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = everywhere }))
 	for _, tc := range []struct {
 		path  string
 		asked []string // what the scope was asked, in order
@@ -379,7 +379,7 @@ func TestRedirectTLSDowngrade(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	})
 	self = strings.TrimPrefix(up.URL, "https://")
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate, s.CAFile = everywhere, ca }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate, s.CAFile = everywhere, ca }))
 	for _, p := range []string{"down-same", "down-other", "down-schemeless", "down-localhost"} {
 		before := up.requests.Load()
 		_, _, err := call(t, c, OpRequest, get(p), allowAll)
@@ -410,8 +410,8 @@ func TestRedirectQueryAuth(t *testing.T) {
 		}
 		io.WriteString(w, "done")
 	})
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) {
-		s.Auth = &core.HTTPAuth{Scheme: "query", Name: "api_key", Secret: core.NewSecret("env:K", secret)}
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) {
+		s.Auth = &Auth{Scheme: "query", Name: "api_key", Secret: core.NewSecret("env:K", secret)}
 	}))
 	if _, _, err := call(t, c, OpRequest, get("start"), allowAll); err != nil {
 		t.Fatal(err)

@@ -26,8 +26,8 @@ var refusedHeaderNames = []string{
 // control characters are refused in Prepare, and nothing is sent.
 func TestRefusedHeaders(t *testing.T) {
 	up := newCounter(t, "127.0.0.1:0", nil)
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) {
-		s.Auth = &core.HTTPAuth{Scheme: "header", Name: "X-Api-Key", Secret: core.NewSecret("env:K", "k-0123456789abcdef")}
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) {
+		s.Auth = &Auth{Scheme: "header", Name: "X-Api-Key", Secret: core.NewSecret("env:K", "k-0123456789abcdef")}
 	}))
 	var cases []map[string]string
 	for _, name := range append(refusedHeaderNames, "X-Api-Key", "x-api-key", "X-API-KEY") {
@@ -96,8 +96,8 @@ func TestAllowedHeaders(t *testing.T) {
 		names = append(names, http.CanonicalHeaderKey(k))
 	}
 	slices.Sort(names)
-	if !slices.Equal(inv.HTTP.Headers, names) {
-		t.Errorf("the policy sees headers %q, want %q", inv.HTTP.Headers, names)
+	if !slices.Equal(inv.Detail.(*Detail).Headers, names) {
+		t.Errorf("the policy sees headers %q, want %q", inv.Detail.(*Detail).Headers, names)
 	}
 	if _, _, err := call(t, c, OpRequest, args, allowAll); err != nil {
 		t.Fatal(err)
@@ -119,8 +119,8 @@ func TestAllowedHeaders(t *testing.T) {
 func TestQuery(t *testing.T) {
 	const secret = "qk-0123456789abcdef"
 	up := newCounter(t, "127.0.0.1:0", nil)
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) {
-		s.Auth = &core.HTTPAuth{Scheme: "query", Name: "api_key", Secret: core.NewSecret("env:K", secret)}
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) {
+		s.Auth = &Auth{Scheme: "query", Name: "api_key", Secret: core.NewSecret("env:K", secret)}
 	}))
 	query := map[string]any{
 		"amp":      "a&b=c",
@@ -160,8 +160,8 @@ func TestQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := slices.Sorted(maps.Keys(query))
-	if !slices.Equal(inv.HTTP.Query, names) {
-		t.Errorf("the policy sees the query names %q, want %q", inv.HTTP.Query, names)
+	if !slices.Equal(inv.Detail.(*Detail).Query, names) {
+		t.Errorf("the policy sees the query names %q, want %q", inv.Detail.(*Detail).Query, names)
 	}
 	if _, _, err := call(t, c, OpRequest, args, allowAll); err != nil {
 		t.Fatal(err)
@@ -218,8 +218,8 @@ func TestBody(t *testing.T) {
 			t.Errorf("body %v: %v", tc.body, err)
 			continue
 		}
-		if inv.HTTP.BodyBytes != int64(len(tc.wantBody)) || inv.Action != "POST" || inv.ReadOnly {
-			t.Errorf("body %v: the policy sees %d bytes, action %s, read-only %v", tc.body, inv.HTTP.BodyBytes, inv.Action, inv.ReadOnly)
+		if inv.Detail.(*Detail).BodyBytes != int64(len(tc.wantBody)) || inv.Action != "POST" || inv.ReadOnly {
+			t.Errorf("body %v: the policy sees %d bytes, action %s, read-only %v", tc.body, inv.Detail.(*Detail).BodyBytes, inv.Action, inv.ReadOnly)
 		}
 		if _, _, err := call(t, c, OpRequest, args, allowAll); err != nil {
 			t.Fatal(err)
@@ -254,7 +254,7 @@ func TestMethods(t *testing.T) {
 	c := newConn(t, spec(up.URL+"/v1/", nil))
 	for _, m := range methods {
 		inv, err := prepare(t, c, map[string]any{"method": m, "path": "x"})
-		if err != nil || inv.Action != m || inv.ReadOnly != core.SafeHTTPMethod(m) || inv.Path != "/v1/x" {
+		if err != nil || inv.Action != m || inv.ReadOnly != safeMethod(m) || inv.Path != "/v1/x" {
 			t.Errorf("%s: %+v, %v", m, inv, err)
 			continue
 		}

@@ -22,9 +22,12 @@ func TestResponse_OtherSecretAtTheCut(t *testing.T) {
 			w.Header().Set("Content-Type", "text/plain")
 			w.Write([]byte(body))
 		})
-		s := spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.Limits.MaxResponseBytes = limit })
-		s.Secrets = []core.Secret{core.NewSecret("env:OTHER", other)}
-		c := newConn(t, s)
+		s := spec(up.URL+"/v1/", func(s *Config) { s.Limits.MaxResponseBytes = limit })
+		c, err := New(s, core.Host{Secrets: []core.Secret{core.NewSecret("env:OTHER", other)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
 		res, _, err := call(t, c, OpRequest, get("x"), allowAll)
 		if err != nil {
 			t.Fatal(err)

@@ -167,7 +167,7 @@ func TestResolvePathOtherBases(t *testing.T) {
 // The dialer allows every address: this is layer 1 alone.
 func TestPathsOnTheWire(t *testing.T) {
 	up := newCounter(t, "127.0.0.1:0", nil)
-	c := newConn(t, spec(up.URL+"/v1/", func(s *core.HTTPSpec) { s.AllowPrivate = everywhere }))
+	c := newConn(t, spec(up.URL+"/v1/", func(s *Config) { s.AllowPrivate = everywhere }))
 	sent := int64(0)
 	for _, tc := range allowedPaths {
 		args := map[string]any{"method": "GET", "path": tc.in}

@@ -22,7 +22,7 @@ import (
 // the address of every connection; it never reads proxy settings from the
 // environment. Used without a client, it keeps no cookies and follows no
 // redirects.
-func newTransport(s *core.HTTPSpec) (*http.Transport, error) {
+func newTransport(s *Config) (*http.Transport, error) {
 	allow := append([]netip.Prefix(nil), s.AllowPrivate...)
 	var proxy func(*http.Request) (*url.URL, error)
 	if s.Proxy != "" {
