@@ -21,13 +21,16 @@ const policyHelp = `  warden policy check FILE
 
   warden policy sensitive
       Prints the patterns of files that usually hold secrets, one a line:
-      every resource hides them unless a grant's pattern names them.`
+      every resource hides them unless a grant's pattern names them.
+
+` + kindsHelp
 
 func runPolicy(e *env, args []string) int {
 	return subcommands(e, "policy", policyHelp, args, map[string]func(*env, []string) int{
 		"check":     runPolicyCheck,
 		"explain":   runPolicyExplain,
 		"sensitive": runPolicySensitive,
+		"kinds":     runPolicyKinds,
 	})
 }
 
