@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/warden-dev/warden/internal/audit"
-	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/policy"
 )
