@@ -108,6 +108,12 @@ type Operation struct {
 type Invocation struct {
 	Op   string
 	Args json.RawMessage
+	// Values are Args as the engine decoded and checked them (no repeated
+	// key, within the bounds, valid against the operation's schema).
+	// Connectors decode their typed arguments from them with
+	// argjson.Decode, which decodes Args itself when Values is nil (a
+	// connector called directly), so the JSON is parsed once.
+	Values map[string]any
 	// Path and Paths are the normalised targets, set by Prepare.
 	Path  string
 	Paths []string

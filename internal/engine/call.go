@@ -164,7 +164,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 
 	// Normalise.
-	inv := &core.Invocation{Op: tool.Op.Name, Args: raw}
+	inv := &core.Invocation{Op: tool.Op.Name, Args: raw, Values: args}
 	defer closeState(inv)
 	if err := tool.conn.Prepare(ctx, inv); err != nil {
 		return refused(err)

@@ -34,7 +34,7 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 	if err := tool.schema.Validate(args); err != nil {
 		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)}
 	}
-	inv := &core.Invocation{Op: tool.Op.Name, Args: raw}
+	inv := &core.Invocation{Op: tool.Op.Name, Args: raw, Values: args}
 	defer closeState(inv)
 	if err := tool.conn.Prepare(ctx, inv); err != nil {
 		return &Explanation{Outcome: refused(err)}

@@ -353,7 +353,7 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 			Offset *int64 `json:"offset"`
 			Length *int64 `json:"length"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "offset", "length"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.length = a.Path, c.limits.MaxReadBytes
@@ -376,7 +376,7 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 			Cursor    string `json:"cursor"`
 			Limit     *int   `json:"limit"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "recursive", "cursor", "limit"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.recursive, s.limit = a.Path, a.Recursive, c.limits.MaxListEntries
@@ -401,7 +401,7 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 			IgnoreCase bool    `json:"ignore_case"`
 			MaxResults *int    `json:"max_results"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "name", "text", "ignore_case", "max_results"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.ignoreCase, s.maxResults = a.Path, a.IgnoreCase, c.limits.MaxSearchResults
@@ -435,7 +435,7 @@ func (c *Connector) decode(op string, inv *core.Invocation, s *call) error {
 		var a struct {
 			Path string `json:"path"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path = a.Path

@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	iofs "io/fs"
 	"os"
@@ -30,7 +29,7 @@ func (c *Connector) decodeWrite(op string, inv *core.Invocation, s *call) error 
 			Encoding string  `json:"encoding"`
 			Mode     string  `json:"mode"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "content", "encoding", "mode"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path = a.Path
@@ -62,26 +61,21 @@ func (c *Connector) decodeWrite(op string, inv *core.Invocation, s *call) error 
 		}
 	case OpEdit:
 		var a struct {
-			Path   string            `json:"path"`
-			Edits  []json.RawMessage `json:"edits"`
-			DryRun bool              `json:"dry_run"`
+			Path  string `json:"path"`
+			Edits []struct {
+				Old *string `json:"old"`
+				New *string `json:"new"`
+			} `json:"edits"`
+			DryRun bool `json:"dry_run"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "edits", "dry_run"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.dryRun = a.Path, a.DryRun
 		if len(a.Edits) == 0 || len(a.Edits) > maxEdits {
 			return invalid("edits must hold between 1 and " + itoa(maxEdits) + " replacements.")
 		}
-		for i, raw := range a.Edits {
-			var e struct {
-				Old *string `json:"old"`
-				New *string `json:"new"`
-			}
-			if err := decodeArgs(op, raw, []string{"old", "new"}, &e); err != nil {
-				return core.E(op, core.KindInvalid, core.ReasonInvalidArguments,
-					"edits["+itoa(int64(i))+"]: "+core.MessageOf(err), err)
-			}
+		for i, e := range a.Edits {
 			switch {
 			case e.Old == nil || e.New == nil:
 				return invalid("edits[" + itoa(int64(i)) + "] needs both old and new.")
@@ -95,7 +89,7 @@ func (c *Connector) decodeWrite(op string, inv *core.Invocation, s *call) error 
 			Path    string `json:"path"`
 			Parents bool   `json:"parents"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "parents"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.parents = a.Path, a.Parents
@@ -105,7 +99,7 @@ func (c *Connector) decodeWrite(op string, inv *core.Invocation, s *call) error 
 			To        string `json:"to"`
 			Overwrite bool   `json:"overwrite"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"from", "to", "overwrite"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.to, s.overwrite = a.From, a.To, a.Overwrite
@@ -114,7 +108,7 @@ func (c *Connector) decodeWrite(op string, inv *core.Invocation, s *call) error 
 			Path      string `json:"path"`
 			Recursive bool   `json:"recursive"`
 		}
-		if err := decodeArgs(op, inv.Args, []string{"path", "recursive"}, &a); err != nil {
+		if err := decodeArgs(op, inv, &a); err != nil {
 			return err
 		}
 		s.path, s.recursive = a.Path, a.Recursive
