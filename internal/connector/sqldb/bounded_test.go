@@ -104,7 +104,7 @@ func boundedChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(os.Getenv(boundedChildEnv)), &spec); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: spec.Driver, DSN: core.NewSecret("env:X", spec.DSN), Limits: core.SQLLimits{MaxResultBytes: boundedLimit, Timeout: 30 * time.Second}}})
+	c, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: spec.Driver, DSN: core.NewSecret("env:X", spec.DSN), Limits: Limits{MaxResultBytes: boundedLimit, Timeout: 30 * time.Second}}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}

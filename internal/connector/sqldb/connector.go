@@ -9,27 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/redact"
 	"github.com/warden-dev/warden/internal/sqlscope"
 )
 
-func init() {
-	connector.Register(core.KindSQL, func(spec *core.ResourceSpec) (core.Connector, error) {
-		c, err := New(spec)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	})
-}
-
-// Defaults for limits the policy leaves unset.
 const (
-	defaultMaxRows        = 1000
-	defaultMaxResultBytes = 1 << 20
-	defaultTimeout        = 10 * time.Second
 	// schemaMaxAge is how stale the cached schema may be before a statement
 	// naming something unknown makes the connector read it again.
 	schemaMaxAge = 5 * time.Second
@@ -45,6 +30,7 @@ const (
 type Connector struct {
 	resource string
 	driver   string
+	strict   bool // strict_credentials
 	limits   limits
 	ops      []core.Operation
 	db       backend
@@ -59,25 +45,15 @@ type Connector struct {
 }
 
 // New checks and stores a sql resource's configuration; Open connects.
-func New(spec *core.ResourceSpec) (*Connector, error) {
-	const op = "sql.New"
-	switch {
-	case spec == nil:
-		return nil, core.E(op, core.KindInvalid, "", "no resource given", nil)
-	case spec.Kind != core.KindSQL || spec.SQL == nil:
-		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q is not a sql resource", spec.Name)
+// host.Secrets are redacted from query results in pieces.
+func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
+	const op = "sql.new"
+	s, err := configOf(spec)
+	if err != nil {
+		return nil, core.E(op, core.KindInvalid, "", "", err)
 	}
-	s := spec.SQL
-	lim := limits{rows: s.Limits.MaxRows, bytes: s.Limits.MaxResultBytes, timeout: s.Limits.Timeout}
-	if lim.rows <= 0 {
-		lim.rows = defaultMaxRows
-	}
-	if lim.bytes <= 0 {
-		lim.bytes = defaultMaxResultBytes
-	}
-	if lim.timeout <= 0 {
-		lim.timeout = defaultTimeout
-	}
+	l := s.Limits.WithDefaults()
+	lim := limits{rows: l.MaxRows, bytes: l.MaxResultBytes, timeout: l.Timeout}
 	var db backend
 	switch s.Driver {
 	case "sqlite":
@@ -87,9 +63,9 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 	case "mysql":
 		db = &mysqlDB{dsn: s.DSN}
 	default:
-		return nil, core.Errorf(op, core.KindInvalid, "", "resource %q: unknown sql driver %q", spec.Name, s.Driver)
+		return nil, core.E(op, core.KindInvalid, "", "", fmt.Errorf("resource %q: unknown sql driver %q", spec.Name, s.Driver))
 	}
-	return &Connector{resource: spec.Name, driver: s.Driver, limits: lim, ops: operations(spec.Name, s.Driver, lim), db: db, pieces: pieceRedactor(spec.Secrets)}, nil
+	return &Connector{resource: spec.Name, driver: s.Driver, strict: s.StrictCredentials, limits: lim, ops: operations(spec.Name, s.Driver, lim), db: db, pieces: pieceRedactor(host.Secrets)}, nil
 }
 
 // Open connects to the database and reads its schema. It is idempotent.
@@ -246,7 +222,7 @@ func targetsOf(an *sqlscope.Analysis) ([]string, error) {
 		if strings.Contains(table, ".") || strings.Contains(column, ".") {
 			return core.Errorf("sql", core.KindDenied, core.ReasonSQLRefused, "The statement was refused: names containing a dot (%q) are not supported.", table+"."+column)
 		}
-		out = append(out, core.SQLTarget(table, column))
+		out = append(out, SQLTarget(table, column))
 		return nil
 	}
 	for _, r := range an.Refs() {
@@ -269,8 +245,8 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, scope cor
 		return c.describe(ctx, scope)
 	case *prepared:
 		lim := c.limits
-		if m := inv.Options.MaxRows; m > 0 && m < lim.rows {
-			lim.rows = m
+		if m := inv.Options.Cap(OptMaxRows); m > 0 && m < int64(lim.rows) {
+			lim.rows = int(m)
 		}
 		// The database stops the statement at lim.timeout itself; the
 		// grace lets its own cancellation arrive before Warden drops the

@@ -14,7 +14,7 @@ func TestContract(t *testing.T) {
 	}
 	connectortest.Run(t, connectortest.Contract{
 		New: func(t *testing.T) core.Connector {
-			return openSQLite(t, shopFile(t), core.SQLLimits{})
+			return openSQLite(t, shopFile(t), Limits{})
 		},
 		Valid: inv(OpQuery, `{"sql":"SELECT id, total FROM orders WHERE id = ?","params":[1]}`),
 		// No Missing: a table that does not exist is refused like one

@@ -31,20 +31,27 @@ type privilegeLister interface {
 // covers, and tables it can change that no execute grant covers. A ddl
 // grant of a whole table covers reading and changing it: DDL needs the
 // table's owner (PostgreSQL) or its ALTER and DROP privileges (MySQL).
-func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, target string) bool) ([]string, error) {
+// The report is strict when the resource says strict_credentials: true,
+// also when the check fails. SQLite has no logins: nothing to find.
+func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, target string) bool) (core.PrivilegeReport, error) {
+	var rep core.PrivilegeReport
+	if c.strict {
+		rep.Strict = "strict_credentials"
+	}
 	pl, ok := c.db.(privilegeLister)
 	if !ok {
-		return nil, nil
+		return rep, nil
 	}
+	rep.Fix = "warden sql grants --resource " + c.resource
 	p, err := pl.privileges(ctx)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	findings := slices.Clone(p.role)
 	extra := map[string][]string{}
 	for r := range p.read {
-		t := core.SQLTarget(r.Table, r.Column)
-		if !needed("query", t) && !needed("execute", t) && !needed("ddl", core.SQLTarget(r.Table, sqlscope.AllColumns)) {
+		t := SQLTarget(r.Table, r.Column)
+		if !needed("query", t) && !needed("execute", t) && !needed("ddl", SQLTarget(r.Table, sqlscope.AllColumns)) {
 			extra[r.Table] = append(extra[r.Table], r.Column)
 		}
 	}
@@ -54,11 +61,12 @@ func (c *Connector) CheckPrivileges(ctx context.Context, needed func(action, tar
 		findings = append(findings, fmt.Sprintf("it can read %s.{%s}, which no grant covers", t, strings.Join(cols, ", ")))
 	}
 	for _, t := range slices.Sorted(maps.Keys(p.write)) {
-		if !needed("execute", core.SQLTarget(t, "")) && !needed("ddl", core.SQLTarget(t, sqlscope.AllColumns)) {
+		if !needed("execute", SQLTarget(t, "")) && !needed("ddl", SQLTarget(t, sqlscope.AllColumns)) {
 			findings = append(findings, fmt.Sprintf("it can change table %s, which no execute or ddl grant covers", t))
 		}
 	}
-	return findings, nil
+	rep.Findings = findings
+	return rep, nil
 }
 
 func (d *postgresDB) privileges(ctx context.Context) (*privileges, error) {

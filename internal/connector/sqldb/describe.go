@@ -32,12 +32,12 @@ func (c *Connector) describe(ctx context.Context, scope core.Scope) (*core.Resul
 	res := schemaResult{Tables: []schemaTable{}}
 	for _, name := range slices.Sorted(maps.Keys(s.Tables)) {
 		t := s.Tables[name]
-		if scope == nil || !scope.Visible(core.SQLTarget(t.Name, "")) {
+		if scope == nil || !scope.Visible(SQLTarget(t.Name, "")) {
 			continue
 		}
 		st := schemaTable{Name: t.Name, Columns: []schemaColumn{}}
 		for _, col := range t.Columns {
-			if scope.Visible(core.SQLTarget(t.Name, col.Name)) {
+			if scope.Visible(SQLTarget(t.Name, col.Name)) {
 				st.Columns = append(st.Columns, schemaColumn{Name: col.Name, Type: col.Type})
 			}
 		}

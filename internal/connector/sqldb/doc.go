@@ -1,5 +1,17 @@
-// Package sqldb is the connector for kind "sql": SQLite files, PostgreSQL
-// and MySQL/MariaDB servers.
+// Package sqldb is the resource kind "sql": SQLite files, PostgreSQL and
+// MySQL/MariaDB servers. It registers [Kind] from init; nothing outside
+// this package knows the kind by name.
+//
+// In the policy (policydecode.go), a resource names its driver and dsn (a
+// secret reference when it holds a password, whose password alone is then
+// a secret of its own; a SQLite path otherwise), strict_credentials and
+// limits; a grant lists the tables and columns it covers and may lower
+// max_rows. The grant's constraint decides each table.column a statement
+// touches ([SQLTarget]), and says which one it does not cover and what
+// the grant does ("orders.card_number is not granted; granted on orders:
+// id, total"). The kind also states what a resource opens under Landlock
+// (its SQLite file), checks each database for "warden doctor" (doctor.go),
+// and has its own command, "warden sql grants" (command.go, grants.go).
 //
 // Tools, for a resource named shop:
 //
@@ -24,7 +36,7 @@
 //     the statement touches, and refuses anything it cannot attribute,
 //     every function off its allowlist and every statement kind but
 //     SELECT, INSERT, UPDATE, DELETE and DDL on tables. The policy then
-//     decides each table.column ([core.SQLTarget]).
+//     decides each table.column ([SQLTarget]).
 //  2. The engine enforces read-only: SQLite connections for queries are
 //     opened read-only with query_only set, attachments limited to none and
 //     the authorizer enforcing the columns the policy allowed; PostgreSQL

@@ -36,7 +36,7 @@ func FuzzSQLiteAnalyze(f *testing.F) {
 		f.Add(s)
 	}
 	p := shopFile(f)
-	c := openSQLite(f, p, core.SQLLimits{Timeout: time.Second, MaxRows: 10})
+	c := openSQLite(f, p, Limits{Timeout: time.Second, MaxRows: 10})
 	before := fileState(f, p)
 	f.Fuzz(func(t *testing.T, sql string) {
 		args, _ := json.Marshal(map[string]any{"sql": sql})
@@ -74,7 +74,7 @@ func FuzzSQLiteDDL(f *testing.F) {
 		f.Add(s)
 	}
 	p := shopFile(f)
-	c := openSQLite(f, p, core.SQLLimits{Timeout: time.Second})
+	c := openSQLite(f, p, Limits{Timeout: time.Second})
 	before := fileState(f, p)
 	f.Fuzz(func(t *testing.T, sql string) {
 		args, _ := json.Marshal(map[string]any{"sql": sql, "dry_run": true})

@@ -58,14 +58,15 @@ func union(a, b []string) []string {
 // say and nothing more, for a PostgreSQL or MySQL resource. host is the
 // MySQL account's host part.
 func GrantScript(spec *core.ResourceSpec, role, host string, needs map[string]*Need) (string, error) {
-	if spec.SQL == nil {
-		return "", fmt.Errorf("resource %q is not a sql resource", spec.Name)
+	sc, err := configOf(spec)
+	if err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	tables := slices.Sorted(maps.Keys(needs))
-	switch spec.SQL.Driver {
+	switch sc.Driver {
 	case "postgres":
-		cfg, err := pgx.ParseConfig(spec.SQL.DSN.Reveal())
+		cfg, err := pgx.ParseConfig(sc.DSN.Reveal())
 		if err != nil {
 			return "", errors.New("the dsn cannot be parsed")
 		}
@@ -93,7 +94,7 @@ func GrantScript(spec *core.ResourceSpec, role, host string, needs map[string]*N
 			fmt.Fprintf(&b, "GRANT CREATE ON SCHEMA public TO %s;\n", r)
 		}
 	case "mysql":
-		cfg, err := mysql.ParseDSN(spec.SQL.DSN.Reveal())
+		cfg, err := mysql.ParseDSN(sc.DSN.Reveal())
 		if err != nil {
 			return "", errors.New("the dsn cannot be parsed")
 		}
@@ -112,7 +113,7 @@ func GrantScript(spec *core.ResourceSpec, role, host string, needs map[string]*N
 			}
 		}
 	default:
-		return "", fmt.Errorf("resource %q uses %s, which has no logins: Warden opens its query connections read-only", spec.Name, spec.SQL.Driver)
+		return "", fmt.Errorf("resource %q uses %s, which has no logins: Warden opens its query connections read-only", spec.Name, sc.Driver)
 	}
 	return b.String(), nil
 }

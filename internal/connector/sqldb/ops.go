@@ -26,6 +26,10 @@ var placeholders = map[string]string{
 	"mysql":    "?",
 }
 
+// operations lists the tools. Their key argument is the statement, kept
+// whole in the audit record and quoted to an approver; a statement has no
+// one target to quote in a denial (TargetArg is empty): its targets are
+// the table.column pairs it touches.
 func operations(resource, driver string, lim limits) []core.Operation {
 	q := strconv.Quote(resource)
 	schema := func(props, required string) json.RawMessage {
@@ -42,8 +46,8 @@ func operations(resource, driver string, lim limits) []core.Operation {
 	}
 	return []core.Operation{
 		{
-			Name: OpQuery, Action: "query", ReadOnly: true,
-			Summary:     fmt.Sprintf("Run one read-only SQL SELECT on the %s database %s and get its columns and rows (at most %d rows, %d bytes; truncated says when more were left out). Only granted tables and columns may appear anywhere in it.", driver, q, lim.rows, lim.bytes),
+			Name: OpQuery, Action: "query", ReadOnly: true, KeyArgs: []string{"sql"},
+			Summary:     fmt.Sprintf("Run one read-only SQL SELECT on the %s database %s and get its columns and rows (at most %d rows per query unless the grant sets fewer, and %d bytes; truncated says when more were left out). Only granted tables and columns may appear anywhere in it.", driver, q, lim.rows, lim.bytes),
 			InputSchema: schema(sqlProp("One SELECT statement in the "+driver+" dialect. No second statement, no transaction control, no SET."), `"sql"`),
 		},
 		{
@@ -52,13 +56,13 @@ func operations(resource, driver string, lim limits) []core.Operation {
 			InputSchema: schema("", ""),
 		},
 		{
-			Name: OpExecute, Action: "execute",
+			Name: OpExecute, Action: "execute", KeyArgs: []string{"sql"},
 			Summary: fmt.Sprintf("Run one INSERT, UPDATE or DELETE on %s, on granted tables and columns only, in a transaction. With dry_run it is rolled back and only the number of rows it would change is returned.", q),
 			InputSchema: schema(sqlProp("One INSERT, UPDATE or DELETE statement in the "+driver+" dialect.")+
 				`,"dry_run":{"type":"boolean","default":false,"description":"Run the statement in a transaction that is rolled back, and return how many rows it would change."}`, `"sql"`),
 		},
 		{
-			Name: OpDDL, Action: "ddl",
+			Name: OpDDL, Action: "ddl", KeyArgs: []string{"sql"},
 			Summary: fmt.Sprintf("Change the tables of %s: run one CREATE TABLE, ALTER TABLE, DROP TABLE, TRUNCATE or CREATE/DROP INDEX statement, on granted tables only. %s", q, ddlNotes[driver]),
 			InputSchema: schema(`"sql":{"type":"string","minLength":1,"maxLength":`+strconv.Itoa(maxSQLBytes)+`,"description":`+strconv.Quote("One DDL statement on tables in the "+driver+" dialect. No views, functions, triggers, sequences, schemas, temporary tables or CASCADE.")+`},`+
 				`"dry_run":{"type":"boolean","default":false,"description":`+strconv.Quote(dryRunNotes[driver])+`}`, `"sql"`),

@@ -3,12 +3,7 @@ package sqldb
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"strconv"
-	"strings"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/redact"
@@ -32,29 +27,6 @@ func pieceRedactor(secrets []core.Secret) *redact.Redactor {
 		values = append(values, credentialPart(s.Reveal()))
 	}
 	return redact.New(values...)
-}
-
-// credentialPart returns the password of a database DSN, or v itself.
-func credentialPart(v string) string {
-	if strings.Contains(v, "://") {
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				return p
-			}
-		}
-		return v
-	}
-	if strings.Contains(v, "password=") {
-		if cfg, err := pgconn.ParseConfig(v); err == nil && cfg.Password != "" {
-			return cfg.Password
-		}
-	}
-	if strings.Contains(v, "@") {
-		if cfg, err := mysql.ParseDSN(v); err == nil && cfg.Passwd != "" {
-			return cfg.Passwd
-		}
-	}
-	return v
 }
 
 // hidePieces removes pieces of secrets from every value of t.

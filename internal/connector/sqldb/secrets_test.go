@@ -22,10 +22,9 @@ var keyFixture = sqltest.Fixture{
 	SQLite:   "CREATE TABLE keys (id integer PRIMARY KEY, k text); INSERT INTO keys VALUES (1, '" + leakedKey + "')",
 }
 
-func withKey(spec *core.ResourceSpec) *core.ResourceSpec {
-	spec.Secrets = []core.Secret{core.NewSecret("env:API_KEY", leakedKey), core.NewSecret("env:DSN", "postgres://u:pw-secret-9@127.0.0.1/shop")}
-	return spec
-}
+// keyHost holds the policy's secrets: the key, and a DSN, whose password
+// alone is secret in pieces.
+var keyHost = core.Host{Secrets: []core.Secret{core.NewSecret("env:API_KEY", leakedKey), core.NewSecret("env:DSN", "postgres://u:pw-secret-9@127.0.0.1/shop")}}
 
 // runQuery runs one query call as the engine does and returns the result
 // as the agent would see it, or the error's message.
@@ -54,13 +53,13 @@ func runQuery(t *testing.T, c *Connector, sql string) string {
 func TestQuery_SecretInPieces(t *testing.T) {
 	conns := map[string]*Connector{}
 	p := sqltest.SQLiteFile(t, keyFixture)
-	conns["sqlite"] = openSpec(t, withKey(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: "sqlite", DSN: core.NewSecret("", p)}}))
+	conns["sqlite"] = openSpec(t, &core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: "sqlite", DSN: core.NewSecret("", p)}}, keyHost)
 	if !testing.Short() {
 		for driver, db := range map[string]*sqltest.DB{
 			"postgres": sqltest.Postgres(t).NewDatabase(t, keyFixture),
 			"mysql":    sqltest.MariaDB(t).NewDatabase(t, keyFixture),
 		} {
-			conns[driver] = openSpec(t, withKey(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: driver, DSN: core.NewSecret("env:X", db.OwnerDSN())}}))
+			conns[driver] = openSpec(t, &core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: driver, DSN: core.NewSecret("env:X", db.OwnerDSN())}}, keyHost)
 		}
 	}
 	for driver, c := range conns {
@@ -111,9 +110,9 @@ func TestQuery_SecretInPieces(t *testing.T) {
 	}
 }
 
-func openSpec(t *testing.T, spec *core.ResourceSpec) *Connector {
+func openSpec(t *testing.T, spec *core.ResourceSpec, host core.Host) *Connector {
 	t.Helper()
-	c, err := New(spec)
+	c, err := New(spec, host)
 	if err != nil {
 		t.Fatal(err)
 	}

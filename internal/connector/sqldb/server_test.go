@@ -23,9 +23,9 @@ func serverDBs(t *testing.T) map[string]*sqltest.DB {
 	}
 }
 
-func openServer(t *testing.T, driver, dsn string, lim core.SQLLimits) *Connector {
+func openServer(t *testing.T, driver, dsn string, lim Limits) *Connector {
 	t.Helper()
-	c, err := New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: driver, DSN: core.NewSecret("env:X", dsn), Limits: lim}})
+	c, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: driver, DSN: core.NewSecret("env:X", dsn), Limits: lim}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func everything(s *sqlscope.Schema) *sqlscope.Analysis {
 func TestServerEngineLayerAlone(t *testing.T) {
 	for driver, db := range serverDBs(t) {
 		t.Run(driver, func(t *testing.T) {
-			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{Timeout: time.Second})
+			c := openServer(t, driver, db.OwnerDSN(), Limits{Timeout: time.Second})
 			s, _, err := c.schema(context.Background(), false)
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestServerEngineLayerAlone(t *testing.T) {
 func TestServerQueryAndExecute(t *testing.T) {
 	for driver, db := range serverDBs(t) {
 		t.Run(driver, func(t *testing.T) {
-			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{MaxRows: 3})
+			c := openServer(t, driver, db.OwnerDSN(), Limits{MaxRows: 3})
 			s, _, _ := c.schema(context.Background(), false)
 			an := everything(s)
 			ph := "$1"
@@ -147,23 +147,26 @@ func TestServerPrivileges(t *testing.T) {
 				if action != "query" {
 					return false
 				}
-				table, col, _ := core.SplitSQLTarget(target)
+				table, col, _ := SplitSQLTarget(target)
 				return table == "orders" || (table == "customers" && (col == "" || col == "id" || col == "country"))
 			}
-			owner := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{})
-			f, err := owner.CheckPrivileges(context.Background(), needed)
+			owner := openServer(t, driver, db.OwnerDSN(), Limits{})
+			rep, err := owner.CheckPrivileges(context.Background(), needed)
 			if err != nil {
 				t.Fatal(err)
 			}
-			all := strings.Join(f, "\n")
+			if rep.Strict != "" || rep.Fix != "warden sql grants --resource shop" {
+				t.Errorf("report: strict %q, fix %q; want not strict, the grants command", rep.Strict, rep.Fix)
+			}
+			all := strings.Join(rep.Findings, "\n")
 			for _, want := range []string{"secrets.{id, token}", "customers.{email, name}", "change table orders", "change table secrets"} {
 				if !strings.Contains(all, want) {
 					t.Errorf("owner findings lack %q:\n%s", want, all)
 				}
 			}
-			reader := openServer(t, driver, db.ReaderDSN(), core.SQLLimits{})
-			if f, err := reader.CheckPrivileges(context.Background(), needed); err != nil || len(f) > 0 {
-				t.Errorf("least-privilege reader: findings %q, %v; want none", f, err)
+			reader := openServer(t, driver, db.ReaderDSN(), Limits{})
+			if rep, err := reader.CheckPrivileges(context.Background(), needed); err != nil || len(rep.Findings) > 0 {
+				t.Errorf("least-privilege reader: findings %q, %v; want none", rep.Findings, err)
 			}
 		})
 	}
@@ -175,7 +178,7 @@ func TestServerSlowQueryDoesNotBlock(t *testing.T) {
 	slow := map[string]string{"postgres": "SELECT pg_sleep(2)", "mysql": "SELECT SLEEP(2)"}
 	for driver, db := range serverDBs(t) {
 		t.Run(driver, func(t *testing.T) {
-			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{})
+			c := openServer(t, driver, db.OwnerDSN(), Limits{})
 			s, _, _ := c.schema(context.Background(), false)
 			done := make(chan error, 1)
 			go func() {
@@ -205,7 +208,7 @@ func TestServerSlowQueryDoesNotBlock(t *testing.T) {
 func TestServerDDL(t *testing.T) {
 	for driver, db := range serverDBs(t) {
 		t.Run(driver, func(t *testing.T) {
-			c := openServer(t, driver, db.OwnerDSN(), core.SQLLimits{Timeout: 5 * time.Second})
+			c := openServer(t, driver, db.OwnerDSN(), Limits{Timeout: 5 * time.Second})
 			ctx := context.Background()
 			run := func(sql string, dryRun bool) error {
 				t.Helper()

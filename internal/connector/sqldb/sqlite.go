@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 
@@ -41,7 +42,12 @@ func (d *sqliteDB) open(ctx context.Context) error {
 	}
 	c, err := d.get(ctx)
 	if err != nil {
-		return err
+		// For the operator: the file and the cause, said once.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot open the SQLite database %s: %w", d.path, err)
 	}
 	d.put(c)
 	return nil

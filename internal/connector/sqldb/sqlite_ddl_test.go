@@ -61,7 +61,7 @@ func shopFileWithExtras(t *testing.T) string {
 
 func TestSQLiteDDLAnalysis(t *testing.T) {
 	p := shopFileWithExtras(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	tests := []struct {
 		sql  string
 		want ddlWant
@@ -131,7 +131,7 @@ func TestSQLiteDDLAnalysis(t *testing.T) {
 
 func TestSQLiteDDLRefuses(t *testing.T) {
 	p := shopFileWithExtras(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	before := fileState(t, p)
 	for _, q := range []string{
 		"CREATE TABLE s AS SELECT id FROM orders",
@@ -193,7 +193,7 @@ func TestSQLiteDDLRefuses(t *testing.T) {
 // by the next statement at once.
 func TestSQLiteDDL(t *testing.T) {
 	p := shopFile(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	exec := func(sql string, dryRun bool) error {
 		t.Helper()
 		inv, err := prepareDDL(c, sql, dryRun)
@@ -273,7 +273,7 @@ func TestSQLiteDDL(t *testing.T) {
 // and the file is unchanged.
 func TestSQLiteDDLEnforcementAlone(t *testing.T) {
 	p := shopFileWithExtras(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	d := c.db.(*sqliteDB)
 	s, _, _ := c.schema(context.Background(), false)
 	only := func(tables ...string) *sqlscope.Analysis {

@@ -45,9 +45,9 @@ func fileState(t testing.TB, p string) string {
 	return hex.EncodeToString(sum[:]) + " " + strings.Join(names, ",")
 }
 
-func openSQLite(t testing.TB, p string, lim core.SQLLimits) *Connector {
+func openSQLite(t testing.TB, p string, lim Limits) *Connector {
 	t.Helper()
-	c, err := New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: "sqlite", DSN: core.NewSecret("", p), Limits: lim}})
+	c, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: "sqlite", DSN: core.NewSecret("", p), Limits: lim}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func targets(inv *core.Invocation) []string {
 }
 
 func TestSQLitePrepareTargets(t *testing.T) {
-	c := openSQLite(t, shopFile(t), core.SQLLimits{})
+	c := openSQLite(t, shopFile(t), Limits{})
 	tests := []struct {
 		sql  string
 		want []string
@@ -104,7 +104,7 @@ func TestSQLitePrepareTargets(t *testing.T) {
 
 func TestSQLitePrepareRefuses(t *testing.T) {
 	p := shopFile(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	before := fileState(t, p)
 	for _, q := range []string{
 		"PRAGMA query_only = 0",
@@ -157,7 +157,7 @@ func run(t *testing.T, c *Connector, op string, args map[string]any, opts core.G
 }
 
 func TestSQLiteQuery(t *testing.T) {
-	c := openSQLite(t, shopFile(t), core.SQLLimits{MaxRows: 5})
+	c := openSQLite(t, shopFile(t), Limits{MaxRows: 5})
 	res, err := run(t, c, OpQuery, map[string]any{"sql": "SELECT orders.id, country, total FROM orders JOIN customers ON customers.id = orders.customer_id WHERE orders.id <= ? ORDER BY orders.id", "params": []any{3}}, core.GrantOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestSQLiteQuery(t *testing.T) {
 	if tb := res.Value.(*table); len(tb.Rows) != 5 || !tb.Truncated || tb.Why != "max_rows" || !res.Truncated {
 		t.Errorf("limit 5: %d rows, truncated %v (%s)", len(tb.Rows), tb.Truncated, tb.Why)
 	}
-	res, err = run(t, c, OpQuery, map[string]any{"sql": "SELECT id FROM orders"}, core.GrantOptions{MaxRows: 2})
+	res, err = run(t, c, OpQuery, map[string]any{"sql": "SELECT id FROM orders"}, core.GrantOptions{}.WithCap(OptMaxRows, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestSQLiteQuery(t *testing.T) {
 // authorizer, enforcing what the policy allowed, still stops them.
 func TestSQLiteAuthorizerAlone(t *testing.T) {
 	p := shopFile(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	d := c.db.(*sqliteDB)
 	s, _, _ := c.schema(context.Background(), false)
 	allowed := &sqlscope.Analysis{Kind: sqlscope.Select, Reads: []sqlscope.Ref{{Table: "customers", Column: "id"}}, Tables: []string{"customers"}}
@@ -214,7 +214,7 @@ func TestSQLiteAuthorizerAlone(t *testing.T) {
 // and authorizer that allow them: the read-only connection stops them.
 func TestSQLiteReadOnlyAlone(t *testing.T) {
 	p := shopFile(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	d := c.db.(*sqliteDB)
 	s, _, _ := c.schema(context.Background(), false)
 	before := fileState(t, p)
@@ -235,7 +235,7 @@ func TestSQLiteReadOnlyAlone(t *testing.T) {
 
 func TestSQLiteExecute(t *testing.T) {
 	p := shopFile(t)
-	c := openSQLite(t, p, core.SQLLimits{})
+	c := openSQLite(t, p, Limits{})
 	before := fileState(t, p)
 	res, err := run(t, c, OpExecute, map[string]any{"sql": "UPDATE orders SET total = total + 1 WHERE customer_id = ?", "params": []any{7}, "dry_run": true}, core.GrantOptions{})
 	if err != nil {
@@ -282,7 +282,7 @@ func TestSQLiteExecute(t *testing.T) {
 }
 
 func TestSQLiteSchemaTool(t *testing.T) {
-	c := openSQLite(t, shopFile(t), core.SQLLimits{})
+	c := openSQLite(t, shopFile(t), Limits{})
 	inv := invoke(OpSchema, map[string]any{})
 	if err := c.Prepare(context.Background(), inv); err != nil {
 		t.Fatal(err)
@@ -303,7 +303,7 @@ func TestSQLiteSchemaTool(t *testing.T) {
 // connection; another query returns while it runs, and the long one is
 // stopped at the time limit.
 func TestSQLiteSlowQueryDoesNotBlock(t *testing.T) {
-	c := openSQLite(t, shopFile(t), core.SQLLimits{Timeout: 3 * time.Second})
+	c := openSQLite(t, shopFile(t), Limits{Timeout: 3 * time.Second})
 	s, _, _ := c.schema(context.Background(), false)
 	all := &sqlscope.Analysis{Kind: sqlscope.Select}
 	for _, tb := range s.Tables {
