@@ -186,7 +186,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	switch d.Effect {
 	case core.Deny:
 		out.Status = StatusDenied
-		out.Message = denyMessage(d, tool, call.Args, args)
+		out.Message = e.denyMessage(d, tool, req, args)
 		return out
 	case core.NeedsApproval:
 		if !e.approved(ctx, call, tool, inv, raw, args, d, opts, out, rec) {
@@ -572,8 +572,10 @@ func summarize(tool *Tool, args map[string]any) string {
 }
 
 // denyMessage explains a denial in one sentence, naming only what the agent
-// supplied.
-func denyMessage(d core.Decision, tool *Tool, _ json.RawMessage, args map[string]any) string {
+// supplied and what its grants already told it (the tool descriptions
+// state their scope): the deny rule, what the closest grant does not
+// cover, or what the agent's grants allow instead.
+func (e *Engine) denyMessage(d core.Decision, tool *Tool, req *core.Request, args map[string]any) string {
 	target := ""
 	if p, ok := args[tool.Op.TargetArg].(string); ok && tool.Op.TargetArg != "" {
 		target = fmt.Sprintf(" on %q", p)
@@ -592,5 +594,49 @@ func denyMessage(d core.Decision, tool *Tool, _ json.RawMessage, args map[string
 		// A grant came close: say what it does not cover.
 		return fmt.Sprintf("Denied by policy: %s%s: %s.", tool.Name, target, strings.TrimSuffix(d.Why, "."))
 	}
+	if scope := e.grantedScope(req); scope != "" {
+		return fmt.Sprintf("Denied by policy: %s%s is outside this agent's grants, which allow %s.", tool.Name, target, scope)
+	}
 	return fmt.Sprintf("Denied by policy: this agent has no grant for %s%s.", tool.Name, target)
+}
+
+// maxScopeItems bounds the grants a denial lists.
+const maxScopeItems = 8
+
+// grantedScope says what the agent's grants on the request's resource
+// allow: for the request's action if any grant covers it ("/v1/forecast,
+// /v1/stations/{id}"), else by action ("GET /v1/forecast; POST
+// /v1/reports"). Grants with conditions or approval count too.
+func (e *Engine) grantedScope(req *core.Request) string {
+	var same, other []string
+	for _, g := range e.policy.Grants(req.Agent, req.Resource) {
+		paths := g.Paths
+		if len(paths) == 0 {
+			paths = []string{"everything"}
+		}
+		if slices.Contains(g.Actions, req.Action) {
+			for _, p := range paths {
+				if !slices.Contains(same, p) {
+					same = append(same, p)
+				}
+			}
+			continue
+		}
+		for _, p := range paths {
+			if item := strings.Join(g.Actions, "/") + " " + p; !slices.Contains(other, item) {
+				other = append(other, item)
+			}
+		}
+	}
+	list := other
+	if len(same) > 0 {
+		list = same
+		for i := range list {
+			list[i] = req.Action + " " + list[i]
+		}
+	}
+	if len(list) > maxScopeItems {
+		list = append(list[:maxScopeItems], fmt.Sprintf("%d more", len(list)-maxScopeItems))
+	}
+	return strings.Join(list, ", ")
 }

@@ -58,7 +58,7 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 		out.Message = fmt.Sprintf("Allowed by %s (%s) once a human approves the exact call.", d.Rule, d.Position)
 	default:
 		out.Status = StatusDenied
-		out.Message = denyMessage(d, tool, call.Args, args)
+		out.Message = e.denyMessage(d, tool, req, args)
 	}
 	return &Explanation{Outcome: out, Request: req, Steps: steps}
 }
