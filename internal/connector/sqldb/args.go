@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/warden-dev/warden/internal/argjson"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -22,29 +23,34 @@ type args struct {
 	DryRun bool
 }
 
-// decodeArgs decodes and checks arguments that passed the tool's schema.
-// Parameters are scalars only: they are bound, never spliced into the text.
-func decodeArgs(op string, raw json.RawMessage) (*args, error) {
+// sqlArgs are the arguments of query, execute and ddl.
+type sqlArgs struct {
+	SQL    *string `json:"sql"`
+	Params []any   `json:"params"`
+	DryRun bool    `json:"dry_run"`
+}
+
+// decodeArgs decodes and checks a call's arguments by the rule every kind
+// shares (argjson.Decode): exact names, no other key, each value of its
+// field's type. Parameters are scalars only: they are bound, never
+// spliced into the text.
+func decodeArgs(inv *core.Invocation) (*args, error) {
 	const where = "sql.args"
 	bad := func(format string, v ...any) error {
 		return core.Errorf(where, core.KindInvalid, core.ReasonInvalidArguments, format, v...)
 	}
-	var in struct {
-		SQL    *string           `json:"sql"`
-		Params []json.RawMessage `json:"params"`
-		DryRun bool              `json:"dry_run"`
-	}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if err := d.Decode(&in); err != nil {
-			return nil, bad("The arguments are not valid: %v.", err)
+	op := inv.Op
+	if op == OpSchema {
+		if err := argjson.Decode(inv.Args, inv.Values, &struct{}{}); err != nil {
+			return nil, core.E(where, core.KindInvalid, core.ReasonInvalidArguments, err.Error(), err)
 		}
+		return &args{op: op}, nil
+	}
+	var in sqlArgs
+	if err := argjson.Decode(inv.Args, inv.Values, &in); err != nil {
+		return nil, core.E(where, core.KindInvalid, core.ReasonInvalidArguments, err.Error(), err)
 	}
 	a := &args{op: op, DryRun: in.DryRun}
-	if op == OpSchema {
-		return a, nil
-	}
 	if in.SQL == nil || strings.TrimSpace(*in.SQL) == "" {
 		return nil, bad("Give the statement in sql.")
 	}
@@ -58,7 +64,19 @@ func decodeArgs(op string, raw json.RawMessage) (*args, error) {
 	if len(in.Params) > maxParams {
 		return nil, bad("At most %d params are allowed; this call has %d.", maxParams, len(in.Params))
 	}
-	for i, p := range in.Params {
+	if len(in.Params) == 0 {
+		return a, nil
+	}
+	// The decoded values hold numbers as float64, which cannot tell 1 from
+	// 1.0 nor keep an integer beyond 2^53: a parameter is bound as written,
+	// so the parameters alone are read from the JSON text.
+	var exact struct {
+		Params []json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(inv.Args, &exact); err != nil || len(exact.Params) != len(in.Params) {
+		return nil, bad("The params are not valid JSON.")
+	}
+	for i, p := range exact.Params {
 		v, err := scalar(p)
 		if err != nil {
 			return nil, bad("params[%d]: %v.", i, err)

@@ -141,7 +141,7 @@ func (c *Connector) readSchema(ctx context.Context, refresh, force bool) (*sqlsc
 // Prepare analyses the statement and lists every table.column it touches
 // as the call's targets, so the policy decides each of them.
 func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
-	a, err := decodeArgs(inv.Op, inv.Args)
+	a, err := decodeArgs(inv)
 	if err != nil {
 		return err
 	}
