@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/ncruces/go-sqlite3"
+
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -40,6 +42,7 @@ var Kind = &core.ResourceKind{
 	HostPaths: hostPaths,
 	Doctor:    doctor,
 	Commands:  []core.Command{sqlCommand},
+	Example:   example,
 }
 
 func init() { connector.Register(Kind) }
@@ -68,4 +71,33 @@ func hostPaths(spec *core.ResourceSpec, writable bool) []core.HostPath {
 		return []core.HostPath{{Path: filepath.Dir(file), Write: true, Dir: true, Why: fmt.Sprintf("resource %s (the directory of its SQLite file, write)", spec.Name)}}
 	}
 	return []core.HostPath{{Path: file, Why: fmt.Sprintf("resource %s (its SQLite file, read)", spec.Name)}}
+}
+
+// example is a SQLite file with one table: what the contract suite runs
+// the kind through, and what "warden policy kinds" shows. There is no
+// Missing call: a table that does not exist is refused like one outside
+// the grants, so existence does not leak.
+var example = core.KindExample{
+	Setup: func(dir string) (string, func(), error) {
+		c, err := sqlite3.OpenFlags(filepath.Join(dir, "shop.db"), sqlite3.OPEN_READWRITE|sqlite3.OPEN_CREATE)
+		if err != nil {
+			return "", nil, err
+		}
+		err = c.Exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, total NUMERIC); INSERT INTO orders VALUES (1, 9.99), (2, 20)")
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return "{kind: sql, driver: sqlite, dsn: ./shop.db}", func() {}, nil
+	},
+	Grant: `{actions: [query], tables: {orders: "*"}}`,
+	Valid: core.Invocation{Op: OpQuery, Args: []byte(`{"sql":"SELECT id, total FROM orders WHERE id = ?","params":[1]}`)},
+	Invalid: []core.Invocation{
+		{Op: OpQuery, Args: []byte(`{}`)},
+		{Op: OpQuery, Args: []byte(`{"sql":"   "}`)},
+		{Op: OpQuery, Args: []byte(`{"sql":"SELECT ?","params":[{"a":1}]}`)},
+		{Op: OpExecute, Args: []byte(`{"sql":"SELECT 1"}`)},
+	},
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warden-dev/warden/internal/connector/connectortest"
 	"github.com/warden-dev/warden/internal/connector/sqldb"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/policy"
@@ -342,3 +343,7 @@ agents:
 		}
 	}
 }
+
+// TestKindContract runs the contract suite on the kind's example, compiled
+// from a policy as a user would write it.
+func TestKindContract(t *testing.T) { connectortest.RunKind(t, sqldb.Kind) }
