@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-		"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/netguard"
 	"github.com/warden-dev/warden/internal/redact"
 )

@@ -94,17 +94,25 @@ func TestOpenAPIOperations(t *testing.T) {
 		name, action, target string
 		readOnly             bool
 		summary              string
+		// keyArgs are the path and query arguments (not headers or the
+		// body): what an approver and the audit see of a call.
+		keyArgs []string
 	}
 	want := []opWant{
-		{"create_alert", "POST", "/v1/alerts", false, "Create an alert. Sends POST /v1/alerts."},
-		{"get_forecast", "GET", "/v1/forecast", true, "Get the forecast for a city. It uses the latest model run. Sends GET /v1/forecast."},
-		{"get_station", "GET", "/v1/stations/{id}", true, "Returns one station. Sends GET /v1/stations/{id}."},
-		{"delete_stations_id", "DELETE", "/v1/stations/{id}", false, "Sends DELETE /v1/stations/{id}."},
-		{"get_stations_id_readings", "GET", "/v1/stations/{id}/readings", true, "Sends GET /v1/stations/{id}/readings."},
+		{"create_alert", "POST", "/v1/alerts", false, "Create an alert. Sends POST /v1/alerts.", nil},
+		{"get_forecast", "GET", "/v1/forecast", true, "Get the forecast for a city. It uses the latest model run. Sends GET /v1/forecast.", []string{"city", "days", "units", "fields"}},
+		{"get_station", "GET", "/v1/stations/{id}", true, "Returns one station. Sends GET /v1/stations/{id}.", []string{"id"}},
+		{"delete_stations_id", "DELETE", "/v1/stations/{id}", false, "Sends DELETE /v1/stations/{id}.", []string{"id", "query_id"}},
+		{"get_stations_id_readings", "GET", "/v1/stations/{id}/readings", true, "Sends GET /v1/stations/{id}/readings.", []string{"id", "limit"}},
 	}
 	var got []opWant
 	for _, op := range c.Operations() {
-		got = append(got, opWant{op.Name, op.Action, op.Target, op.ReadOnly, op.Summary})
+		got = append(got, opWant{op.Name, op.Action, op.Target, op.ReadOnly, op.Summary, op.KeyArgs})
+		// Every call reaches a service outside the host, and a fixed
+		// target is no argument to quote.
+		if !op.OpenWorld || op.TargetArg != "" {
+			t.Errorf("%s: OpenWorld %v, TargetArg %q; want true and none", op.Name, op.OpenWorld, op.TargetArg)
+		}
 		if op.Actions != nil {
 			t.Errorf("%s: Actions = %v, want none (the method is the Action)", op.Name, op.Actions)
 		}
