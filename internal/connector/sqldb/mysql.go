@@ -38,7 +38,7 @@ type mysqlDB struct {
 func (d *mysqlDB) open(ctx context.Context) error {
 	cfg, err := mysql.ParseDSN(d.dsn.Reveal())
 	if err != nil {
-		return errors.New("mysql: the dsn cannot be parsed")
+		return errors.New("the MySQL dsn cannot be parsed")
 	}
 	cfg.MultiStatements = false
 	cfg.InterpolateParams = false
@@ -67,7 +67,7 @@ func (d *mysqlDB) open(ctx context.Context) error {
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
 		db.Close()
-		return fmt.Errorf("mysql: connect: %w", err)
+		return connectError("MySQL", cfg.DBName, cfg.Addr, cfg.User, err)
 	}
 	d.db, d.mariadb, d.analyzer = db, strings.Contains(strings.ToLower(version), "mariadb"), myscope.New()
 	return nil

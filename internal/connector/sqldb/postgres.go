@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -40,7 +41,7 @@ func (d *postgresDB) open(ctx context.Context) error {
 	cfg, err := pgxpool.ParseConfig(d.dsn.Reveal())
 	if err != nil {
 		// pgx's message can quote the DSN: keep only that it failed.
-		return errors.New("postgres: the dsn cannot be parsed")
+		return errors.New("the PostgreSQL dsn cannot be parsed")
 	}
 	cfg.MaxConns = postgresPoolSize
 	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
@@ -57,13 +58,15 @@ func (d *postgresDB) open(ctx context.Context) error {
 	rp["default_transaction_read_only"] = "on"
 	rp["application_name"] = "warden"
 	rp["idle_in_transaction_session_timeout"] = "60000"
+	cc := cfg.ConnConfig
+	addr := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("postgres: connect: %w", err)
+		return connectError("PostgreSQL", cc.Database, addr, cc.User, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return fmt.Errorf("postgres: connect: %w", err)
+		return connectError("PostgreSQL", cc.Database, addr, cc.User, err)
 	}
 	d.pool = pool
 	return nil

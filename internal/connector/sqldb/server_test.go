@@ -325,3 +325,34 @@ func run2(c *Connector, op, sql string) (*core.Result, error) {
 	}
 	return c.Execute(context.Background(), inv, core.ScopeFunc(func(string) bool { return true }))
 }
+
+// TestServerOpenErrors: a database that cannot be reached is reported to
+// the operator once, in plain words (which database, where, as whom, and
+// the cause), without the driver's prefixes or the password; the model's
+// sentence stays apart.
+func TestServerOpenErrors(t *testing.T) {
+	pg := sqltest.Postgres(t).NewDatabase(t, sqltest.CorpusFixture)
+	my := sqltest.MariaDB(t).NewDatabase(t, sqltest.CorpusFixture)
+	badPassword := func(dsn string) string { return strings.Replace(dsn, "@", "x@", 1) }
+	for _, tc := range []struct {
+		driver, dsn, want string
+	}{
+		{"postgres", "postgres://app:pw-9f2c@127.0.0.1:1/shop", "cannot connect to the PostgreSQL database shop at 127.0.0.1:1 as app: connection refused"},
+		{"mysql", "app:pw-9f2c@tcp(127.0.0.1:1)/shop", "cannot connect to the MySQL database shop at 127.0.0.1:1 as app: connection refused"},
+		{"postgres", badPassword(pg.ReaderDSN()), `: password authentication failed for user "`},
+		{"mysql", badPassword(my.ReaderDSN()), ": Access denied for user '"},
+	} {
+		c, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: tc.driver, DSN: core.NewSecret("env:X", tc.dsn)}}, core.Host{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Open(context.Background())
+		pw := credentialPart(tc.dsn)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Count(err.Error(), "\n") > 0 || strings.Contains(err.Error(), pw) {
+			t.Errorf("%s %s: Open = %v; want one line with %q, without the password", tc.driver, tc.want, err, tc.want)
+		}
+		if msg := core.MessageOf(err); msg != `The database of "shop" cannot be opened.` {
+			t.Errorf("%s: the model's sentence = %q", tc.driver, msg)
+		}
+	}
+}
