@@ -1,4 +1,13 @@
-// Package httpapi is the connector for HTTP APIs (resource kind "http").
+// Package httpapi is the "http" resource kind: HTTP APIs.
+//
+// It registers [Kind] from init, which tells the rest of Warden everything
+// kind-specific: the resource block ([Config]: base_url, auth, ca, proxy,
+// allow_private, openapi, limits; policydecode.go), what a grant may add
+// (read_only, and query, headers and max_body_bytes, which narrow the
+// calls it covers through the [Detail] that Prepare records), the other
+// spellings of a URL path a deny rule also catches (denyforms.go), the
+// files Landlock must leave readable, and the "network" block of warden
+// doctor (doctor.go).
 //
 // A call names a method and a path relative to the resource's base URL;
 // the agent never picks the scheme, host or port. The layers, each of

@@ -281,3 +281,20 @@ func TestMethods(t *testing.T) {
 		t.Errorf("refused methods sent %d requests", n-sent)
 	}
 }
+
+// TestRequestOperation: the generic tool reaches beyond the host, its
+// method, path and query say what a call does, and a denial quotes its
+// path; only GET, HEAD and OPTIONS are read-only, as the kind says.
+func TestRequestOperation(t *testing.T) {
+	ops := newConn(t, spec("https://api.example/v1/", nil)).Operations()
+	if len(ops) != 1 {
+		t.Fatalf("%d operations, want the generic one", len(ops))
+	}
+	op := ops[0]
+	if op.Name != OpRequest || !op.OpenWorld || op.TargetArg != "path" || !slices.Equal(op.KeyArgs, []string{"method", "path", "query"}) {
+		t.Errorf("request operation: name %q, OpenWorld %v, TargetArg %q, KeyArgs %q", op.Name, op.OpenWorld, op.TargetArg, op.KeyArgs)
+	}
+	if !slices.Equal(op.ReadOnlyActions, Kind.ReadActions) || !slices.Equal(op.Actions, Kind.Actions) {
+		t.Errorf("request operation: actions %v, read-only %v; want the kind's %v, %v", op.Actions, op.ReadOnlyActions, Kind.Actions, Kind.ReadActions)
+	}
+}
