@@ -169,7 +169,11 @@ func (g *grantTables) Tables() map[string][]string {
 // table (SELECT 1) and is covered by any grant of the action; a target
 // with an empty column ("customers.", a count(*)) by any grant naming the
 // table; "orders.*" (DDL on the table) only by one granting it whole.
-func (g *grantTables) Admits(_ *core.Request, target string) (bool, string) {
+//
+// The why names only what the agent supplied and what the grant allows: a
+// table or column the statement reaches without naming it (SELECT *, a
+// view) is not named, since the schema tool hides what is not granted.
+func (g *grantTables) Admits(req *core.Request, target string) (bool, string) {
 	if target == "" {
 		return true, ""
 	}
@@ -179,16 +183,66 @@ func (g *grantTables) Admits(_ *core.Request, target string) (bool, string) {
 	}
 	t := g.table(table)
 	if t == nil {
+		if !mentioned(req, table) {
+			return false, "the statement reaches a table that is not granted; " + g.grantedTables()
+		}
 		return false, fmt.Sprintf("table %q is not granted; %s", table, g.grantedTables())
 	}
 	if column == "" || slices.Contains(t.columns, "*") || slices.Contains(t.columns, column) {
 		return true, ""
 	}
-	if column == sqlscope.AllColumns {
+	granted := strings.Join(t.columns, ", ")
+	switch {
+	case column == sqlscope.AllColumns:
 		// DDL changes the whole table: only a grant of all of it covers it.
-		return false, fmt.Sprintf("%s.* (the whole table) is not granted; granted on %s: %s", table, table, strings.Join(t.columns, ", "))
+		return false, fmt.Sprintf("%s.* (the whole table) is not granted; granted on %s: %s", table, table, granted)
+	case !mentioned(req, column):
+		return false, fmt.Sprintf("the statement reaches a column of %s that is not granted (name the columns instead of *); granted on %s: %s", table, table, granted)
 	}
-	return false, fmt.Sprintf("%s.%s is not granted; granted on %s: %s", table, column, table, strings.Join(t.columns, ", "))
+	return false, fmt.Sprintf("%s.%s is not granted; granted on %s: %s", table, column, table, granted)
+}
+
+// mentioned reports whether the statement of req names name: as a whole
+// word, in any letter case, quoted or not. Without a statement (a request
+// an operator wrote, for "policy explain") the target itself was supplied.
+func mentioned(req *core.Request, name string) bool {
+	if req == nil {
+		return true
+	}
+	sql, ok := req.Args["sql"].(string)
+	if !ok {
+		return true
+	}
+	s, w := asciiLower(sql), asciiLower(name)
+	if w == "" {
+		return false
+	}
+	for i := 0; i+len(w) <= len(s); {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(w)
+		if (j == 0 || !identByte(s[j-1])) && (end == len(s) || !identByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+func identByte(b byte) bool {
+	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }
 
 func (g *grantTables) grantedTables() string {
