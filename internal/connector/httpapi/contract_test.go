@@ -22,3 +22,7 @@ func TestContract(t *testing.T) {
 		},
 	})
 }
+
+// TestKindContract runs the contract suite on the kind's example, compiled
+// from a policy as a user would write it.
+func TestKindContract(t *testing.T) { connectortest.RunKind(t, Kind) }

@@ -44,6 +44,7 @@ var Kind = &core.ResourceKind{
 	},
 	HostPaths: hostPaths,
 	Doctor:    doctor,
+	Example:   example,
 }
 
 func init() { connector.Register(Kind) }
