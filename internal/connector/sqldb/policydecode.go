@@ -103,6 +103,10 @@ func decodeRule(n core.PolicyNode, r *core.RuleDraft) {
 	} else {
 		g.tables = decodeTables(f)
 	}
+	g.index = make(map[string]int, len(g.tables))
+	for i, t := range g.tables {
+		g.index[t.name] = i
+	}
 	if f := n.Field("max_rows"); f != nil {
 		if v, ok := f.Int("max_rows", 1, 10_000_000); ok {
 			g.maxRows = v
@@ -138,7 +142,8 @@ func decodeTables(f core.PolicyNode) []tableGrant {
 // covers, in the order the policy lists them. It is immutable.
 type grantTables struct {
 	tables  []tableGrant
-	maxRows int64 // the grant's max_rows, or 0
+	index   map[string]int // table name → its place in tables
+	maxRows int64          // the grant's max_rows, or 0
 }
 
 type tableGrant struct {
@@ -147,10 +152,8 @@ type tableGrant struct {
 }
 
 func (g *grantTables) table(name string) *tableGrant {
-	for i := range g.tables {
-		if g.tables[i].name == name {
-			return &g.tables[i]
-		}
+	if i, ok := g.index[name]; ok {
+		return &g.tables[i]
 	}
 	return nil
 }
