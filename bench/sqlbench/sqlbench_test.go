@@ -19,6 +19,7 @@ import (
 	"github.com/warden-dev/warden/bench/internal/pipeline"
 	"github.com/warden-dev/warden/internal/connector"
 	_ "github.com/warden-dev/warden/internal/connector/all"
+	"github.com/warden-dev/warden/internal/connector/sqldb"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/sqlscope"
@@ -297,8 +298,8 @@ func sqliteTarget(b *testing.B) *target {
 	b.Cleanup(func() { ro.Close() })
 
 	// The analysis: the connector's Prepare, as the engine calls it.
-	conn, err := connector.New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL,
-		SQL: &core.SQLSpec{Driver: "sqlite", DSN: core.NewSecret("", path)}})
+	conn, err := connector.New(&core.ResourceSpec{Name: "shop", Kind: "sql",
+		Config: &sqldb.Config{Driver: "sqlite", DSN: core.NewSecret("", path)}}, core.Host{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestSQLGrantScript(t *testing.T) {
 	for driver, db := range dbs {
 		t.Run(driver, func(t *testing.T) {
 			role, pass := "w_"+db.Name, "Pw-"+db.Name
-			spec := &core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: driver, DSN: core.NewSecret("env:X", db.OwnerDSN())}}
+			spec := &core.ResourceSpec{Name: "shop", Kind: "sql", Config: &sqldb.Config{Driver: driver, DSN: core.NewSecret("env:X", db.OwnerDSN())}}
 			needs := map[string]*sqldb.Need{}
 			sqldb.NeedsOf(needs, []string{"query"}, map[string][]string{"orders": {"*"}, "customers": {"id", "country"}})
 			script, err := sqldb.GrantScript(spec, role, "127.0.0.1", needs)

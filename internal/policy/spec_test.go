@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-dev/warden/internal/connector/httpapi"
+
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
@@ -98,7 +100,7 @@ func TestSpecs(t *testing.T) {
 					r := tt.Request
 					req := &core.Request{Agent: r.Agent, Resource: r.Resource, Action: r.Action, Tool: r.Tool, Path: r.Path, Paths: r.Paths, Args: r.Args}
 					if h := r.HTTP; h != nil {
-						req.HTTP = &core.HTTPCall{Query: h.Query, Headers: h.Headers, BodyBytes: h.BodyBytes}
+						req.Detail = &httpapi.Detail{Query: h.Query, Headers: h.Headers, BodyBytes: h.BodyBytes}
 					}
 					if r.Time != "" {
 						tm, err := time.Parse(time.RFC3339, r.Time)

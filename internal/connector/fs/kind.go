@@ -40,7 +40,11 @@ var Kind = &core.ResourceKind{
 		NamesSensitive: sensitive.Named,
 	},
 	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
-		return New(spec, host)
+		c, err := New(spec, host)
+		if err != nil {
+			return nil, err // not a nil *Connector in a non-nil interface
+		}
+		return c, nil
 	},
 	Describe: func(*core.ResourceSpec) string {
 		return `a local directory; paths are relative to its root, such as "docs/a.md"; "." is the root`
