@@ -34,12 +34,13 @@ func runKindCommand(e *env, kc core.Command, args []string) int {
 		run := kc.Verbs[verb]
 		subs[verb] = func(e *env, args []string) int {
 			var pf policyFlags
+			var flags *flag.FlagSet
 			env := core.CommandEnv{
 				Ctx: e.ctx, Stdout: e.stdout, Stderr: e.stderr,
 				Flags: func(name, usageLine, help string) *flag.FlagSet {
-					fs := newFlags(e, kc.Name+" "+name, usageLine, help)
-					pf.register(fs, false)
-					return fs
+					flags = newFlags(e, kc.Name+" "+name, usageLine, help)
+					pf.register(flags, false)
+					return flags
 				},
 				Load: func() (core.PolicyView, error) {
 					p, _, err := pf.load(e, false)
@@ -56,7 +57,13 @@ func runKindCommand(e *env, kc core.Command, args []string) int {
 			case errors.Is(err, flag.ErrHelp):
 				return ExitUsage
 			case core.KindOf(err) == core.KindInvalid:
-				return usageErr(e, "%s", core.MessageOf(err))
+				// Say what is wrong, then how the verb is used.
+				code := usageErr(e, "%v", err)
+				if flags != nil {
+					fmt.Fprintln(e.stderr)
+					flags.Usage()
+				}
+				return code
 			}
 			fmt.Fprintf(e.stderr, "warden: %v\n", err)
 			return ExitToolFailed

@@ -16,7 +16,7 @@ type noteSQL struct{ fakeSQL }
 
 func (f *noteSQL) Operations() []core.Operation {
 	return []core.Operation{{
-		Name: "execute", Action: "execute", Summary: "Run a statement.",
+		Name: "execute", Action: "execute", Summary: "Run a statement.", KeyArgs: []string{"sql"},
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"sql":{"type":"string"},"note":{"type":"string"}},"required":["sql"],"additionalProperties":false}`),
 	}}
 }
@@ -114,7 +114,7 @@ func TestCall_LongStatementSeenWhole(t *testing.T) {
 }
 
 func TestSummarizeSaysWhenCut(t *testing.T) {
-	tool := &Tool{Name: "db_execute"}
+	tool := &Tool{Name: "db_execute", Op: core.Operation{KeyArgs: []string{"sql"}}}
 	sql := strings.Repeat("é", 100) + " customer_id = 42"
 	s := summarize(tool, map[string]any{"sql": sql})
 	if !strings.Contains(s, "(cut; 217 bytes in all)") || strings.Contains(s, "\\x") {

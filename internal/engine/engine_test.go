@@ -28,7 +28,7 @@ type fakeSQL struct {
 
 func (f *fakeSQL) Operations() []core.Operation {
 	return []core.Operation{{
-		Name: "query", Action: "query", Summary: "Run a query.", ReadOnly: true,
+		Name: "query", Action: "query", Summary: "Run a query.", ReadOnly: true, KeyArgs: []string{"sql"},
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"sql":{"type":"string","maxLength":1000}},"required":["sql"],"additionalProperties":false}`),
 	}}
 }

@@ -107,10 +107,11 @@ func (c *compiler) agent(af field) *agent {
 }
 
 // ruleKeys are the keys every grant and deny rule may have, whatever the
-// kind of its resource.
+// kind of its resource: those before the kind's own, and those after.
 var (
-	grantKeys = []string{"resource", "actions", "approval", "when", "description"}
-	denyKeys  = []string{"resource", "actions", "when", "description"}
+	ruleKeysFirst = []string{"resource", "actions"}
+	grantKeysLast = []string{"approval", "when", "description"}
+	denyKeysLast  = []string{"when", "description"}
 )
 
 // rule compiles one grant or deny entry.
@@ -260,17 +261,17 @@ func (c *compiler) rule(a *agent, n *yaml.Node, path string, deny bool) *rule {
 }
 
 // ruleKeys are the keys a grant (or deny rule) on a resource of kind may
-// have.
+// have, in the order the README documents them.
 func ruleKeys(kind *core.ResourceKind, deny bool) []string {
-	keys, own := grantKeys, kind.Rules.GrantKeys
+	own, last := kind.Rules.GrantKeys, grantKeysLast
 	if deny {
-		keys, own = denyKeys, kind.Rules.DenyKeys
+		own, last = kind.Rules.DenyKeys, denyKeysLast
 	}
-	keys = slices.Clone(keys)
+	keys := slices.Clone(ruleKeysFirst)
 	if kind.Rules.Paths != nil {
 		keys = append(keys, "paths")
 	}
-	return append(keys, own...)
+	return append(append(keys, own...), last...)
 }
 
 // anyKind reports whether key is valid in a grant of some kind.

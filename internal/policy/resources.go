@@ -37,7 +37,7 @@ func (c *compiler) resource(rf field) {
 				continue
 			}
 			if kind = connector.Lookup(name); kind == nil {
-				c.add(f.val, f.path, suggest(name, connector.Names()), "unknown resource kind %q (this build has %s)", name, strings.Join(connector.Names(), ", "))
+				c.add(f.val, f.path, suggest(name, connector.Names()), "unknown resource kind %q", name)
 				return
 			}
 		}

@@ -167,9 +167,9 @@ func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
 	var r *request
 	var err error
 	if a := c.api[inv.Op]; a != nil {
-		r, err = c.prepareAPI(a, inv.Args)
+		r, err = c.prepareAPI(a, inv)
 	} else if inv.Op == OpRequest && c.api == nil {
-		r, err = c.prepareRequest(inv.Args)
+		r, err = c.prepareRequest(inv)
 	} else {
 		return core.Errorf(op, core.KindInvalid, core.ReasonInvalidArguments, "Unknown operation %q.", inv.Op)
 	}
@@ -189,58 +189,96 @@ func (c *Connector) Prepare(ctx context.Context, inv *core.Invocation) error {
 	return nil
 }
 
-// requestArgs are the generic operation's arguments.
+// requestArgs are the generic operation's arguments. The query's values
+// and a body that is not a string are sent as written: Prepare reads them
+// from the JSON text (args.go).
 type requestArgs struct {
-	Method  string                     `json:"method"`
-	Path    string                     `json:"path"`
-	Query   map[string]json.RawMessage `json:"query"`
-	Headers map[string]string          `json:"headers"`
-	Body    json.RawMessage            `json:"body"`
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`
+	Query   map[string]any    `json:"query"`
+	Headers map[string]string `json:"headers"`
+	Body    any               `json:"body"`
 }
 
-func (c *Connector) prepareRequest(raw json.RawMessage) (*request, error) {
+func (c *Connector) prepareRequest(inv *core.Invocation) (*request, error) {
 	var a requestArgs
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&a); err != nil {
-		return nil, core.E("http.prepare", core.KindInvalid, core.ReasonInvalidArguments, "The arguments are not valid: "+err.Error()+".", err)
+	if err := decodeArgs(inv, &a); err != nil {
+		return nil, err
+	}
+	if a.Method == "" {
+		return nil, core.Errorf("http.prepare", core.KindInvalid, core.ReasonInvalidArguments, "Give the method: one of %s.", strings.Join(methods, ", "))
 	}
 	if !slices.Contains(methods, a.Method) {
 		return nil, fmt.Errorf("unknown method %q; use one of %s", a.Method, strings.Join(methods, ", "))
 	}
+	var want []string
+	queryNumbers := hasNumber(a.Query)
+	if queryNumbers {
+		want = append(want, "query")
+	}
+	_, textBody := a.Body.(string)
+	if a.Body != nil && !textBody {
+		want = append(want, "body")
+	}
+	var exact map[string]json.RawMessage
+	if want != nil {
+		var err error
+		if exact, err = members(inv.Args, want...); err != nil {
+			return nil, notExact(err)
+		}
+	}
+	q := a.Query
+	if queryNumbers {
+		v, err := exactValue(exact["query"], map[string]any(a.Query))
+		if err != nil {
+			return nil, notExact(err)
+		}
+		q = v.(map[string]any)
+		if len(q) != len(a.Query) {
+			return nil, notExact(errNotExact)
+		}
+		for k := range q {
+			if _, ok := a.Query[k]; !ok {
+				return nil, notExact(errNotExact)
+			}
+		}
+	}
 	query := url.Values{}
-	for k, v := range a.Query {
+	for k, v := range q {
 		vals, err := queryValues(k, v)
 		if err != nil {
 			return nil, err
 		}
 		query[k] = vals
 	}
-	return c.build(a.Method, a.Path, query, a.Headers, a.Body)
+	var body *payload
+	switch {
+	case textBody:
+		body = &payload{[]byte(a.Body.(string)), "text/plain; charset=utf-8"}
+	case a.Body != nil:
+		b, err := compactJSON(exact["body"], a.Body)
+		if err != nil {
+			return nil, notExact(err)
+		}
+		body = &payload{b, "application/json"}
+	}
+	return c.build(a.Method, a.Path, query, a.Headers, body)
 }
 
-// queryValues decodes one query parameter: a scalar, or an array of them.
-func queryValues(name string, raw json.RawMessage) ([]string, error) {
-	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+// queryValues checks one query parameter: a scalar, or an array of them,
+// with any number as written (json.Number).
+func queryValues(name string, v any) ([]string, error) {
+	if v == nil {
 		return nil, fmt.Errorf("the query parameter %s has no value; leave it out instead", name)
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		list = []json.RawMessage{raw}
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
 	}
 	out := make([]string, 0, len(list))
 	for _, item := range list {
-		var v any
-		if err := json.Unmarshal(item, &v); err != nil {
-			return nil, fmt.Errorf("the query parameter %s is not valid JSON", name)
-		}
-		var s string
-		switch x := v.(type) {
-		case string:
-			s = x
-		case bool, float64:
-			s = strings.TrimSpace(string(item))
-		default:
+		s, ok := scalarText(item)
+		if !ok {
 			return nil, fmt.Errorf("the query parameter %s must be a string, number, boolean or an array of them", name)
 		}
 		if err := checkText("value of query parameter "+name, s); err != nil {
@@ -251,9 +289,16 @@ func queryValues(name string, raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
+// payload is a request body and the Content-Type Warden sends with it
+// when the agent set none.
+type payload struct {
+	data  []byte
+	ctype string
+}
+
 // build assembles and checks a request from its parts; every operation
-// goes through it.
-func (c *Connector) build(method, path string, query url.Values, headers map[string]string, body json.RawMessage) (*request, error) {
+// goes through it. body is nil for none.
+func (c *Connector) build(method, path string, query url.Values, headers map[string]string, body *payload) (*request, error) {
 	r := &request{method: method, query: query, header: http.Header{}}
 	var err error
 	if r.path, r.escaped, err = resolvePath(c.basePath, path); err != nil {
@@ -285,19 +330,13 @@ func (c *Connector) build(method, path string, query url.Values, headers map[str
 		}
 		r.header[canon] = []string{v}
 	}
-	if len(body) > 0 && string(body) != "null" {
+	if body != nil {
 		if method == "GET" || method == "HEAD" {
 			return nil, fmt.Errorf("a %s request has no body", method)
 		}
-		var text string
-		if json.Unmarshal(body, &text) == nil {
-			r.body, r.bodyType = []byte(text), "text/plain; charset=utf-8"
-		} else {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, body); err != nil {
-				return nil, fmt.Errorf("the body is not valid JSON")
-			}
-			r.body, r.bodyType = buf.Bytes(), "application/json"
+		r.body, r.bodyType = body.data, body.ctype
+		if r.body == nil {
+			r.body = []byte{}
 		}
 	}
 	return r, nil

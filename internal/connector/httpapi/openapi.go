@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -57,9 +57,13 @@ type apiOperation struct {
 	method   string
 	template []tmplPart // the document's path, such as /forecast/{city}
 	params   []apiParam
-	args     map[string]bool // every argument name, for refusing unknown ones
-	body     bool            // takes a JSON body as the "body" argument
-	required []string        // the required arguments
+	args     map[string]bool // every argument name, while planning
+	// argType is a struct with one field per argument: the parameters'
+	// in order, then the body's. argjson.Decode fills it, refusing any
+	// other key as every kind does.
+	argType  reflect.Type
+	body     bool     // takes a JSON body as the "body" argument
+	required []string // the required arguments
 }
 
 // tmplPart is a literal piece of a path template or one parameter.
@@ -566,6 +570,7 @@ func (c *Connector) apiOp(name, method, path string, item *v3.PathItem, o *v3.Op
 		return core.Operation{}, nil, err
 	}
 	a.template = tmpl
+	a.argType = argStruct(a)
 	schema := map[string]any{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"type":                 "object",
@@ -820,33 +825,72 @@ func sentences(s string, n int) string {
 	return s
 }
 
+// argStruct is the type argjson.Decode fills with an operation's
+// arguments: each field holds an argument as decoded (any), named by its
+// json tag; argName keeps the names fit for a tag.
+func argStruct(a *apiOperation) reflect.Type {
+	anyType := reflect.TypeFor[any]()
+	fields := make([]reflect.StructField, 0, len(a.params)+1)
+	for i, p := range a.params {
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", i), Type: anyType, Tag: reflect.StructTag(`json:"` + p.arg + `"`)})
+	}
+	if a.body {
+		fields = append(fields, reflect.StructField{Name: "Body", Type: anyType, Tag: `json:"body"`})
+	}
+	return reflect.StructOf(fields)
+}
+
 // prepareAPI builds the request of one OpenAPI operation from its
 // arguments. Every path parameter fills exactly one path segment (or
 // part of one), percent-encoded, so a value such as "../admin" or "a/b"
 // cannot add segments; build then checks the whole request as it checks
 // the generic tool's.
-func (c *Connector) prepareAPI(a *apiOperation, raw json.RawMessage) (*request, error) {
+func (c *Connector) prepareAPI(a *apiOperation, inv *core.Invocation) (*request, error) {
 	const op = "http.prepare"
 	invalid := func(format string, args ...any) error {
 		return core.Errorf(op, core.KindInvalid, core.ReasonInvalidArguments, "The arguments are not valid: "+format+".", args...)
 	}
-	args := map[string]json.RawMessage{}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return nil, invalid("%v", err)
-		}
+	dst := reflect.New(a.argType)
+	if err := decodeArgs(inv, dst.Interface()); err != nil {
+		return nil, err
 	}
-	for k, v := range args {
-		if !a.args[k] {
-			return nil, invalid("unknown argument %q", k)
+	// args[i] is the argument of params[i], then the body's; nil (absent
+	// or null) leaves an optional parameter out.
+	args := make([]any, a.argType.NumField())
+	for i := range args {
+		args[i] = dst.Elem().Field(i).Interface()
+	}
+	argOf := func(name string) any {
+		for i, p := range a.params {
+			if p.arg == name {
+				return args[i]
+			}
 		}
-		if string(bytes.TrimSpace(v)) == "null" {
-			delete(args, k) // null leaves an optional parameter out
+		if a.body && name == "body" {
+			return args[len(a.params)]
 		}
+		return nil
 	}
 	for _, r := range a.required {
-		if _, ok := args[r]; !ok {
+		if argOf(r) == nil {
 			return nil, invalid("the argument %q is required", r)
+		}
+	}
+	// What is sent as written is read from the text, in one pass.
+	var want []string
+	for i, p := range a.params {
+		if args[i] != nil && (p.json || hasNumber(args[i])) {
+			want = append(want, p.arg)
+		}
+	}
+	if a.body && args[len(a.params)] != nil {
+		want = append(want, "body")
+	}
+	var exact map[string]json.RawMessage
+	if want != nil {
+		var err error
+		if exact, err = members(inv.Args, want...); err != nil {
+			return nil, notExact(err)
 		}
 	}
 
@@ -854,9 +898,22 @@ func (c *Connector) prepareAPI(a *apiOperation, raw json.RawMessage) (*request, 
 	query := url.Values{}
 	headers := map[string]string{}
 	for i, p := range a.params {
-		v, ok := args[p.arg]
-		if !ok {
+		v := args[i]
+		if v == nil {
 			continue
+		}
+		switch {
+		case p.json:
+			b, err := compactJSON(exact[p.arg], v)
+			if err != nil {
+				return nil, notExact(err)
+			}
+			v = json.RawMessage(b)
+		case hasNumber(v):
+			var err error
+			if v, err = exactValue(exact[p.arg], v); err != nil {
+				return nil, notExact(err)
+			}
 		}
 		pairs, err := p.serialize(v)
 		if err != nil {
@@ -895,24 +952,16 @@ func (c *Connector) prepareAPI(a *apiOperation, raw json.RawMessage) (*request, 
 		path.WriteString(url.PathEscape(v))
 	}
 
-	var body json.RawMessage
-	if a.body {
-		body = args["body"]
-	}
-	r, err := c.build(a.method, path.String(), query, headers, body)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > 0 {
-		// build sends a JSON string as text; this operation's body is JSON
-		// whatever its value.
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, body); err != nil {
-			return nil, fmt.Errorf("the body is not valid JSON")
+	// The body is JSON whatever its value, a string included.
+	var body *payload
+	if a.body && args[len(a.params)] != nil {
+		b, err := compactJSON(exact["body"], args[len(a.params)])
+		if err != nil {
+			return nil, notExact(err)
 		}
-		r.body, r.bodyType = buf.Bytes(), "application/json"
+		body = &payload{b, "application/json"}
 	}
-	return r, nil
+	return c.build(a.method, path.String(), query, headers, body)
 }
 
 // pair is one name and value on the wire.
@@ -923,19 +972,13 @@ type pair struct{ name, value string }
 // parameter and is otherwise joined ("a,b"); an object's keys become
 // parameters (form, exploded), name[key] parameters (deepObject) or part
 // of the value ("k,v" or "k=v"). Path and header parameters have one value.
-func (p *apiParam) serialize(raw json.RawMessage) ([]pair, error) {
+func (p *apiParam) serialize(v any) ([]pair, error) {
 	if p.json {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return nil, fmt.Errorf("%s is not valid JSON", p.arg)
+		raw, ok := v.(json.RawMessage)
+		if !ok {
+			return nil, fmt.Errorf("%s is not JSON text", p.arg)
 		}
-		return []pair{{p.name, buf.String()}}, nil
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON", p.arg)
+		return []pair{{p.name, string(raw)}}, nil
 	}
 	sep := ","
 	switch p.style {
@@ -1003,20 +1046,4 @@ func (p *apiParam) serialize(raw json.RawMessage) ([]pair, error) {
 		}
 		return []pair{{p.name, s}}, nil
 	}
-}
-
-// scalarText is a scalar's text on the wire: numbers as written.
-func scalarText(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		if x {
-			return "true", true
-		}
-		return "false", true
-	}
-	return "", false
 }

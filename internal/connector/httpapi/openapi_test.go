@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -358,7 +359,23 @@ func TestOpenAPISerialize(t *testing.T) {
 		{apiParam{name: "n", in: "query", style: "form"}, `12345678901234567890`, []pair{{"n", "12345678901234567890"}}},
 	}
 	for _, tt := range tests {
-		got, err := tt.p.serialize(json.RawMessage(tt.arg))
+		// prepareAPI hands serialize a JSON-content parameter's compact
+		// text and any other with its numbers as written.
+		var v any
+		if tt.p.json {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, []byte(tt.arg)); err != nil {
+				t.Fatal(err)
+			}
+			v = json.RawMessage(buf.Bytes())
+		} else {
+			d := json.NewDecoder(strings.NewReader(tt.arg))
+			d.UseNumber()
+			if err := d.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := tt.p.serialize(v)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%+v %s = %v, %v; want %v", tt.p, tt.arg, got, err, tt.want)
 		}
