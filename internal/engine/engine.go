@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-dev/warden/internal/approval"
@@ -28,9 +29,8 @@ type Engine struct {
 	policy    *policy.Policy
 	opts      Options
 	log       *slog.Logger
-	conns     map[string]core.Connector // by resource name
-	tools     map[string]map[string]*Tool
-	toolOrder map[string][]*Tool
+	current   atomic.Pointer[resourceSet] // the open resources and their tools
+	res       resources                   // what changes current: retries, listeners
 	audit     *audit.Log
 	approvals *approval.Store
 	journal   *journal.Store       // what mutating calls replace, for undo
@@ -50,6 +50,18 @@ type Options struct {
 	// NoState skips opening the audit log and approval store: for
 	// explaining decisions and listing tools, never for running calls.
 	NoState bool
+	// StrictResources makes New fail when a resource cannot be opened,
+	// as the policy's settings.strict_resources does. Otherwise the
+	// engine starts without it and tries it again in the background.
+	StrictResources bool
+	// Retry is the schedule of those attempts. Default [DefaultBackoff].
+	Retry Backoff
+	// NoRetry leaves a resource that cannot be opened unavailable, for
+	// commands that make one call and exit.
+	NoRetry bool
+	// OnResource is told of each resource that cannot be opened, and of
+	// each that opens later. Default: the Logger.
+	OnResource func(ResourceEvent)
 }
 
 // New opens every resource's connector and the state directory (audit log,
@@ -63,13 +75,10 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	e := &Engine{
-		policy:    p,
-		opts:      opts,
-		log:       opts.Logger,
-		conns:     map[string]core.Connector{},
-		tools:     map[string]map[string]*Tool{},
-		toolOrder: map[string][]*Tool{},
-		limiters:  map[string]limiter{},
+		policy:   p,
+		opts:     opts,
+		log:      opts.Logger,
+		limiters: map[string]limiter{},
 	}
 	var values []string
 	for _, s := range p.Secrets() {
@@ -79,6 +88,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 
 	settings := p.Settings()
 	built := connector.Kinds()
+	var pending []pendingResource
 	for _, spec := range p.Resources() {
 		if !slices.Contains(built, spec.Kind) {
 			// A kind whose connector is not in this build offers no tools;
@@ -94,26 +104,19 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		// Every secret, not only the resource's own: a key file under a
 		// root, or a password echoed by an API, is read in pieces there.
 		spec.Secrets = p.Secrets()
-		c, err := connector.New(spec)
+		build := func() (core.Connector, error) { return connector.New(spec) }
+		c, err := build()
 		if err != nil {
-			e.Close()
+			closePending(pending)
 			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
 		}
-		if o, ok := c.(core.Opener); ok {
-			if err := o.Open(ctx); err != nil {
-				e.Close()
-				return nil, fmt.Errorf("%s: open resource %q: %w", op, spec.Name, err)
-			}
-		}
-		e.conns[spec.Name] = c
-		if err := e.checkPrivileges(ctx, spec, c); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
-		}
+		pending = append(pending, pendingResource{spec: spec, conn: c, build: build})
 	}
-	if err := e.buildTools(); err != nil {
+	// Each resource opens on its own: one that cannot is reported and
+	// retried (see resources.go), unless resources are strict.
+	if err := e.openResources(ctx, pending, opts.StrictResources || settings.StrictResources); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
 	for _, a := range p.Agents() {
 		if n := p.AgentLimits(a).CallsPerMinute; n > 0 {
@@ -193,10 +196,12 @@ func (e *Engine) Redact(s string) string { return e.redactor.String(s) }
 // Close releases connectors and the state directory. It is idempotent.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		// No resource opens after this: the retries end first.
+		e.stopRetries()
 		var errs []error
-		for _, c := range e.conns {
-			if cl, ok := c.(io.Closer); ok {
-				errs = append(errs, cl.Close())
+		if s := e.set(); s != nil {
+			for _, c := range s.conns {
+				errs = append(errs, closeConn(c))
 			}
 		}
 		if e.audit != nil {
