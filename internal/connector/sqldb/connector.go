@@ -93,6 +93,8 @@ func New(spec *core.ResourceSpec) (*Connector, error) {
 }
 
 // Open connects to the database and reads its schema. It is idempotent.
+// Its error's text is the operator's (what failed, the cause once); the
+// model's sentence is its Msg.
 func (c *Connector) Open(ctx context.Context) error {
 	const op = "sql.Open"
 	c.mu.Lock()
@@ -109,7 +111,7 @@ func (c *Connector) Open(ctx context.Context) error {
 	s, err := c.db.schema(ctx)
 	if err != nil {
 		c.db.close()
-		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The schema of %q cannot be read.", c.resource), err)
+		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The schema of %q cannot be read.", c.resource), schemaError(c.db, err))
 	}
 	c.cached, c.cachedAt, c.opened = s, time.Now(), true
 	return nil

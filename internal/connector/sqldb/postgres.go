@@ -32,6 +32,7 @@ type postgresDB struct {
 	// message, read whole into memory, so this is what stops one huge
 	// value before it is read.
 	maxMessage int
+	addr       string // host:port, for messages; set by open
 	pool       *pgxpool.Pool
 	analyzer   pgscope.Analyzer
 }
@@ -40,8 +41,9 @@ func (d *postgresDB) open(ctx context.Context) error {
 	cfg, err := pgxpool.ParseConfig(d.dsn.Reveal())
 	if err != nil {
 		// pgx's message can quote the DSN: keep only that it failed.
-		return errors.New("postgres: the dsn cannot be parsed")
+		return errors.New("the PostgreSQL dsn cannot be parsed")
 	}
+	d.addr = hostPort(cfg.ConnConfig.Host, int(cfg.ConnConfig.Port))
 	cfg.MaxConns = postgresPoolSize
 	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		f := pgproto3.NewFrontend(r, w)
@@ -59,11 +61,11 @@ func (d *postgresDB) open(ctx context.Context) error {
 	rp["idle_in_transaction_session_timeout"] = "60000"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("postgres: connect: %w", err)
+		return postgresOpenError(d.addr, cfg.ConnConfig.User, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return fmt.Errorf("postgres: connect: %w", err)
+		return postgresOpenError(d.addr, cfg.ConnConfig.User, err)
 	}
 	d.pool = pool
 	return nil
