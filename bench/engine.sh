@@ -166,6 +166,13 @@ for ((r = 1; r <= count; r++)); do
 	done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# Busy: more runnable work than the CPUs the benchmark leaves free.
+busy=$(awk -v n="$(nproc)" -v cpu="$cpu" '{ if ($1 > n - cpu) print "yes" }' <<<"$load_before
+$load_after")
+load_note="load average ${load_before} before, ${load_after} after"
+if [[ -n $busy ]]; then
+	load_note+=" — **busy machine** (above $(nproc) CPUs less $cpu): other work slowed some runs more than others, so the spread is wide; measure again when it is quiet"
+fi
 
 patterns=
 for ((i = 0; i < ${#sets[@]}; i += 2)); do
@@ -174,7 +181,7 @@ done
 "$cache/bin/enginereport" -base "$raw_base" -current "$raw_cur" -out "$out" -control "$control" \
 	-title "Engine benchmarks: $rev (work tree) against $base_short" \
 	-note "started ${started} UTC, base $base_short ($base_ref), current $rev, $(nproc) CPUs ($(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)), $(go env GOVERSION)" \
-	-note "load average ${load_before} before, ${load_after} after" \
+	-note "$load_note" \
 	-note "$count rounds, base and current alternating (order swapped each round), of \`PKG.test -test.run '^\$' -test.bench PATTERN -test.benchmem -test.cpu $cpu -test.benchtime $benchtime -test.count 1\`: ${patterns}" \
 	-note "time per call: ns/op (wall clock) with GOMAXPROCS=$cpu; the benchmarks report no CPU time" ||
 	status=1

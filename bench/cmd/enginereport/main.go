@@ -174,6 +174,23 @@ func spread(v []float64) float64 {
 	return d / m
 }
 
+// dur formats nanoseconds with three significant digits; 0 is "–".
+func dur(ns float64) string {
+	if ns <= 0 {
+		return "–"
+	}
+	unit, scale := "ns", 1.0
+	switch {
+	case ns >= 1e9:
+		unit, scale = "s", 1e9
+	case ns >= 1e6:
+		unit, scale = "ms", 1e6
+	case ns >= 1e3:
+		unit, scale = "µs", 1e3
+	}
+	return strconv.FormatFloat(ns/scale, 'f', max(0, 2-int(math.Floor(math.Log10(ns/scale)))), 64) + " " + unit
+}
+
 func pct(f float64) string { return fmt.Sprintf("±%.0f%%", 100*f) }
 
 func allocs(v []float64) string {
@@ -236,10 +253,10 @@ func report(w *strings.Builder, title string, notes []string, base, cur *side, c
 			}
 		}
 		bs, cs := "–", "–"
-		if len(bv) > 0 {
+		if len(bv) > 1 {
 			bs = pct(spread(bv))
 		}
-		if len(cv) > 0 {
+		if len(cv) > 1 {
 			cs = pct(spread(cv))
 		}
 		for _, f := range []float64{spread(bv), spread(cv)} {
@@ -252,7 +269,7 @@ func report(w *strings.Builder, title string, notes []string, base, cur *side, c
 			label += " (control)"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
-			gobench.Dur(bm), bs, gobench.Dur(cm), cs, ratio,
+			dur(bm), bs, dur(cm), cs, ratio,
 			allocs(base.get(n, "allocs/op")), allocs(cur.get(n, "allocs/op")))
 	}
 

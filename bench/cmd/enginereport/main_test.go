@@ -49,10 +49,10 @@ func TestReport(t *testing.T) {
 	}
 	for _, want := range []string{
 		// median 105 → 126: 1.200, the allocation medians side by side
-		"| engine.Call/read-4KiB/audit=false | 105 ns | ±5% | 126 ns | ±0% | 1.200 | 83 | 85 |",
-		"| policy.Evaluate/spread | 500 ns | ±0% | 500 ns | ±0% | 1.000 | 1 | 1 |",
-		"| policy.Evaluate/new | – | – | 50 ns | ±0% | – | – | 1 |",
-		"| engine.WalkDirFloor (control) | 2.0 µs |",
+		"| engine.Call/read-4KiB/audit=false | 105 ns | ±5% | 126 ns | – | 1.200 | 83 | 85 |",
+		"| policy.Evaluate/spread | 500 ns | ±0% | 500 ns | – | 1.000 | 1 | 1 |",
+		"| policy.Evaluate/new | – | – | 50.0 ns | – | – | – | 1 |",
+		"| engine.WalkDirFloor (control) | 2.00 µs |",
 		"Over 1.05: engine.Call/read-4KiB/audit=false (1.200).",
 		"controls: 1.000 over 1 rows",
 		"**Failed (current):** policy.Evaluate/broken",
@@ -71,5 +71,13 @@ func TestReport(t *testing.T) {
 func TestSpreadIgnoresOutlier(t *testing.T) {
 	if got := spread([]float64{100, 101, 99, 100, 102, 300}); got < 0.014 || got > 0.016 {
 		t.Errorf("spread = %v, want 1.5/100.5 (300 is an outlier)", got)
+	}
+}
+
+func TestDur(t *testing.T) {
+	for ns, want := range map[float64]string{0: "–", 7: "7.00 ns", 416.6: "417 ns", 1234: "1.23 µs", 43316: "43.3 µs", 3626378: "3.63 ms", 2.5e9: "2.50 s"} {
+		if got := dur(ns); got != want {
+			t.Errorf("dur(%v) = %q, want %q", ns, got, want)
+		}
 	}
 }
