@@ -42,7 +42,8 @@ func main() {
 	flag.Var(&notes, "note", "a line printed under the heading (repeatable)")
 	flag.Parse()
 	if *basePath == "" || *curPath == "" || flag.NArg() > 0 {
-		fatal(fmt.Errorf("usage: enginereport -base FILE -current FILE [-out FILE] [-control REGEXP] [-limit RATIO] [-note TEXT]..."))
+		fmt.Fprintln(os.Stderr, "usage: enginereport -base FILE -current FILE [-out FILE] [-control REGEXP] [-limit RATIO] [-title TEXT] [-note TEXT]...")
+		os.Exit(2)
 	}
 	var ctl *regexp.Regexp
 	if *control != "" {
