@@ -132,7 +132,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	}
 	if err := os.MkdirAll(settings.StateDir, 0o700); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: state directory: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, Err: err}
 	}
 	aopts := audit.Options{Redactor: e.redactor, Now: opts.Now}
 	if settings.AuditSync == "always" {
@@ -144,21 +144,21 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	var err error
 	if e.reserve, err = diskreserve.Open(filepath.Join(settings.StateDir, reserveFile), diskreserve.DefaultSize); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the disk reserve", Err: err}
 	}
 	if e.audit, err = audit.Open(settings.StateDir, aopts); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: audit log: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the audit log", Err: err}
 	}
 	// Approvals are sealed with the audit key, and every decision is in the
 	// audit log before it takes effect.
 	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: opts.Now, Key: aopts.Key, Record: e.recordDecision}); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: approvals: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the approvals", Err: err}
 	}
 	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now, Reserve: e.reserve}); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: journal: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the undo journal", Err: err}
 	}
 	return e, nil
 }
