@@ -78,6 +78,9 @@ type ResourceEvent struct {
 	Err *ResourceError
 	// Retrying reports that the engine keeps trying to open it.
 	Retrying bool
+	// Message is Err's text with the policy's secrets removed, for
+	// printing.
+	Message string
 }
 
 // resourceSet is what the engine serves at one moment. It is never
@@ -309,6 +312,9 @@ func (e *Engine) markDown(re *ResourceError) {
 // report tells the operator about a resource, through Options.OnResource
 // or else the logger.
 func (e *Engine) report(ev ResourceEvent) {
+	if ev.Err != nil {
+		ev.Message = e.Redact(ev.Err.Error())
+	}
 	if f := e.opts.OnResource; f != nil {
 		f(ev)
 		return
@@ -317,9 +323,9 @@ func (e *Engine) report(ev ResourceEvent) {
 	case ev.Err == nil:
 		e.log.Info("resource opened; its tools are now offered", "resource", ev.Resource)
 	case ev.Retrying:
-		e.log.Error("resource unavailable; its tools are not offered until it opens", "err", e.Redact(ev.Err.Error()), "retrying", true)
+		e.log.Error("resource unavailable; its tools are not offered until it opens", "err", ev.Message, "retrying", true)
 	default:
-		e.log.Error("resource unavailable; its tools are not offered", "err", e.Redact(ev.Err.Error()))
+		e.log.Error("resource unavailable; its tools are not offered", "err", ev.Message)
 	}
 }
 
