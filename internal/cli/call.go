@@ -34,6 +34,7 @@ func runCall(e *env, args []string) int {
 	fs := newFlags(e, "call", "call [--policy FILE] [--agent NAME] TOOL ['ARGS-JSON']", callHelp)
 	var pf policyFlags
 	pf.register(fs, true)
+	pf.registerStrict(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -63,6 +64,9 @@ func runCall(e *env, args []string) int {
 	}
 	out := eng.Call(e.ctx, core.Call{Agent: agent, Tool: tool, Args: json.RawMessage(raw)}, engine.CallOptions{})
 	printJSON(e, outputOf(out))
+	// The tool of a resource that cannot be opened: the operator gets
+	// the cause (the model's sentence is in the JSON).
+	reportUnavailable(e, eng, out)
 	return exitCode(out.Status)
 }
 

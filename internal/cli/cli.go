@@ -159,6 +159,10 @@ func usageErr(e *env, format string, args ...any) int {
 type policyFlags struct {
 	file  string
 	agent string
+	// strict, retry and onResource: see engineOptions.
+	strict     bool
+	retry      bool
+	onResource func(engine.ResourceEvent)
 }
 
 func (pf *policyFlags) register(fs *flag.FlagSet, withAgent bool) {
@@ -235,7 +239,7 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 	for _, w := range p.Warnings() {
 		fmt.Fprintf(e.stderr, "warden: warning: %v\n", w)
 	}
-	eng, err := engine.New(e.ctx, p, engine.Options{Logger: logger, NoState: noState})
+	eng, err := engine.New(e.ctx, p, pf.engineOptions(engine.Options{Logger: logger, NoState: noState}))
 	if err != nil {
 		return nil, false, err
 	}
@@ -247,7 +251,7 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 func openAgentEngine(e *env, pf *policyFlags, noState bool) (*engine.Engine, string, int) {
 	eng, _, err := openEngine(e, pf, true, noState, nil)
 	if err != nil {
-		return nil, "", usageErr(e, "%v", err)
+		return nil, "", openFailed(e, err)
 	}
 	agent, err := agentFor(eng.Policy(), pf.agent)
 	if err != nil {

@@ -11,9 +11,14 @@ import (
 	"github.com/warden-dev/warden/internal/sensitive"
 )
 
-const policyHelp = `  warden policy check FILE
+const policyHelp = `  warden policy check [--offline] FILE
       Validates a policy file: every problem is reported at once, each as
       file:line:col with what to write instead. Exit 0 if valid, 2 if not.
+      Then checks, without changing anything, that each resource can be
+      used: its directory or SQLite file exists and can be read, its
+      OpenAPI document loads, its database server lets the login in
+      (--offline skips what needs the network or a server). Exit 5 if
+      one cannot.
 
   warden policy explain FILE [--agent NAME] TOOL ['ARGS-JSON']
       Prints the decision for a call and every rule considered, without
@@ -45,7 +50,8 @@ func runPolicySensitive(e *env, args []string) int {
 }
 
 func runPolicyCheck(e *env, args []string) int {
-	fs := newFlags(e, "policy check", "policy check FILE", policyHelp)
+	fs := newFlags(e, "policy check", "policy check [--offline] FILE", policyHelp)
+	offline := fs.Bool("offline", false, "check only what is on this machine: do not connect to database servers")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -69,6 +75,10 @@ func runPolicyCheck(e *env, args []string) int {
 	grants := 0
 	for _, a := range p.Agents() {
 		grants += len(p.Grants(a, ""))
+	}
+	if n := checkResources(e, p, *offline); n > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d resource(s) cannot be used\n", pos[0], n)
+		return exitConfig
 	}
 	fmt.Fprintf(e.stdout, "%s: ok: %d resource(s), %d agent(s), %d grant(s)\n", pos[0], len(p.Resources()), len(p.Agents()), grants)
 	return ExitOK

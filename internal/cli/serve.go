@@ -36,6 +36,7 @@ func runServe(e *env, args []string) int {
 	fs := newFlags(e, "serve", "serve [--policy FILE] [--agent NAME] [--http ADDR]", serveHelp)
 	var pf policyFlags
 	pf.register(fs, true)
+	pf.registerStrict(fs)
 	httpAddr := fs.String("http", "", "serve streamable HTTP on `addr` (host:port; a bare :port means 127.0.0.1:port)")
 	var hosts, origins multiFlag
 	fs.Var(&hosts, "allowed-host", "accept this Host header too (repeatable), e.g. behind a reverse proxy")
@@ -71,9 +72,12 @@ func runServe(e *env, args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
+	// A resource that cannot be opened is reported once and tried again in
+	// the background; its tools join when it opens.
+	pf.retry, pf.onResource = true, reportResources(e)
 	eng, isDefault, err := openEngine(e, &pf, true, false, logger)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return openFailed(e, err)
 	}
 	defer eng.Close()
 	p := eng.Policy()
