@@ -14,9 +14,12 @@ approval, limits, audit) and prints one JSON object:
   {"decision": "allow"|"deny"|"approval_required", "reason": "...",
    "message": "...", "audit_id": "...", "approval_id": "...", "result": {...}}
 
-Exit codes: 0 allowed and succeeded, 1 allowed but the tool failed,
-2 usage or policy error, 3 denied, 4 awaiting approval. ARGS defaults to {};
-"-" reads it from stdin.`
+Exit codes: 0 allowed and succeeded, 1 allowed but the tool failed (or
+its resource cannot be opened now), 2 usage (bad flags, unknown tool or
+agent, arguments that do not fit), 3 denied, 4 awaiting approval,
+5 configuration (the policy or the state directory cannot be used; with
+--strict, a resource that cannot be opened). ARGS defaults to {}; "-"
+reads it from stdin.`
 
 // callOutput is the JSON object warden call prints. Field names are stable.
 type callOutput struct {
@@ -60,7 +63,7 @@ func runCall(e *env, args []string) int {
 	}
 	defer eng.Close()
 	if _, err := confine(eng.Policy()); err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, &configError{err})
 	}
 	out := eng.Call(e.ctx, core.Call{Agent: agent, Tool: tool, Args: json.RawMessage(raw)}, engine.CallOptions{})
 	printJSON(e, outputOf(out))

@@ -121,7 +121,8 @@ func (d *doctor) roots(p *policy.Policy) {
 		n++
 		root, err := os.OpenRoot(spec.FS.Root)
 		if err != nil {
-			d.problem("%s: %s does not open: %v", spec.Name, spec.FS.Root, errors.Unwrap(err))
+			// In the words serve and call use for a root that does not open.
+			d.problem("%s: cannot open the root directory %s: %v", spec.Name, spec.FS.Root, errors.Unwrap(err))
 			continue
 		}
 		root.Close()
@@ -183,7 +184,8 @@ func (d *doctor) databases(e *env, p *policy.Policy) {
 			}
 		}
 		if err != nil {
-			d.problem("%s (%s): does not open: %s", spec.Name, spec.SQL.Driver, core.MessageOf(err))
+			// The operator's cause, as serve and call report it.
+			d.problem("%s (%s): %v", spec.Name, spec.SQL.Driver, err)
 			continue
 		}
 		d.line("%s (%s): connects", spec.Name, spec.SQL.Driver)

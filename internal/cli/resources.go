@@ -14,10 +14,6 @@ import (
 	"github.com/warden-dev/warden/internal/redact"
 )
 
-// exitConfig is the exit code of a configuration that cannot be served: a
-// resource that cannot be opened under --strict or strict_resources.
-const exitConfig = 5
-
 // registerStrict adds --strict, for the commands that serve or call tools.
 func (pf *policyFlags) registerStrict(fs *flag.FlagSet) {
 	fs.BoolVar(&pf.strict, "strict", false, "refuse to start when a resource cannot be opened, as \"strict_resources: true\" under settings does (exit code 5); by default the others are served and it is tried again")
@@ -50,15 +46,10 @@ func reportResources(e *env) func(engine.ResourceEvent) {
 }
 
 // openFailed reports why the engine did not open and returns the exit
-// code: configuration for a resource that cannot be opened (strict),
-// usage otherwise.
+// code (see exitCodeOf): configuration for the policy, the state directory
+// and a resource that cannot be opened under --strict.
 func openFailed(e *env, err error) int {
-	var re *engine.ResourceError
-	if errors.As(err, &re) {
-		fmt.Fprintf(e.stderr, "warden: %v\n", err)
-		return exitConfig
-	}
-	return usageErr(e, "%v", err)
+	return fail(e, err)
 }
 
 // reportUnavailable prints the operator's cause of a call that failed

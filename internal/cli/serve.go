@@ -68,7 +68,7 @@ func runServe(e *env, args []string) int {
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageErr(e, "--log-level: %v", err)
+		return usageErr(e, "--log-level %q is not a level: use debug, info, warn or error", *logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
@@ -87,7 +87,7 @@ func runServe(e *env, args []string) int {
 	}
 	confined, err := confine(p)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, &configError{err})
 	}
 	logConfinement(logger, confined)
 	opts := mcpserver.Options{Version: Version, Logger: logger}
@@ -113,7 +113,9 @@ func runServe(e *env, args []string) int {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErr(e, "listen: %v", err)
+		// The address is right but cannot be had now: a failure, not usage.
+		fmt.Fprintf(e.stderr, "warden: %v\n", listenError(addr, err))
+		return ExitToolFailed
 	}
 	hopts := mcpserver.HTTPOptions{
 		Options: opts, Addr: ln.Addr().String(), Agent: pf.agent,
