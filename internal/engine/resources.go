@@ -15,9 +15,12 @@ import (
 // One resource that cannot be opened (a SQLite file not there yet, a
 // database still starting) does not take the others down: the engine
 // starts with the resources that open, reports each one that does not
-// (once, with its place in the policy and the cause), offers none of its
-// tools, and tries it again in the background on a capped exponential
-// schedule until it opens or the engine closes. When it opens, its tools
+// (once, with its place in the policy and the cause; again only if the
+// cause changes), offers none of its tools, and tries it again in the
+// background on a capped exponential schedule until it opens or the engine
+// closes. [Options.NoRetry] turns the retries off for one-shot commands;
+// a call of such a resource's tool then fails with resource-unavailable,
+// its Err the [ResourceError]. When it opens, its tools
 // join the set and the listeners registered with [Engine.OnToolsChanged]
 // are told, so the MCP face can announce the new list.
 //
@@ -188,14 +191,16 @@ func (e *Engine) openResources(ctx context.Context, pending []pendingResource, s
 	}
 	for _, r := range retry {
 		e.res.wg.Add(1)
-		go e.retry(r.spec, r.build)
+		go e.retry(r.spec, r.build, set.down[r.spec.Name].Err.Error())
 	}
 	return nil
 }
 
 // retry tries to open a resource on the backoff schedule until it opens,
-// fails for good, or the engine closes.
-func (e *Engine) retry(spec *core.ResourceSpec, build func() (core.Connector, error)) {
+// fails for good, or the engine closes. A failure is reported again only
+// when its cause changes (a file that appeared but cannot be read): the
+// same cause once is enough.
+func (e *Engine) retry(spec *core.ResourceSpec, build func() (core.Connector, error), reported string) {
 	defer e.res.wg.Done()
 	b := e.opts.Retry
 	if b.First <= 0 {
@@ -213,8 +218,15 @@ func (e *Engine) retry(spec *core.ResourceSpec, build func() (core.Connector, er
 			return
 		case <-t.C:
 		}
-		if e.tryOpen(spec, build) {
+		done, err := e.tryOpen(spec, build)
+		if done {
 			return
+		}
+		if msg := err.Error(); msg != reported {
+			reported = msg
+			re := &ResourceError{Position: spec.Position, Resource: spec.Name, Err: err}
+			e.markDown(re)
+			e.report(ResourceEvent{Resource: spec.Name, Err: re, Retrying: true})
 		}
 		delay = min(delay*2, b.Max)
 		t.Reset(delay)
@@ -223,18 +235,18 @@ func (e *Engine) retry(spec *core.ResourceSpec, build func() (core.Connector, er
 
 // tryOpen makes one attempt to open a resource. It reports whether the
 // retries are over: the resource opened, failed for good, or the engine
-// closed.
-func (e *Engine) tryOpen(spec *core.ResourceSpec, build func() (core.Connector, error)) bool {
+// closed; if not, why it did not open.
+func (e *Engine) tryOpen(spec *core.ResourceSpec, build func() (core.Connector, error)) (done bool, err error) {
 	ctx, cancel := context.WithTimeout(e.res.ctx, openTimeout)
 	defer cancel()
-	final := func(err error) bool {
+	final := func(err error) (bool, error) {
 		if e.res.ctx.Err() != nil {
-			return true // closing: nothing to report
+			return true, nil // closing: nothing to report
 		}
 		re := &ResourceError{Position: spec.Position, Resource: spec.Name, Err: err}
 		e.markDown(re)
 		e.report(ResourceEvent{Resource: spec.Name, Err: re})
-		return true
+		return true, nil
 	}
 	c, err := build()
 	if err != nil {
@@ -243,10 +255,10 @@ func (e *Engine) tryOpen(spec *core.ResourceSpec, build func() (core.Connector, 
 	if err := openConn(ctx, c); err != nil {
 		closeConn(c)
 		if e.res.ctx.Err() != nil {
-			return true
+			return true, nil
 		}
 		e.log.Debug("resource still cannot be opened; trying again later", "resource", spec.Name, "err", e.Redact(err.Error()))
-		return false
+		return false, err
 	}
 	if err := e.checkPrivileges(ctx, spec, c); err != nil {
 		closeConn(c)
@@ -255,12 +267,12 @@ func (e *Engine) tryOpen(spec *core.ResourceSpec, build func() (core.Connector, 
 	if err := e.install(spec.Name, c); err != nil {
 		closeConn(c)
 		if errors.Is(err, errClosed) {
-			return true
+			return true, nil
 		}
 		return final(err)
 	}
 	e.report(ResourceEvent{Resource: spec.Name})
-	return true
+	return true, nil
 }
 
 var errClosed = errors.New("the engine is closed")

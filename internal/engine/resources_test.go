@@ -342,3 +342,43 @@ func TestLateOpenFailsStrictCredentials(t *testing.T) {
 		t.Errorf("shop_query = %v %v, want resource-unavailable naming strict_credentials", out.Reason, out.Err)
 	}
 }
+
+// changing fails to open with "connection refused" twice, then with
+// "permission denied" for good.
+type changing struct {
+	flaky
+}
+
+func (c *changing) Open(context.Context) error {
+	if c.attempts.Add(1) <= 2 {
+		return errors.New("connection refused")
+	}
+	return errors.New("permission denied")
+}
+
+// TestRetryReportsNewCause: the same cause is reported once, however many
+// attempts fail with it; a new cause (a file that appeared but cannot be
+// read) is reported again, once.
+func TestRetryReportsNewCause(t *testing.T) {
+	attempts := new(atomic.Int32)
+	connector.RegisterForTest(t, core.KindSQL, func(*core.ResourceSpec) (core.Connector, error) {
+		return &changing{flaky{up: new(atomic.Bool), attempts: attempts}}, nil
+	})
+	var got events
+	e, err := engine.New(context.Background(), loadPolicy(t, t.TempDir(), twoResources), engine.Options{NoState: true, Retry: engine.Backoff{First: time.Millisecond, Max: time.Millisecond}, OnResource: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for attempts.Load() < 20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	e.Close()
+	evs := got.list()
+	if len(evs) != 2 || !strings.HasSuffix(evs[0].Message, "connection refused") || !strings.HasSuffix(evs[1].Message, "permission denied") || !evs[1].Retrying {
+		t.Fatalf("after %d attempts, events = %+v, want connection refused then permission denied, once each", attempts.Load(), evs)
+	}
+	if u := e.Unavailable(); len(u) != 1 || !strings.HasSuffix(u[0].Error(), "permission denied") {
+		t.Errorf("Unavailable() = %v, want the latest cause", u)
+	}
+}
