@@ -25,7 +25,16 @@ and then only if every agent has a token (token: env:NAME in the policy);
 clients send "Authorization: Bearer <token>" and act as that token's agent.
 Sessions, connections and the time a client may take are bounded (the
 --max-* and --*-timeout flags); beyond a bound the server answers 503 and
-says which one.`
+says which one.
+
+A resource that cannot be opened at the start (a SQLite file not there
+yet, a database still starting) is reported once on stderr with its
+place in the policy and the cause, and its tools are not offered; the
+others are served. Warden tries it again after 1s, then twice as long
+each time up to a minute, and offers its tools once it opens, telling
+connected clients (notifications/tools/list_changed). With --strict, or
+"strict_resources: true" under settings, it refuses to start instead
+(exit 5).`
 
 type multiFlag []string
 
