@@ -94,7 +94,7 @@ func runApprovals(e *env, args []string) int {
 	}
 	store, _, err := openApprovals(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	f := approval.ListFilter{}
 	if !*all {
@@ -153,7 +153,7 @@ func decide(e *env, name string, approve bool, args []string) int {
 	}
 	store, _, err := openApprovals(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	by := "cli"
 	if u, err := user.Current(); err == nil {

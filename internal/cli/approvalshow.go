@@ -30,7 +30,7 @@ func runApprovalShow(e *env, args []string) int {
 	}
 	store, _, err := openApprovals(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	a, err := store.Get(pos[0])
 	if err != nil {

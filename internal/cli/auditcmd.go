@@ -55,7 +55,7 @@ func runAuditVerify(e *env, args []string) int {
 	}
 	st, err := openState(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	opts := audit.VerifyOptions{Key: st.audit.Key}
 	if *anchor != "" {
@@ -96,7 +96,7 @@ func runAuditHead(e *env, args []string) int {
 	}
 	st, err := openState(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	seq, hash, err := audit.Head(st.dir)
 	if err != nil {
@@ -138,7 +138,7 @@ func runAuditShow(e *env, args []string) int {
 	}
 	st, err := openState(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	damaged := 0
 	err = audit.Read(e.ctx, st.dir, f, func(r audit.Record) error {

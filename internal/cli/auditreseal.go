@@ -20,7 +20,7 @@ func runAuditReseal(e *env, args []string) int {
 	}
 	st, err := openState(e, &sf)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, err)
 	}
 	if len(st.audit.Key) == 0 {
 		return usageErr(e, "audit reseal: the policy sets no audit.key; only a keyed log's head is sealed")

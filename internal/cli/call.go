@@ -14,9 +14,12 @@ approval, limits, audit) and prints one JSON object:
   {"decision": "allow"|"deny"|"approval_required", "reason": "...",
    "message": "...", "audit_id": "...", "approval_id": "...", "result": {...}}
 
-Exit codes: 0 allowed and succeeded, 1 allowed but the tool failed,
-2 usage or policy error, 3 denied, 4 awaiting approval. ARGS defaults to {};
-"-" reads it from stdin.`
+Exit codes: 0 allowed and succeeded, 1 allowed but the tool failed (or
+its resource cannot be opened now), 2 usage (bad flags, unknown tool or
+agent, arguments that do not fit), 3 denied, 4 awaiting approval,
+5 configuration (the policy or the state directory cannot be used; with
+--strict, a resource that cannot be opened). ARGS defaults to {}; "-"
+reads it from stdin.`
 
 // callOutput is the JSON object warden call prints. Field names are stable.
 type callOutput struct {
@@ -34,6 +37,7 @@ func runCall(e *env, args []string) int {
 	fs := newFlags(e, "call", "call [--policy FILE] [--agent NAME] TOOL ['ARGS-JSON']", callHelp)
 	var pf policyFlags
 	pf.register(fs, true)
+	pf.registerStrict(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -59,10 +63,13 @@ func runCall(e *env, args []string) int {
 	}
 	defer eng.Close()
 	if _, err := confine(eng.Policy()); err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, &configError{err})
 	}
 	out := eng.Call(e.ctx, core.Call{Agent: agent, Tool: tool, Args: json.RawMessage(raw)}, engine.CallOptions{})
 	printJSON(e, outputOf(out))
+	// The tool of a resource that cannot be opened: the operator gets
+	// the cause (the model's sentence is in the JSON).
+	reportUnavailable(e, eng, out)
 	return exitCode(out.Status)
 }
 

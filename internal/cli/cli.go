@@ -18,13 +18,29 @@ import (
 	"github.com/warden-dev/warden/internal/policy"
 )
 
-// Exit codes. They are part of Warden's interface.
+// Exit codes. They are part of Warden's interface, the same for every
+// command, and the README's table is this one:
+//
+//	0  ok             the command worked; the call was allowed and succeeded
+//	1  failure        something failed while running: the tool failed, a
+//	                  resource cannot be opened when a call needs it, a
+//	                  check (doctor, audit verify) found a problem, the
+//	                  HTTP address is in use
+//	2  usage          bad flags or arguments, or a malformed call (unknown
+//	                  tool or agent, arguments that do not fit the schema)
+//	3  denied         the policy refused the call
+//	4  pending        the call awaits a human's approval
+//	5  configuration  the policy file does not load or names something
+//	                  that cannot be used (policy check), the state
+//	                  directory cannot be used, or, with --strict or
+//	                  strict_resources, a resource cannot be opened
 const (
-	ExitOK         = 0 // the call was allowed and succeeded; the command worked
-	ExitToolFailed = 1 // the call was allowed but the tool failed; or a check found a problem
-	ExitUsage      = 2 // bad usage, a bad policy, or a malformed call
-	ExitDenied     = 3 // the call was denied
-	ExitPending    = 4 // the call awaits a human's approval
+	ExitOK         = 0
+	ExitToolFailed = 1
+	ExitUsage      = 2
+	ExitDenied     = 3
+	ExitPending    = 4
+	ExitConfig     = 5
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -160,6 +176,10 @@ func usageErr(e *env, format string, args ...any) int {
 type policyFlags struct {
 	file  string
 	agent string
+	// strict, retry and onResource: see engineOptions.
+	strict     bool
+	retry      bool
+	onResource func(engine.ResourceEvent)
 }
 
 func (pf *policyFlags) register(fs *flag.FlagSet, withAgent bool) {
@@ -192,22 +212,25 @@ func (pf *policyFlags) load(e *env, allowDefault bool) (*policy.Policy, bool, er
 	path, err := pf.policyPath(e)
 	if errors.Is(err, errNoPolicy) {
 		if !allowDefault {
-			return nil, false, errors.New("no policy file: pass --policy FILE, set WARDEN_POLICY, or run \"warden init\"")
+			return nil, false, &configError{errors.New("no policy file: pass --policy FILE, set WARDEN_POLICY, or run \"warden init\"")}
 		}
 		wd, err := os.Getwd()
 		if err != nil {
 			return nil, false, err
 		}
 		p, err := policy.Default(wd)
-		return p, true, err
+		if err != nil {
+			return nil, false, &configError{err}
+		}
+		return p, true, nil
 	}
 	p, err := policy.Load(path)
 	if err != nil {
 		var errs policy.Errors
 		if errors.As(err, &errs) {
-			return nil, false, fmt.Errorf("%s has %d problem(s):\n%w", path, len(errs), err)
+			return nil, false, &configError{fmt.Errorf("%s has %d problem(s):\n%w", path, len(errs), err)}
 		}
-		return nil, false, fmt.Errorf("cannot load policy: %w", err)
+		return nil, false, &configError{policyReadError(path, err)}
 	}
 	return p, false, nil
 }
@@ -236,7 +259,7 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 	for _, w := range p.Warnings() {
 		fmt.Fprintf(e.stderr, "warden: warning: %v\n", w)
 	}
-	eng, err := engine.New(e.ctx, p, engine.Options{Logger: logger, NoState: noState})
+	eng, err := engine.New(e.ctx, p, pf.engineOptions(engine.Options{Logger: logger, NoState: noState}))
 	if err != nil {
 		return nil, false, err
 	}
@@ -248,7 +271,7 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 func openAgentEngine(e *env, pf *policyFlags, noState bool) (*engine.Engine, string, int) {
 	eng, _, err := openEngine(e, pf, true, noState, nil)
 	if err != nil {
-		return nil, "", usageErr(e, "%v", err)
+		return nil, "", openFailed(e, err)
 	}
 	agent, err := agentFor(eng.Policy(), pf.agent)
 	if err != nil {

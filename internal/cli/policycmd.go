@@ -11,9 +11,14 @@ import (
 	"github.com/warden-dev/warden/internal/sensitive"
 )
 
-const policyHelp = `  warden policy check FILE
+const policyHelp = `  warden policy check [--offline] FILE
       Validates a policy file: every problem is reported at once, each as
-      file:line:col with what to write instead. Exit 0 if valid, 2 if not.
+      file:line:col with what to write instead. Exit 0 if valid, 5 if not.
+      Then checks, without changing anything, that each resource can be
+      used: its directory or SQLite file exists and can be read, its
+      OpenAPI document loads, its database server lets the login in
+      (--offline skips what needs the network or a server). Exit 5 if
+      one cannot.
 
   warden policy explain FILE [--agent NAME] TOOL ['ARGS-JSON']
       Prints the decision for a call and every rule considered, without
@@ -48,7 +53,8 @@ func runPolicySensitive(e *env, args []string) int {
 }
 
 func runPolicyCheck(e *env, args []string) int {
-	fs := newFlags(e, "policy check", "policy check FILE", policyHelp)
+	fs := newFlags(e, "policy check", "policy check [--offline] FILE", policyHelp)
+	offline := fs.Bool("offline", false, "check only what is on this machine: do not connect to database servers")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -62,9 +68,9 @@ func runPolicyCheck(e *env, args []string) int {
 		var errs policy.Errors
 		if errors.As(err, &errs) {
 			fmt.Fprintf(e.stderr, "%v\n%s: %d problem(s)\n", err, pos[0], len(errs))
-			return ExitUsage
+			return ExitConfig
 		}
-		return usageErr(e, "%v", err)
+		return fail(e, &configError{policyReadError(pos[0], err)})
 	}
 	for _, w := range p.Warnings() {
 		fmt.Fprintf(e.stderr, "warning: %v\n", w)
@@ -73,11 +79,16 @@ func runPolicyCheck(e *env, args []string) int {
 	for _, a := range p.Agents() {
 		grants += len(p.Grants(a, ""))
 	}
+	if n := checkResources(e, p, *offline); n > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d resource(s) cannot be used\n", pos[0], n)
+		return ExitConfig
+	}
 	fmt.Fprintf(e.stdout, "%s: ok: %d resource(s), %d agent(s), %d grant(s)\n", pos[0], len(p.Resources()), len(p.Agents()), grants)
 	return ExitOK
 }
 
-// explainOutput is what warden policy explain prints with --json.
+// explainOutput is what warden policy explain prints with --json. Its keys
+// are lower-case snake_case, like every JSON Warden prints.
 type explainOutput struct {
 	Decision string        `json:"decision"`
 	Reasons  []core.Reason `json:"reasons"`
@@ -87,7 +98,23 @@ type explainOutput struct {
 	Resource string        `json:"resource,omitempty"`
 	Action   string        `json:"action,omitempty"`
 	Path     string        `json:"path,omitempty"`
-	Steps    []policy.Step `json:"steps,omitempty"`
+	Steps    []explainStep `json:"steps,omitempty"`
+}
+
+// explainStep is one rule considered, as explain --json prints it.
+type explainStep struct {
+	Rule     string `json:"rule,omitempty"`
+	Position string `json:"position,omitempty"`
+	Target   string `json:"target,omitempty"`
+	Outcome  string `json:"outcome"`
+}
+
+func explainSteps(steps []policy.Step) []explainStep {
+	out := make([]explainStep, len(steps))
+	for i, s := range steps {
+		out[i] = explainStep{Rule: s.Rule, Position: s.Position, Target: s.Target, Outcome: s.Outcome}
+	}
+	return out
 }
 
 func runPolicyExplain(e *env, args []string) int {
@@ -109,7 +136,7 @@ func runPolicyExplain(e *env, args []string) int {
 	pf := policyFlags{file: pos[0]}
 	eng, _, err := openEngine(e, &pf, false, true, nil)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return openFailed(e, err)
 	}
 	defer eng.Close()
 	agent, err := agentFor(eng.Policy(), *agentFlag)
@@ -120,7 +147,7 @@ func runPolicyExplain(e *env, args []string) int {
 	d := x.Outcome.Decision
 	out := explainOutput{
 		Decision: d.Effect.String(), Reasons: d.Reasons, Rule: d.Rule, Position: d.Position,
-		Message: x.Outcome.Message, Steps: x.Steps,
+		Message: x.Outcome.Message, Steps: explainSteps(x.Steps),
 	}
 	if x.Request != nil {
 		out.Resource, out.Action, out.Path = x.Request.Resource, x.Request.Action, x.Request.Path

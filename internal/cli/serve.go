@@ -25,7 +25,16 @@ and then only if every agent has a token (token: env:NAME in the policy);
 clients send "Authorization: Bearer <token>" and act as that token's agent.
 Sessions, connections and the time a client may take are bounded (the
 --max-* and --*-timeout flags); beyond a bound the server answers 503 and
-says which one.`
+says which one.
+
+A resource that cannot be opened at the start (a SQLite file not there
+yet, a database still starting) is reported once on stderr with its
+place in the policy and the cause, and its tools are not offered; the
+others are served. Warden tries it again after 1s, then twice as long
+each time up to a minute, and offers its tools once it opens, telling
+connected clients (notifications/tools/list_changed). With --strict, or
+"strict_resources: true" under settings, it refuses to start instead
+(exit 5).`
 
 type multiFlag []string
 
@@ -36,6 +45,7 @@ func runServe(e *env, args []string) int {
 	fs := newFlags(e, "serve", "serve [--policy FILE] [--agent NAME] [--http ADDR]", serveHelp)
 	var pf policyFlags
 	pf.register(fs, true)
+	pf.registerStrict(fs)
 	httpAddr := fs.String("http", "", "serve streamable HTTP on `addr` (host:port; a bare :port means 127.0.0.1:port)")
 	var hosts, origins multiFlag
 	fs.Var(&hosts, "allowed-host", "accept this Host header too (repeatable), e.g. behind a reverse proxy")
@@ -67,13 +77,16 @@ func runServe(e *env, args []string) int {
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageErr(e, "--log-level: %v", err)
+		return usageErr(e, "--log-level %q is not a level: use debug, info, warn or error", *logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
+	// A resource that cannot be opened is reported once and tried again in
+	// the background; its tools join when it opens.
+	pf.retry, pf.onResource = true, reportResources(e)
 	eng, isDefault, err := openEngine(e, &pf, true, false, logger)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return openFailed(e, err)
 	}
 	defer eng.Close()
 	p := eng.Policy()
@@ -83,7 +96,7 @@ func runServe(e *env, args []string) int {
 	}
 	confined, err := confine(p)
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return fail(e, &configError{err})
 	}
 	logConfinement(logger, confined)
 	opts := mcpserver.Options{Version: Version, Logger: logger}
@@ -109,7 +122,9 @@ func runServe(e *env, args []string) int {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErr(e, "listen: %v", err)
+		// The address is right but cannot be had now: a failure, not usage.
+		fmt.Fprintf(e.stderr, "warden: %v\n", listenError(addr, err))
+		return ExitToolFailed
 	}
 	hopts := mcpserver.HTTPOptions{
 		Options: opts, Addr: ln.Addr().String(), Agent: pf.agent,

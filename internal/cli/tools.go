@@ -22,6 +22,7 @@ func runTools(e *env, args []string) int {
 	if *format != "mcp" && *format != "openai" {
 		return usageErr(e, "--format must be mcp or openai, not %q", *format)
 	}
+	pf.onResource = reportResources(e) // the list lacks its tools: say why
 	eng, agent, code := openAgentEngine(e, &pf, true)
 	if eng == nil {
 		return code

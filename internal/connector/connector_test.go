@@ -35,6 +35,10 @@ func TestNew_UnknownKind(t *testing.T) {
 	if err == nil {
 		t.Fatal(`New(kind "no-such-kind") = nil error, want one`)
 	}
+	const want = `no connector for kind "no-such-kind" in this build`
+	if got := err.Error(); got != want {
+		t.Errorf("New(kind \"no-such-kind\") error = %q, want %q", got, want)
+	}
 	if got := core.KindOf(err); got != core.KindInvalid {
 		t.Errorf("KindOf(New error) = %v, want %v", got, core.KindInvalid)
 	}

@@ -88,6 +88,9 @@ const (
 	ReasonRedirectRefused   Reason = "redirect-refused"    // a redirect leads outside the base URL, the grants, or downgrades TLS, or there are too many
 	ReasonUpstreamFailed    Reason = "upstream-failed"     // the HTTP API could not be reached or broke off (not a refusal)
 	ReasonDiskFull          Reason = "disk-full"           // the file system is full: writes are refused, reads and deletes go on
+
+	// The resource could not be opened (yet); Warden keeps trying.
+	ReasonResourceUnavailable Reason = "resource-unavailable"
 )
 
 // Decision is the policy's answer for one request: an effect, the rule that

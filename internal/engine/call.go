@@ -139,9 +139,9 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	if !e.policy.HasAgent(call.Agent) {
 		return invalid(core.ReasonUnknownAgent, fmt.Sprintf("Unknown agent %q.", call.Agent), nil)
 	}
-	tool := e.tools[call.Agent][call.Tool]
+	tool := e.Tool(call.Agent, call.Tool)
 	if tool == nil {
-		return invalid(core.ReasonUnknownTool, e.unknownToolMessage(call), nil)
+		return e.noTool(call)
 	}
 	rec.Resource, rec.Action = tool.Resource, tool.Op.Action
 
@@ -381,8 +381,9 @@ func (e *Engine) approved(ctx context.Context, call core.Call, tool *Tool, inv *
 }
 
 func (e *Engine) unknownToolMessage(call core.Call) string {
-	names := make([]string, 0, len(e.toolOrder[call.Agent]))
-	for _, t := range e.toolOrder[call.Agent] {
+	tools := e.set().order[call.Agent]
+	names := make([]string, 0, len(tools))
+	for _, t := range tools {
 		names = append(names, t.Name)
 	}
 	if len(names) == 0 {

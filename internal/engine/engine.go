@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-dev/warden/internal/approval"
@@ -27,9 +28,8 @@ type Engine struct {
 	policy    *policy.Policy
 	opts      Options
 	log       *slog.Logger
-	conns     map[string]core.Connector // by resource name
-	tools     map[string]map[string]*Tool
-	toolOrder map[string][]*Tool
+	current   atomic.Pointer[resourceSet] // the open resources and their tools
+	res       resources                   // what changes current: retries, listeners
 	audit     *audit.Log
 	approvals *approval.Store
 	journal   *journal.Store       // what mutating calls replace, for undo
@@ -49,6 +49,18 @@ type Options struct {
 	// NoState skips opening the audit log and approval store: for
 	// explaining decisions and listing tools, never for running calls.
 	NoState bool
+	// StrictResources makes New fail when a resource cannot be opened,
+	// as the policy's settings.strict_resources does. Otherwise the
+	// engine starts without it and tries it again in the background.
+	StrictResources bool
+	// Retry is the schedule of those attempts. Default [DefaultBackoff].
+	Retry Backoff
+	// NoRetry leaves a resource that cannot be opened unavailable, for
+	// commands that make one call and exit.
+	NoRetry bool
+	// OnResource is told of each resource that cannot be opened, and of
+	// each that opens later. Default: the Logger.
+	OnResource func(ResourceEvent)
 }
 
 // New opens every resource's connector and the state directory (audit log,
@@ -62,13 +74,10 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	e := &Engine{
-		policy:    p,
-		opts:      opts,
-		log:       opts.Logger,
-		conns:     map[string]core.Connector{},
-		tools:     map[string]map[string]*Tool{},
-		toolOrder: map[string][]*Tool{},
-		limiters:  map[string]limiter{},
+		policy:   p,
+		opts:     opts,
+		log:      opts.Logger,
+		limiters: map[string]limiter{},
 	}
 	var values []string
 	for _, s := range p.Secrets() {
@@ -85,6 +94,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		Reserved: reservedPaths(append([]string{settings.StateDir, p.Source()}, p.SecretFiles()...)...),
 		Secrets:  p.Secrets(),
 	}
+	var pending []pendingResource
 	for _, spec := range p.Resources() {
 		if connector.Lookup(spec.Kind) == nil {
 			// A kind whose connector is not in this build offers no tools;
@@ -92,26 +102,19 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 			e.log.Warn("resource has no connector in this build; it offers no tools", "resource", spec.Name, "kind", spec.Kind)
 			continue
 		}
-		c, err := connector.New(spec, host)
+		build := func() (core.Connector, error) { return connector.New(spec, host) }
+		c, err := build()
 		if err != nil {
-			e.Close()
+			closePending(pending)
 			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
 		}
-		if o, ok := c.(core.Opener); ok {
-			if err := o.Open(ctx); err != nil {
-				e.Close()
-				return nil, fmt.Errorf("%s: open resource %q: %w", op, spec.Name, err)
-			}
-		}
-		e.conns[spec.Name] = c
-		if err := e.checkPrivileges(ctx, spec, c); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
-		}
+		pending = append(pending, pendingResource{spec: spec, conn: c, build: build})
 	}
-	if err := e.buildTools(); err != nil {
+	// Each resource opens on its own: one that cannot is reported and
+	// retried (see resources.go), unless resources are strict.
+	if err := e.openResources(ctx, pending, opts.StrictResources || settings.StrictResources); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
 	for _, a := range p.Agents() {
 		if n := p.AgentLimits(a).CallsPerMinute; n > 0 {
@@ -127,7 +130,7 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	}
 	if err := os.MkdirAll(settings.StateDir, 0o700); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: state directory: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, Err: err}
 	}
 	aopts := audit.Options{Redactor: e.redactor, Now: opts.Now}
 	if settings.AuditSync == "always" {
@@ -139,21 +142,21 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 	var err error
 	if e.reserve, err = diskreserve.Open(filepath.Join(settings.StateDir, reserveFile), diskreserve.DefaultSize); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the disk reserve", Err: err}
 	}
 	if e.audit, err = audit.Open(settings.StateDir, aopts); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: audit log: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the audit log", Err: err}
 	}
 	// Approvals are sealed with the audit key, and every decision is in the
 	// audit log before it takes effect.
 	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: opts.Now, Key: aopts.Key, Record: e.recordDecision}); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: approvals: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the approvals", Err: err}
 	}
 	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now, Reserve: e.reserve}); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%s: journal: %w", op, err)
+		return nil, &StateError{Dir: settings.StateDir, What: "the undo journal", Err: err}
 	}
 	return e, nil
 }
@@ -192,10 +195,12 @@ func (e *Engine) Redact(s string) string { return e.redactor.String(s) }
 // Close releases connectors and the state directory. It is idempotent.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		// No resource opens after this: the retries end first.
+		e.stopRetries()
 		var errs []error
-		for _, c := range e.conns {
-			if cl, ok := c.(io.Closer); ok {
-				errs = append(errs, cl.Close())
+		if s := e.set(); s != nil {
+			for _, c := range s.conns {
+				errs = append(errs, closeConn(c))
 			}
 		}
 		if e.audit != nil {

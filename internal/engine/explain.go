@@ -23,9 +23,9 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 	if !e.policy.HasAgent(call.Agent) {
 		return &Explanation{Outcome: invalid(core.ReasonUnknownAgent, fmt.Sprintf("Unknown agent %q.", call.Agent), nil)}
 	}
-	tool := e.tools[call.Agent][call.Tool]
+	tool := e.Tool(call.Agent, call.Tool)
 	if tool == nil {
-		return &Explanation{Outcome: invalid(core.ReasonUnknownTool, e.unknownToolMessage(call), nil)}
+		return &Explanation{Outcome: e.noTool(call)}
 	}
 	args, raw, err := decodeArgs(call.Args)
 	if err != nil {

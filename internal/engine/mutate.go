@@ -115,7 +115,12 @@ func (e *Engine) Undo(ctx context.Context, id, by string, force bool) *Outcome {
 	}
 	rec := &audit.Record{ID: audit.NewID(), Event: "undo", Agent: entry.Agent, Tool: entry.Tool, Resource: entry.Resource,
 		Detail: map[string]any{"undoes": id, "by": by, "force": force}}
-	undoer, ok := e.conns[entry.Resource].(core.Undoer)
+	undoer, ok := e.conn(entry.Resource).(core.Undoer)
+	if re := e.set().down[entry.Resource]; !ok && re != nil {
+		out.Status, out.Reason, out.Err = StatusFailed, core.ReasonResourceUnavailable, re
+		out.Message = fmt.Sprintf("Resource %q is not available now: Warden could not open it. Try again later.", entry.Resource)
+		return e.finishUndo(ctx, out, rec, start)
+	}
 	if !ok {
 		out.Status, out.Reason = StatusFailed, core.ReasonInternal
 		out.Message = fmt.Sprintf("Resource %q cannot undo changes in this build.", entry.Resource)

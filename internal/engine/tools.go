@@ -38,11 +38,12 @@ var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // buildTools derives each agent's tools from its grants: an operation is
 // offered only when some grant covers its action.
-func (e *Engine) buildTools() error {
+func (e *Engine) buildTools(conns map[string]core.Connector) (tools map[string]map[string]*Tool, order map[string][]*Tool, err error) {
+	tools, order = map[string]map[string]*Tool{}, map[string][]*Tool{}
 	for _, agent := range e.policy.Agents() {
-		e.tools[agent] = map[string]*Tool{}
+		tools[agent] = map[string]*Tool{}
 		for _, spec := range e.policy.Resources() {
-			c := e.conns[spec.Name]
+			c := conns[spec.Name]
 			if c == nil {
 				continue
 			}
@@ -61,18 +62,18 @@ func (e *Engine) buildTools() error {
 					conn:        c,
 				}
 				if !toolName.MatchString(t.Name) {
-					return fmt.Errorf("tool name %q is not valid for MCP and OpenAI", t.Name)
+					return nil, nil, fmt.Errorf("tool name %q is not valid for MCP and OpenAI", t.Name)
 				}
-				if e.tools[agent][t.Name] != nil {
-					return fmt.Errorf("two operations produce the tool name %q; rename a resource", t.Name)
+				if tools[agent][t.Name] != nil {
+					return nil, nil, fmt.Errorf("two operations produce the tool name %q; rename a resource", t.Name)
 				}
 				var s jsonschema.Schema
 				if err := json.Unmarshal(op.InputSchema, &s); err != nil {
-					return fmt.Errorf("tool %s: schema: %w", t.Name, err)
+					return nil, nil, fmt.Errorf("tool %s: schema: %w", t.Name, err)
 				}
 				rs, err := s.Resolve(nil)
 				if err != nil {
-					return fmt.Errorf("tool %s: schema: %w", t.Name, err)
+					return nil, nil, fmt.Errorf("tool %s: schema: %w", t.Name, err)
 				}
 				t.schema = rs
 				for name := range s.Properties {
@@ -80,12 +81,12 @@ func (e *Engine) buildTools() error {
 				}
 				slices.Sort(t.args)
 				t.Description = describeTool(e.policy, agent, spec, connector.Lookup(spec.Kind), op)
-				e.tools[agent][t.Name] = t
-				e.toolOrder[agent] = append(e.toolOrder[agent], t)
+				tools[agent][t.Name] = t
+				order[agent] = append(order[agent], t)
 			}
 		}
 	}
-	return nil
+	return tools, order, nil
 }
 
 // offered reports whether some grant of the agent could allow a call of op:
@@ -101,10 +102,10 @@ func (e *Engine) offered(agent, resource string, actions []string, op core.Opera
 }
 
 // Tools returns the tools an agent may call, in policy order.
-func (e *Engine) Tools(agent string) []*Tool { return slices.Clone(e.toolOrder[agent]) }
+func (e *Engine) Tools(agent string) []*Tool { return slices.Clone(e.set().order[agent]) }
 
 // Tool returns one of an agent's tools, or nil.
-func (e *Engine) Tool(agent, name string) *Tool { return e.tools[agent][name] }
+func (e *Engine) Tool(agent, name string) *Tool { return e.set().tools[agent][name] }
 
 // describeTool states what the tool does and what the agent may do with it,
 // so the model knows its scope before it tries.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -40,12 +41,43 @@ func NewServer(e *engine.Engine, agent string, opts Options) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "warden", Title: "Warden", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: "Warden guards these tools: every call is checked against a policy and written to an audit log. A refused call returns a reason code and a sentence saying why; do not retry it unchanged.",
 		Logger:       opts.Logger,
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		// The tool list changes when a resource that could not be opened
+		// at the start opens later.
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
 	h := &handler{e: e, agent: agent, log: opts.Logger}
-	for _, t := range e.Tools(agent) {
+	ts := &toolSync{s: s, e: e, agent: agent, h: h, have: map[string]bool{}}
+	// Subscribed before the first sync, so no change is missed; sync is
+	// idempotent. The server lives as long as the engine.
+	e.OnToolsChanged(ts.sync)
+	ts.sync()
+	return s
+}
+
+// toolSync keeps an MCP server's tools equal to the engine's tools for one
+// agent. The SDK tells connected sessions when they change
+// (notifications/tools/list_changed).
+type toolSync struct {
+	s     *mcp.Server
+	e     *engine.Engine
+	agent string
+	h     *handler
+	mu    sync.Mutex
+	have  map[string]bool
+}
+
+func (ts *toolSync) sync() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	now := map[string]bool{}
+	for _, t := range ts.e.Tools(ts.agent) {
+		now[t.Name] = true
+		if ts.have[t.Name] {
+			continue
+		}
+		ts.have[t.Name] = true
 		readOnly := t.ReadOnly
-		s.AddTool(&mcp.Tool{
+		ts.s.AddTool(&mcp.Tool{
 			Name:        t.Name,
 			Title:       t.Name,
 			Description: t.Description,
@@ -56,9 +88,18 @@ func NewServer(e *engine.Engine, agent string, opts Options) *mcp.Server {
 				IdempotentHint:  readOnly,
 				OpenWorldHint:   boolPtr(t.Op.OpenWorld),
 			},
-		}, h.callTool)
+		}, ts.h.callTool)
 	}
-	return s
+	var gone []string
+	for name := range ts.have {
+		if !now[name] {
+			gone = append(gone, name)
+			delete(ts.have, name)
+		}
+	}
+	if len(gone) > 0 {
+		ts.s.RemoveTools(gone...)
+	}
 }
 
 func boolPtr(b bool) *bool { return &b }

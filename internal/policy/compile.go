@@ -289,7 +289,7 @@ func (c *compiler) settings(f field) {
 	if f.val == nil {
 		return
 	}
-	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits", "journal", "landlock"})
+	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits", "journal", "landlock", "strict_resources"})
 	for _, sf := range fields {
 		switch sf.key {
 		case "state_dir":
@@ -343,6 +343,10 @@ func (c *compiler) settings(f field) {
 		case "landlock":
 			if v, ok := c.boolean(sf.val, sf.path, "landlock"); ok {
 				s.Landlock = v
+			}
+		case "strict_resources":
+			if v, ok := c.boolean(sf.val, sf.path, "strict_resources"); ok {
+				s.StrictResources = v
 			}
 		case "limits":
 			sub, _ := c.mapping(sf.val, sf.path, "limits", []string{"max_argument_bytes", "max_result_bytes"})

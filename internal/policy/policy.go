@@ -54,6 +54,11 @@ type Settings struct {
 	// Landlock restricts the serving process to the paths it needs where
 	// the kernel supports it. Default true.
 	Landlock bool
+	// StrictResources refuses to start when a resource cannot be opened
+	// (a missing SQLite file, a database not up yet). Default false: the
+	// others are served, and the engine tries the failed one again in the
+	// background, offering its tools once it opens.
+	StrictResources bool
 }
 
 // Defaults for [Settings].

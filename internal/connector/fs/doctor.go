@@ -28,7 +28,7 @@ func doctor(_ context.Context, in core.DoctorInput) []core.Checkup {
 			if u := errors.Unwrap(err); u != nil {
 				cause = u
 			}
-			say(&roots, true, "%s: %s does not open: %v", spec.Name, root, cause)
+			say(&roots, true, "%s: cannot open the root directory %s: %v", spec.Name, root, cause)
 			continue
 		}
 		r.Close()

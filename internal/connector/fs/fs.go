@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	iofs "io/fs"
 	"os"
@@ -107,9 +108,10 @@ func (c *Connector) Open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return ctxError(op, err)
 	}
+	// The error's text is the operator's: the root and the cause, once.
 	fail := func(err error) error {
 		return core.E(op, core.KindUnavailable, core.ReasonInternal,
-			"The root of "+quote(c.resource)+" cannot be opened.", err)
+			"The root of "+quote(c.resource)+" cannot be opened.", rootOpenError(c.rootPath, err))
 	}
 	root, err := os.OpenRoot(c.rootPath)
 	if err != nil {
@@ -146,8 +148,9 @@ func (c *Connector) locate(root *os.Root) (*opened, error) {
 	for _, r := range c.reserved {
 		rr, rinfo := resolveHost(r)
 		if rel, err := filepath.Rel(rr, real); err == nil && (rel == "." || filepath.IsLocal(rel)) {
-			return nil, core.Errorf("fs.Open", core.KindInvalid, core.ReasonReservedPath,
-				"the root of resource %q is inside Warden's reserved path %q", c.resource, r)
+			return nil, core.E("fs.Open", core.KindInvalid, core.ReasonReservedPath,
+				"The root of "+quote(c.resource)+" cannot be opened.",
+				fmt.Errorf("the root %s is inside %s, which Warden keeps to itself (its state directory, the policy or a secret file)", c.rootPath, r))
 		}
 		rel, err := filepath.Rel(real, rr)
 		if err != nil || !filepath.IsLocal(rel) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net/textproto"
@@ -88,7 +89,11 @@ type apiParam struct {
 // the server, and every operation's path is taken under its base path.
 func (c *Connector) loadOpenAPI(file string) error {
 	doc, err := readOpenAPI(file)
-	if err != nil {
+	var re *readError
+	switch {
+	case errors.As(err, &re):
+		return err // it names the file
+	case err != nil:
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	maxName := max(8, min(maxOpNameLen, 63-len(c.resource))) // "<resource>_<op>" is at most 64 bytes
@@ -175,12 +180,12 @@ func supportedVersion(v string) bool {
 func readOpenAPI(file string) (*v3.Document, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the document: %w", err)
+		return nil, newReadError(file, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxOpenAPIBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the document: %w", err)
+		return nil, newReadError(file, err)
 	}
 	if len(data) > maxOpenAPIBytes {
 		return nil, fmt.Errorf("the document is over %d bytes", maxOpenAPIBytes)
@@ -240,6 +245,25 @@ func readOpenAPI(file string) (*v3.Document, error) {
 	}
 	return doc, nil
 }
+
+// readError is an OpenAPI document that cannot be read, in an operator's
+// words: the file and the cause, said once.
+type readError struct {
+	file string
+	err  error
+}
+
+func newReadError(file string, err error) *readError { return &readError{file: file, err: err} }
+
+func (e *readError) Error() string {
+	cause := e.err
+	if pe, ok := cause.(*fs.PathError); ok {
+		cause = pe.Err
+	}
+	return fmt.Sprintf("cannot read the OpenAPI document %s: %v", e.file, cause)
+}
+
+func (e *readError) Unwrap() error { return e.err }
 
 // nestingDepth returns how deeply n nests, aliases followed; a cycle of
 // aliases is deeper than any limit.

@@ -508,7 +508,8 @@ func TestOpenAPIInvalidDocuments(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(openapiSpec("https://api.example/", filepath.Join(t.TempDir(), "missing.yaml")), core.Host{}); err == nil || !strings.Contains(err.Error(), "cannot read the document") {
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	if _, err := New(openapiSpec("https://api.example/", missing), core.Host{}); err == nil || !strings.Contains(err.Error(), "cannot read the OpenAPI document "+missing+": no such file or directory") {
 		t.Errorf("missing file: %v", err)
 	}
 	if n := up.requests.Load(); n != 0 {

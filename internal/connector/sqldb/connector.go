@@ -69,6 +69,8 @@ func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 }
 
 // Open connects to the database and reads its schema. It is idempotent.
+// Its error's text is the operator's (what failed, the cause once); the
+// model's sentence is its Msg.
 func (c *Connector) Open(ctx context.Context) error {
 	const op = "sql.Open"
 	c.mu.Lock()
@@ -85,7 +87,7 @@ func (c *Connector) Open(ctx context.Context) error {
 	s, err := c.db.schema(ctx)
 	if err != nil {
 		c.db.close()
-		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The schema of %q cannot be read.", c.resource), err)
+		return core.E(op, core.KindUnavailable, core.ReasonInternal, fmt.Sprintf("The schema of %q cannot be read.", c.resource), schemaError(c.db, err))
 	}
 	c.cached, c.cachedAt, c.opened = s, time.Now(), true
 	return nil

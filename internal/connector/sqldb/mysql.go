@@ -29,6 +29,7 @@ const mysqlSQLMode = "'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_
 // server's own execution time limit; queries are always rolled back.
 type mysqlDB struct {
 	dsn      core.Secret
+	addr     string // host:port or socket, for messages; set by open
 	db       *sql.DB
 	conns    *meteredConnector
 	mariadb  bool
@@ -40,6 +41,7 @@ func (d *mysqlDB) open(ctx context.Context) error {
 	if err != nil {
 		return errors.New("the MySQL dsn cannot be parsed")
 	}
+	d.addr = cfg.Addr
 	cfg.MultiStatements = false
 	cfg.InterpolateParams = false
 	cfg.AllowAllFiles = false
@@ -67,7 +69,7 @@ func (d *mysqlDB) open(ctx context.Context) error {
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
 		db.Close()
-		return connectError("MySQL", cfg.DBName, cfg.Addr, cfg.User, err)
+		return mysqlOpenError(d.addr, cfg.User, err)
 	}
 	d.db, d.mariadb, d.analyzer = db, strings.Contains(strings.ToLower(version), "mariadb"), myscope.New()
 	return nil

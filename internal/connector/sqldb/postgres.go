@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"time"
 
@@ -33,6 +32,7 @@ type postgresDB struct {
 	// message, read whole into memory, so this is what stops one huge
 	// value before it is read.
 	maxMessage int
+	addr       string // host:port, for messages; set by open
 	pool       *pgxpool.Pool
 	analyzer   pgscope.Analyzer
 }
@@ -43,6 +43,7 @@ func (d *postgresDB) open(ctx context.Context) error {
 		// pgx's message can quote the DSN: keep only that it failed.
 		return errors.New("the PostgreSQL dsn cannot be parsed")
 	}
+	d.addr = hostPort(cfg.ConnConfig.Host, int(cfg.ConnConfig.Port))
 	cfg.MaxConns = postgresPoolSize
 	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		f := pgproto3.NewFrontend(r, w)
@@ -58,15 +59,13 @@ func (d *postgresDB) open(ctx context.Context) error {
 	rp["default_transaction_read_only"] = "on"
 	rp["application_name"] = "warden"
 	rp["idle_in_transaction_session_timeout"] = "60000"
-	cc := cfg.ConnConfig
-	addr := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return connectError("PostgreSQL", cc.Database, addr, cc.User, err)
+		return postgresOpenError(d.addr, cfg.ConnConfig.User, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return connectError("PostgreSQL", cc.Database, addr, cc.User, err)
+		return postgresOpenError(d.addr, cfg.ConnConfig.User, err)
 	}
 	d.pool = pool
 	return nil

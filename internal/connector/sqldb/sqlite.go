@@ -62,7 +62,7 @@ func (d *sqliteDB) connect(readOnly bool) (*sqlite3.Conn, error) {
 	}
 	c, err := sqlite3.OpenFlags(d.path, flags|sqlite3.OPEN_NOFOLLOW)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, sqliteOpenError(d.path, err)
 	}
 	c.Limit(sqlite3.LIMIT_ATTACHED, 0)
 	c.Limit(sqlite3.LIMIT_LENGTH, sqliteMaxLength)
@@ -76,12 +76,12 @@ func (d *sqliteDB) connect(readOnly bool) (*sqlite3.Conn, error) {
 	for _, s := range setup {
 		if err := c.Exec(s); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("sqlite: %s: %w", s, err)
+			return nil, sqliteOpenError(d.path, err)
 		}
 	}
 	if _, err := c.Config(sqlite3.DBCONFIG_DEFENSIVE, true); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("sqlite: defensive mode: %w", err)
+		return nil, sqliteOpenError(d.path, err)
 	}
 	return c, nil
 }

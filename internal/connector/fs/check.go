@@ -1,0 +1,49 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"os"
+
+	"github.com/warden-dev/warden/internal/core"
+)
+
+// Check reports whether the root is a directory Warden can open and list.
+// It reads nothing below it and changes nothing; offline changes nothing,
+// since a root is always local.
+func (c *Connector) Check(ctx context.Context, offline bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(c.rootPath)
+	if err != nil {
+		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, checkCause(err))
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, checkCause(err))
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("the root %s is not a directory", c.rootPath)
+	}
+	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("cannot list the root directory %s: %s", c.rootPath, checkCause(err))
+	}
+	return nil
+}
+
+// checkCause is the cause of a failed file operation without the name of
+// the system call and the path, which the message already gives.
+func checkCause(err error) string {
+	var pe *iofs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+var _ core.Checker = (*Connector)(nil)
