@@ -30,5 +30,7 @@
 // Without an OpenAPI document a resource offers one generic tool,
 // "<resource>_request"; with one, each operation is its own tool with typed
 // parameters (openapi.go), built into the same request and checked the same
-// way.
+// way. Both decode their arguments by the rule every kind shares
+// (argjson.Decode: exact names, no other key, typed); a JSON body and any
+// number in a parameter are sent as the agent wrote them (args.go).
 package httpapi
