@@ -39,7 +39,7 @@ func checkDatabase(ctx context.Context, in core.DoctorInput, spec *core.Resource
 	if err != nil {
 		// The operator's cause: err.Error() never holds the model's
 		// sentence nor the DSN.
-		problem("%s (%s): does not open: %v", spec.Name, cfg.Driver, err)
+		problem("%s (%s): %v", spec.Name, cfg.Driver, err)
 		return
 	}
 	defer c.Close()

@@ -325,7 +325,7 @@ agents:
 		t.Errorf("shop: %+v", l)
 	}
 	l := got[0].Lines[1]
-	if want := "gone (sqlite): does not open: cannot open the SQLite database " + filepath.Join(dir, "missing.db") + ": no such file or directory"; !l.Problem || l.Text != want {
+	if want := "gone (sqlite): cannot open the SQLite database " + filepath.Join(dir, "missing.db") + ": no such file or directory"; !l.Problem || l.Text != want {
 		t.Errorf("gone: %+v\nwant %q", l, want)
 	}
 }

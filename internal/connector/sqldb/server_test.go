@@ -337,10 +337,10 @@ func TestServerOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		driver, dsn, want string
 	}{
-		{"postgres", "postgres://app:pw-9f2c@127.0.0.1:1/shop", "cannot connect to the PostgreSQL database shop at 127.0.0.1:1 as app: connection refused"},
-		{"mysql", "app:pw-9f2c@tcp(127.0.0.1:1)/shop", "cannot connect to the MySQL database shop at 127.0.0.1:1 as app: connection refused"},
-		{"postgres", badPassword(pg.ReaderDSN()), `: password authentication failed for user "`},
-		{"mysql", badPassword(my.ReaderDSN()), ": Access denied for user '"},
+		{"postgres", "postgres://app:pw-9f2c@127.0.0.1:1/shop", "cannot connect to PostgreSQL at 127.0.0.1:1: connection refused"},
+		{"mysql", "app:pw-9f2c@tcp(127.0.0.1:1)/shop", "cannot connect to MySQL at 127.0.0.1:1: connection refused"},
+		{"postgres", badPassword(pg.ReaderDSN()), `: password authentication failed`},
+		{"mysql", badPassword(my.ReaderDSN()), ": access denied"},
 	} {
 		c, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: tc.driver, DSN: core.NewSecret("env:X", tc.dsn)}}, core.Host{})
 		if err != nil {

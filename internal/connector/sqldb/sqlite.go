@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 
@@ -42,12 +41,7 @@ func (d *sqliteDB) open(ctx context.Context) error {
 	}
 	c, err := d.get(ctx)
 	if err != nil {
-		// For the operator: the file and the cause, said once.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot open the SQLite database %s: %w", d.path, err)
+		return err // get says which file and why, once
 	}
 	d.put(c)
 	return nil
