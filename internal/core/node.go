@@ -22,6 +22,9 @@ type PolicyNode interface {
 	// value is something else.
 	Text() (string, bool)
 	String(what string) (string, bool)
+	// OneOf decodes a string that must be one of allowed; another is the
+	// problem "unknown WHAT %q", with the closest one as a hint.
+	OneOf(what string, allowed []string) (string, bool)
 	// Strings decodes a list of strings; nodes are its elements, for
 	// problems about one of them.
 	Strings(what string) (list []string, nodes []PolicyNode, ok bool)

@@ -67,6 +67,18 @@ func (n *node) Text() (string, bool) {
 
 func (n *node) String(what string) (string, bool) { return n.c.str(n.val, n.path, what) }
 
+func (n *node) OneOf(what string, allowed []string) (string, bool) {
+	v, ok := n.String(what)
+	if !ok {
+		return "", false
+	}
+	if !contains(allowed, v) {
+		n.Problem(suggest(v, allowed), "unknown %s %q", what, v)
+		return "", false
+	}
+	return v, true
+}
+
 func (n *node) Strings(what string) ([]string, []core.PolicyNode, bool) {
 	list, nodes, ok := n.c.strList(n.val, n.path, what)
 	out := make([]core.PolicyNode, len(nodes))

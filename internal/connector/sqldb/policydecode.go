@@ -31,12 +31,8 @@ func decodeResource(n core.PolicyNode) any {
 	cfg := &Config{}
 	if f := n.Field("driver"); f == nil {
 		n.Missing("driver", "add driver: sqlite, postgres or mysql", "resource %q of kind sql needs a driver", name)
-	} else if d, ok := f.String("driver"); ok {
-		if !slices.Contains(drivers, d) {
-			f.Problem(suggest(d, drivers), "unknown sql driver %q", d)
-		} else {
-			cfg.Driver = d
-		}
+	} else if d, ok := f.OneOf("driver", drivers); ok {
+		cfg.Driver = d
 	}
 	if f := n.Field("dsn"); f == nil {
 		n.Missing("dsn", "add dsn: ./file.db for SQLite, or dsn: env:NAME for a server", "resource %q of kind sql needs a dsn", name)
@@ -278,40 +274,4 @@ func (g *grantTables) Scope() string {
 		s += fmt.Sprintf("; at most %d rows", g.maxRows)
 	}
 	return s
-}
-
-// suggest returns a hint naming the closest candidate, or listing them
-// all, as the policy's own hints do.
-func suggest(got string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(got), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
-	return "use one of: " + strings.Join(candidates, ", ")
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
