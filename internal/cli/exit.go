@@ -69,3 +69,14 @@ func listenError(addr string, err error) error {
 	}
 	return fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
+
+// writeFailed reports a file that cannot be written and returns
+// ExitToolFailed.
+func writeFailed(e *env, file string, err error) int {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	fmt.Fprintf(e.stderr, "warden: cannot write %s: %v\n", file, err)
+	return ExitToolFailed
+}

@@ -44,15 +44,16 @@ func runInit(e *env, args []string) int {
 	if errors.Is(err, os.ErrExist) {
 		return usageErr(e, "%s already exists; use --force to overwrite it", file)
 	}
+	// The file cannot be written: a failure (exit 1), said once.
 	if err != nil {
-		return usageErr(e, "%v", err)
+		return writeFailed(e, file, err)
 	}
 	if _, err := io.WriteString(f, starterPolicy); err != nil {
 		f.Close()
-		return usageErr(e, "%v", err)
+		return writeFailed(e, file, err)
 	}
 	if err := f.Close(); err != nil {
-		return usageErr(e, "%v", err)
+		return writeFailed(e, file, err)
 	}
 	if _, err := policy.Load(file); err != nil {
 		return usageErr(e, "the starter policy does not load (a bug, please report it): %v", err)

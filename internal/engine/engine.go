@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -66,7 +65,6 @@ type Options struct {
 // New opens every resource's connector and the state directory (audit log,
 // approvals). Close releases them.
 func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
-	const op = "engine.New"
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -106,7 +104,9 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		c, err := build()
 		if err != nil {
 			closePending(pending)
-			return nil, fmt.Errorf("%s: resource %q: %w", op, spec.Name, err)
+			// A configuration the connector refuses (a document that does
+			// not load): said at the resource's place in the policy.
+			return nil, &ResourceError{Position: spec.Position, Resource: spec.Name, Err: err}
 		}
 		pending = append(pending, pendingResource{spec: spec, conn: c, build: build})
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/warden-dev/warden/internal/core"
 )
 
-// One resource that cannot be opened (a SQLite file not there yet, a
+// One resource that cannot be opened (a database file not there yet, a
 // database still starting) does not take the others down: the engine
 // starts with the resources that open, reports each one that does not
 // (once, with its place in the policy and the cause; again only if the

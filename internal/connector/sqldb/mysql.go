@@ -69,7 +69,7 @@ func (d *mysqlDB) open(ctx context.Context) error {
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
 		db.Close()
-		return mysqlOpenError(d.addr, cfg.User, err)
+		return mysqlOpenError(d.addr, cfg.User, cfg.DBName, err)
 	}
 	d.db, d.mariadb, d.analyzer = db, strings.Contains(strings.ToLower(version), "mariadb"), myscope.New()
 	return nil

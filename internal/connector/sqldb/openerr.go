@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,12 +72,14 @@ func postgresOpenError(addr, user string, err error) error {
 
 // mysqlOpenError says why the MySQL or MariaDB server at addr did not let
 // user in.
-func mysqlOpenError(addr, user string, err error) error {
+func mysqlOpenError(addr, user, database string, err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case 1044, 1045, 1698: // access denied to the database, for the login, for a socket login
+		case 1045, 1698: // access denied for the login, for a socket login
 			return openErrorf(err, "MySQL at %s refused the login of user %s: access denied", addr, user)
+		case 1044: // access denied to the database (or it does not exist)
+			return openErrorf(err, "MySQL at %s refused the login of user %s: access denied to the database %s", addr, user, database)
 		}
 		return openErrorf(err, "MySQL at %s refused the connection: %s", addr, me.Message)
 	}
@@ -110,8 +113,12 @@ func netCause(err error) string {
 		}
 	}
 	s, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
-	return s
+	// pgx names each address it tried, "127.0.0.1:5432 (localhost): ",
+	// which the message already says.
+	return dialPrefix.ReplaceAllString(s, "")
 }
+
+var dialPrefix = regexp.MustCompile(`^\S+ \([^)]*\): `)
 
 // hostPort joins a host and port for a message; a Unix socket's path
 // stands alone.

@@ -112,6 +112,11 @@ func TestOpenErrorTextCredentials(t *testing.T) {
 		if got != want {
 			t.Errorf("Open error = %q\nwant         %q", got, want)
 		}
+		dsn = fmt.Sprintf("postgres://%s:wrong-secret-pw@%s:%d/%s?sslmode=require", db.Reader, srv.Host, srv.Port, db.Name)
+		want = fmt.Sprintf("cannot connect to PostgreSQL at %s:%d: tls error: server refused TLS connection", srv.Host, srv.Port)
+		if got, _ := openText(t, "postgres", dsn); got != want {
+			t.Errorf("Open error = %q\nwant         %q", got, want)
+		}
 		dsn = fmt.Sprintf("postgres://%s:wrong-secret-pw@%s:%d/no_such_db?sslmode=disable", db.Reader, srv.Host, srv.Port)
 		if got, _ := openText(t, "postgres", dsn); !strings.HasPrefix(got, fmt.Sprintf("PostgreSQL at %s:%d refused the login of user %s: ", srv.Host, srv.Port, db.Reader)) {
 			t.Errorf("Open error = %q, want a refused login", got)
@@ -124,6 +129,12 @@ func TestOpenErrorTextCredentials(t *testing.T) {
 		got, _ := openText(t, "mysql", dsn)
 		want := fmt.Sprintf("MySQL at %s:%d refused the login of user %s: access denied", srv.Host, srv.Port, db.Reader)
 		if got != want {
+			t.Errorf("Open error = %q\nwant         %q", got, want)
+		}
+		// The right password, a database the login has no access to.
+		dsn = strings.TrimSuffix(db.ReaderDSN(), db.Name) + "no_such_db"
+		want = fmt.Sprintf("MySQL at %s:%d refused the login of user %s: access denied to the database no_such_db", srv.Host, srv.Port, db.Reader)
+		if got, _ := openText(t, "mysql", dsn); got != want {
 			t.Errorf("Open error = %q\nwant         %q", got, want)
 		}
 	})
