@@ -94,7 +94,7 @@ func parseOneAndOpen(e *env, fs *flag.FlagSet, pf *policyFlags, args []string) (
 	}
 	eng, _, err = openEngine(e, pf, true, false, nil)
 	if err != nil {
-		return "", nil, usageErr(e, "%v", err)
+		return "", nil, fail(e, err)
 	}
 	return pos[0], eng, ExitOK
 }

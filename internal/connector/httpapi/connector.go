@@ -62,7 +62,8 @@ func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 	}
 	base, err := ParseBaseURL(s.BaseURL, s.AllowPrivate)
 	if err != nil {
-		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
+		// The engine names the resource; the cause is the operator's.
+		return nil, core.E(op, core.KindInvalid, "", "The resource's connection settings are not valid.", err)
 	}
 	c := &Connector{
 		resource: spec.Name,
@@ -89,11 +90,12 @@ func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 	}
 	c.redactor = c.redactor.Add(others...)
 	if c.transport, err = newTransport(s); err != nil {
-		return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: %v", spec.Name, err), nil)
+		// The engine names the resource; the cause is the operator's.
+		return nil, core.E(op, core.KindInvalid, "", "The resource's connection settings are not valid.", err)
 	}
 	if s.OpenAPI != "" {
 		if err := c.loadOpenAPI(s.OpenAPI); err != nil {
-			return nil, core.E(op, core.KindInvalid, "", fmt.Sprintf("resource %q: openapi: %v", spec.Name, err), nil)
+			return nil, core.E(op, core.KindInvalid, "", "The resource's OpenAPI document cannot be used.", err)
 		}
 	} else {
 		c.ops = []core.Operation{requestOperation(c.origin.String()+c.basePath, c.limits)}
