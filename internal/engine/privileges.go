@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -22,7 +23,7 @@ func (e *Engine) checkPrivileges(ctx context.Context, spec *core.ResourceSpec, c
 	})
 	if err != nil {
 		if report.Strict != "" {
-			return errors.New(report.Strict + ": the login's privileges cannot be checked: " + core.MessageOf(err))
+			return fmt.Errorf("%s: the login's privileges cannot be checked: %w", report.Strict, err)
 		}
 		e.log.Warn("the login's privileges could not be checked", "resource", spec.Name, "err", err)
 		return nil

@@ -78,7 +78,7 @@ func (d *postgresDB) privileges(ctx context.Context) (*privileges, error) {
 		pg_has_role(current_user, 'pg_execute_server_program', 'USAGE')
 		FROM pg_roles WHERE rolname = current_user`).Scan(&super, &createRole, &createDB, &bypassRLS, &readFiles, &writeFiles, &program)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read the login's role: %w", err)
+		return nil, fmt.Errorf("cannot read the login's role from PostgreSQL: %w", err)
 	}
 	for _, f := range []struct {
 		has  bool
@@ -100,14 +100,14 @@ func (d *postgresDB) privileges(ctx context.Context) (*privileges, error) {
 		has_column_privilege(format('%I.%I', c.table_schema, c.table_name), c.column_name, 'SELECT')
 		FROM information_schema.columns c WHERE c.table_schema = 'public'`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read column privileges: %w", err)
+		return nil, fmt.Errorf("cannot read the login's column privileges from PostgreSQL: %w", err)
 	}
 	for rows.Next() {
 		var r sqlscope.Ref
 		var can bool
 		if err := rows.Scan(&r.Table, &r.Column, &can); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("postgres: read column privileges: %w", err)
+			return nil, fmt.Errorf("cannot read the login's column privileges from PostgreSQL: %w", err)
 		}
 		if can {
 			p.read[r] = true
@@ -115,19 +115,19 @@ func (d *postgresDB) privileges(ctx context.Context) (*privileges, error) {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read column privileges: %w", err)
+		return nil, fmt.Errorf("cannot read the login's column privileges from PostgreSQL: %w", err)
 	}
 	rows, err = d.pool.Query(ctx, `SELECT t.table_name
 		FROM information_schema.tables t WHERE t.table_schema = 'public'
 		AND has_table_privilege(format('%I.%I', t.table_schema, t.table_name), 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read table privileges: %w", err)
+		return nil, fmt.Errorf("cannot read the login's table privileges from PostgreSQL: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("postgres: read table privileges: %w", err)
+			return nil, fmt.Errorf("cannot read the login's table privileges from PostgreSQL: %w", err)
 		}
 		p.write[t] = true
 	}
@@ -141,19 +141,19 @@ func (d *mysqlDB) privileges(ctx context.Context) (*privileges, error) {
 	p := &privileges{read: map[sqlscope.Ref]bool{}, write: map[string]bool{}}
 	var grantee string
 	if err := d.db.QueryRowContext(ctx, `SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')`).Scan(&grantee); err != nil {
-		return nil, fmt.Errorf("mysql: read the login: %w", err)
+		return nil, fmt.Errorf("cannot read the login from MySQL: %w", err)
 	}
 	list := func(q string) ([][2]string, error) {
 		rows, err := d.db.QueryContext(ctx, q, grantee)
 		if err != nil {
-			return nil, fmt.Errorf("mysql: read privileges: %w", err)
+			return nil, fmt.Errorf("cannot read the login's privileges from MySQL: %w", err)
 		}
 		defer rows.Close()
 		var out [][2]string
 		for rows.Next() {
 			var a, b string
 			if err := rows.Scan(&a, &b); err != nil {
-				return nil, fmt.Errorf("mysql: read privileges: %w", err)
+				return nil, fmt.Errorf("cannot read the login's privileges from MySQL: %w", err)
 			}
 			out = append(out, [2]string{a, b})
 		}
