@@ -49,8 +49,9 @@ type Backoff struct {
 // DefaultBackoff is the retry schedule when [Options.Retry] is zero.
 var DefaultBackoff = Backoff{First: time.Second, Max: time.Minute}
 
-// openTimeout bounds one background attempt to open a resource, so a
-// server that accepts connections but never answers cannot stall it.
+// openTimeout bounds one attempt to open a resource, at the start or in
+// the background, so a server that accepts connections but never answers
+// cannot stall it.
 const openTimeout = 30 * time.Second
 
 // ResourceError says why a resource is unavailable, for the operator:
@@ -159,7 +160,11 @@ func (e *Engine) openResources(ctx context.Context, pending []pendingResource, s
 	e.current.Store(set)
 	var retry []pendingResource
 	for i, r := range pending {
-		err := openConn(ctx, r.conn)
+		// Bounded: a server that accepts but never answers makes the
+		// resource unavailable (and retried), not the start hang.
+		octx, cancel := context.WithTimeout(ctx, openTimeout)
+		err := openConn(octx, r.conn)
+		cancel()
 		if err != nil {
 			closeConn(r.conn)
 			re := &ResourceError{Position: r.spec.Position, Resource: r.spec.Name, Err: err}
