@@ -48,7 +48,7 @@ func TestCheckSQLite(t *testing.T) {
 		"link.db":    "it is a symbolic link",
 	} {
 		path := filepath.Join(dir, file)
-		conn, err := New(&core.ResourceSpec{Name: "shop", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: "sqlite", DSN: core.NewSecret("", path)}})
+		conn, err := New(&core.ResourceSpec{Name: "shop", Kind: "sql", Config: &Config{Driver: "sqlite", DSN: core.NewSecret("", path)}}, core.Host{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,14 +83,14 @@ func entries(t *testing.T, dir string) []string {
 // TestCheckServerOffline: offline, a server is not contacted; online, one
 // that refuses connections is reported.
 func TestCheckServerOffline(t *testing.T) {
-	conn, err := New(&core.ResourceSpec{Name: "pg", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: "postgres", DSN: core.NewSecret("env:X", "postgres://u:pw@127.0.0.1:1/db?connect_timeout=5")}})
+	conn, err := New(&core.ResourceSpec{Name: "pg", Kind: "sql", Config: &Config{Driver: "postgres", DSN: core.NewSecret("env:X", "postgres://u:pw@127.0.0.1:1/db?connect_timeout=5")}}, core.Host{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := conn.Check(context.Background(), true); err != nil {
 		t.Errorf("offline Check = %v, want nil", err)
 	}
-	conn, _ = New(&core.ResourceSpec{Name: "pg", Kind: core.KindSQL, SQL: &core.SQLSpec{Driver: "postgres", DSN: core.NewSecret("env:X", "postgres://u:pw@127.0.0.1:1/db?connect_timeout=5")}})
+	conn, _ = New(&core.ResourceSpec{Name: "pg", Kind: "sql", Config: &Config{Driver: "postgres", DSN: core.NewSecret("env:X", "postgres://u:pw@127.0.0.1:1/db?connect_timeout=5")}}, core.Host{})
 	if err := conn.Check(context.Background(), false); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("online Check = %v, want a refused connection to 127.0.0.1:1", err)
 	}

@@ -1,7 +1,10 @@
 package sqldb
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/ncruces/go-sqlite3"
@@ -59,8 +62,10 @@ func describeResource(spec *core.ResourceSpec) string {
 
 // hostPaths are what a resource opens once the process confined itself:
 // its SQLite file, or the file's directory when some agent may write (for
-// SQLite's journal beside it); nothing for a server, reached over the
-// network.
+// SQLite's journal beside it) or when the file does not exist yet (Warden
+// keeps trying to open a resource that failed at start, and Landlock
+// cannot admit a file created later by its own path); nothing for a
+// server, reached over the network.
 func hostPaths(spec *core.ResourceSpec, writable bool) []core.HostPath {
 	cfg, err := configOf(spec)
 	if err != nil || cfg.Driver != "sqlite" {
@@ -69,6 +74,9 @@ func hostPaths(spec *core.ResourceSpec, writable bool) []core.HostPath {
 	file := cfg.DSN.Reveal()
 	if writable {
 		return []core.HostPath{{Path: filepath.Dir(file), Write: true, Dir: true, Why: fmt.Sprintf("resource %s (the directory of its SQLite file, write)", spec.Name)}}
+	}
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return []core.HostPath{{Path: filepath.Dir(file), Dir: true, Why: fmt.Sprintf("resource %s (the directory of its SQLite file, read, until the file exists)", spec.Name)}}
 	}
 	return []core.HostPath{{Path: file, Why: fmt.Sprintf("resource %s (its SQLite file, read)", spec.Name)}}
 }

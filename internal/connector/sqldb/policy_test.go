@@ -287,6 +287,14 @@ agents:
       - {resource: shop, actions: [query], tables: {orders: "*"}}
 `, map[string]string{"PG": "postgres://app@127.0.0.1/shop"})
 	file := filepath.Join(dir, "shop.db")
+	// Not there yet: the directory, so that the file can open once it is
+	// created (Landlock cannot admit a file by a path that did not exist).
+	if got := sqldb.Kind.HostPaths(p.Resource("shop"), false); len(got) != 1 || got[0] != (core.HostPath{Path: dir, Dir: true, Why: "resource shop (the directory of its SQLite file, read, until the file exists)"}) {
+		t.Errorf("read-only, missing file: %+v", got)
+	}
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if got := sqldb.Kind.HostPaths(p.Resource("shop"), false); len(got) != 1 || got[0] != (core.HostPath{Path: file, Why: "resource shop (its SQLite file, read)"}) {
 		t.Errorf("read-only: %+v", got)
 	}
