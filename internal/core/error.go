@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -147,4 +148,16 @@ func MessageOf(err error) string {
 		err = e.Err
 	}
 	return "The call failed because of an internal error; nothing was changed."
+}
+
+// Cause is err's text for an operator's message that already names the
+// file: without the system call and the path a *fs.PathError repeats
+// ("no such file or directory", not "open /x/a.db: no such file or
+// directory").
+func Cause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

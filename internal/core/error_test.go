@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,18 @@ func TestErrorText(t *testing.T) {
 				t.Errorf("MessageOf = %q, want the model's sentence %q unchanged", MessageOf(wrapped), tt.err.Msg)
 			}
 		})
+	}
+}
+
+func TestCause(t *testing.T) {
+	_, err := os.Open("/nonexistent/warden-cause-test")
+	if got := Cause(err); got != "no such file or directory" {
+		t.Errorf("Cause(%v) = %q, want the cause without the call and path", err, got)
+	}
+	if got := Cause(fmt.Errorf("reading: %w", err)); got != "no such file or directory" {
+		t.Errorf("Cause(wrapped) = %q", got)
+	}
+	if got := Cause(errors.New("plain")); got != "plain" {
+		t.Errorf("Cause(plain) = %q", got)
 	}
 }

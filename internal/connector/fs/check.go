@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"os"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -20,30 +19,20 @@ func (c *Connector) Check(ctx context.Context, offline bool) error {
 	}
 	f, err := os.Open(c.rootPath)
 	if err != nil {
-		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, checkCause(err))
+		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, core.Cause(err))
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, checkCause(err))
+		return fmt.Errorf("cannot open the root directory %s: %s", c.rootPath, core.Cause(err))
 	}
 	if !info.IsDir() {
 		return fmt.Errorf("the root %s is not a directory", c.rootPath)
 	}
 	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("cannot list the root directory %s: %s", c.rootPath, checkCause(err))
+		return fmt.Errorf("cannot list the root directory %s: %s", c.rootPath, core.Cause(err))
 	}
 	return nil
-}
-
-// checkCause is the cause of a failed file operation without the name of
-// the system call and the path, which the message already gives.
-func checkCause(err error) string {
-	var pe *iofs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 var _ core.Checker = (*Connector)(nil)

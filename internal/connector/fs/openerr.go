@@ -2,7 +2,8 @@ package fs
 
 import (
 	"fmt"
-	iofs "io/fs"
+
+	"github.com/warden-dev/warden/internal/core"
 )
 
 // rootError is a root that does not open, in an operator's words. It
@@ -18,9 +19,5 @@ func (e *rootError) Unwrap() error { return e.err }
 
 // rootOpenError says why the root directory at path does not open.
 func rootOpenError(path string, err error) error {
-	cause := err.Error()
-	if pe, ok := err.(*iofs.PathError); ok {
-		cause = pe.Err.Error()
-	}
-	return &rootError{text: fmt.Sprintf("cannot open the root directory %s: %s", path, cause), err: err}
+	return &rootError{text: fmt.Sprintf("cannot open the root directory %s: %s", path, core.Cause(err)), err: err}
 }

@@ -35,6 +35,9 @@ var errNotExact = errors.New("the arguments' text and values disagree")
 // in want, as written. Keys are compared decoded ("\u0062ody" is body),
 // as the decoded values have them.
 func members(raw []byte, want ...string) (map[string]json.RawMessage, error) {
+	if len(want) == 0 {
+		return nil, nil // nothing to read as written: no second pass
+	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
 		return nil, errNotExact

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -222,12 +221,9 @@ func (c *Connector) prepareRequest(inv *core.Invocation) (*request, error) {
 	if a.Body != nil && !textBody {
 		want = append(want, "body")
 	}
-	var exact map[string]json.RawMessage
-	if want != nil {
-		var err error
-		if exact, err = members(inv.Args, want...); err != nil {
-			return nil, notExact(err)
-		}
+	exact, err := members(inv.Args, want...)
+	if err != nil {
+		return nil, notExact(err)
 	}
 	q := a.Query
 	if queryNumbers {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math"
 	"net/textproto"
@@ -256,11 +255,7 @@ type readError struct {
 func newReadError(file string, err error) *readError { return &readError{file: file, err: err} }
 
 func (e *readError) Error() string {
-	cause := e.err
-	if pe, ok := cause.(*fs.PathError); ok {
-		cause = pe.Err
-	}
-	return fmt.Sprintf("cannot read the OpenAPI document %s: %v", e.file, cause)
+	return fmt.Sprintf("cannot read the OpenAPI document %s: %s", e.file, core.Cause(e.err))
 }
 
 func (e *readError) Unwrap() error { return e.err }
@@ -910,12 +905,9 @@ func (c *Connector) prepareAPI(a *apiOperation, inv *core.Invocation) (*request,
 	if a.body && args[len(a.params)] != nil {
 		want = append(want, "body")
 	}
-	var exact map[string]json.RawMessage
-	if want != nil {
-		var err error
-		if exact, err = members(inv.Args, want...); err != nil {
-			return nil, notExact(err)
-		}
+	exact, err := members(inv.Args, want...)
+	if err != nil {
+		return nil, notExact(err)
 	}
 
 	values := make([][]pair, len(a.params))

@@ -48,7 +48,7 @@ func checkSQLiteFile(path string) error {
 	info, err := os.Lstat(path)
 	switch {
 	case err != nil:
-		return fail(checkCause(err))
+		return fail(core.Cause(err))
 	case info.Mode()&iofs.ModeSymlink != 0:
 		return fail("it is a symbolic link; name the file itself")
 	case info.IsDir():
@@ -58,7 +58,7 @@ func checkSQLiteFile(path string) error {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fail(checkCause(err))
+		return fail(core.Cause(err))
 	}
 	defer f.Close()
 	head := make([]byte, len(sqliteHeader))
@@ -67,21 +67,11 @@ func checkSQLiteFile(path string) error {
 	case n == 0 && (err == nil || errors.Is(err, io.EOF)):
 		return nil // an empty file is an empty database
 	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
-		return fail(checkCause(err))
+		return fail(core.Cause(err))
 	case !bytes.Equal(head[:n], sqliteHeader):
 		return fail("the file is not a SQLite database")
 	}
 	return nil
-}
-
-// checkCause is the cause of a failed file operation without the system
-// call and the path, which the message already names.
-func checkCause(err error) string {
-	var pe *iofs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 var _ core.Checker = (*Connector)(nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/ncruces/go-sqlite3"
+	"github.com/warden-dev/warden/internal/core"
 )
 
 // openError is a failure to open a database, in an operator's words: what
@@ -43,7 +44,7 @@ func sqliteCause(path string, err error) string {
 	var pe *fs.PathError
 	switch {
 	case errors.As(err, &pe):
-		return pe.Err.Error()
+		return core.Cause(err)
 	case errors.Is(err, sqlite3.NOTADB):
 		return "the file is not a SQLite database"
 	case errors.Is(err, sqlite3.CORRUPT):
