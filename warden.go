@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -56,8 +57,13 @@ func OpenDir(ctx context.Context, dir string) (*Warden, error) {
 	return open(ctx, p)
 }
 
+// open opens the engine. Its operator messages (a resource that cannot be
+// opened yet, and is retried; a database login that can do more than the
+// grants need) go to slog.Default, so an embedding program sees them;
+// settings: strict_resources: true makes a resource that cannot be opened
+// fail Open instead.
 func open(ctx context.Context, p *policy.Policy) (*Warden, error) {
-	e, err := engine.New(ctx, p, engine.Options{})
+	e, err := engine.New(ctx, p, engine.Options{Logger: slog.Default()})
 	if err != nil {
 		return nil, err
 	}
