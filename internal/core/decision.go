@@ -121,16 +121,17 @@ type Decision struct {
 // because only they know what a call will touch. The zero value allows
 // nothing extra and caps nothing. Options are values: methods return new
 // ones and never change their receiver.
+//
+// Its fields are unexported so that no holder (a connector given a call's
+// options) can change the compiled policy's grants through them.
 type GrantOptions struct {
-	// Flags are sorted and unique.
-	Flags []string
-	// Caps are positive.
-	Caps map[string]int64
+	flags []string         // sorted, unique
+	caps  map[string]int64 // positive
 }
 
 // Has reports whether the options hold flag.
 func (o GrantOptions) Has(flag string) bool {
-	for _, f := range o.Flags {
+	for _, f := range o.flags {
 		if f == flag {
 			return true
 		}
@@ -139,41 +140,41 @@ func (o GrantOptions) Has(flag string) bool {
 }
 
 // Cap returns the cap called name, or 0 when there is none.
-func (o GrantOptions) Cap(name string) int64 { return o.Caps[name] }
+func (o GrantOptions) Cap(name string) int64 { return o.caps[name] }
 
 // IsZero reports whether the options allow nothing extra and cap nothing.
-func (o GrantOptions) IsZero() bool { return len(o.Flags) == 0 && len(o.Caps) == 0 }
+func (o GrantOptions) IsZero() bool { return len(o.flags) == 0 && len(o.caps) == 0 }
 
 // WithFlag returns o with flag added.
 func (o GrantOptions) WithFlag(flag string) GrantOptions {
 	if o.Has(flag) {
 		return o
 	}
-	flags := append(append([]string(nil), o.Flags...), flag)
+	flags := append(append([]string(nil), o.flags...), flag)
 	sort.Strings(flags)
-	return GrantOptions{Flags: flags, Caps: o.Caps}
+	return GrantOptions{flags: flags, caps: o.caps}
 }
 
 // WithCap returns o with the cap called name set to v (positive).
 func (o GrantOptions) WithCap(name string, v int64) GrantOptions {
-	caps := make(map[string]int64, len(o.Caps)+1)
-	for k, c := range o.Caps {
+	caps := make(map[string]int64, len(o.caps)+1)
+	for k, c := range o.caps {
 		caps[k] = c
 	}
 	caps[name] = v
-	return GrantOptions{Flags: o.Flags, Caps: caps}
+	return GrantOptions{flags: o.flags, caps: caps}
 }
 
 // Union adds up the options of several grants that all match one target:
 // a flag any of them holds, and a cap only where every one of them caps
 // (the largest, since each grant alone would allow that much).
 func (o GrantOptions) Union(b GrantOptions) GrantOptions {
-	out := GrantOptions{Flags: o.Flags}
-	for _, f := range b.Flags {
+	out := GrantOptions{flags: o.flags}
+	for _, f := range b.flags {
 		out = out.WithFlag(f)
 	}
-	for k, c := range o.Caps {
-		if bc, ok := b.Caps[k]; ok {
+	for k, c := range o.caps {
+		if bc, ok := b.caps[k]; ok {
 			out = out.WithCap(k, max(c, bc))
 		}
 	}
@@ -184,19 +185,19 @@ func (o GrantOptions) Union(b GrantOptions) GrantOptions {
 // flags all of them hold, and each cap any of them sets (the smallest).
 func (o GrantOptions) Intersect(b GrantOptions) GrantOptions {
 	var out GrantOptions
-	for _, f := range o.Flags {
+	for _, f := range o.flags {
 		if b.Has(f) {
 			out = out.WithFlag(f)
 		}
 	}
-	for k, c := range o.Caps {
-		if bc, ok := b.Caps[k]; ok {
+	for k, c := range o.caps {
+		if bc, ok := b.caps[k]; ok {
 			c = min(c, bc)
 		}
 		out = out.WithCap(k, c)
 	}
-	for k, c := range b.Caps {
-		if _, ok := o.Caps[k]; !ok {
+	for k, c := range b.caps {
+		if _, ok := o.caps[k]; !ok {
 			out = out.WithCap(k, c)
 		}
 	}

@@ -85,7 +85,7 @@ func guardedSnapshot(tb testing.TB, tmp string) map[string]string {
 	})
 }
 
-var grantAll = core.GrantOptions{Flags: []string{fs.OptionHardlinks, fs.OptionRecursive}}
+var grantAll = core.GrantOptions{}.WithFlag(fs.OptionHardlinks).WithFlag(fs.OptionRecursive)
 
 func checkCorpusWriteEscape(t *testing.T, tmp, root, p string) {
 	before := guardedSnapshot(t, tmp)

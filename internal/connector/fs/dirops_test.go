@@ -255,9 +255,9 @@ func TestDelete(t *testing.T) {
 		{"file", []string{"f = F"}, map[string]any{"path": "f"}, core.GrantOptions{}, "f", []string{"f"}, 0, ""},
 		{"empty directory", []string{"d/"}, map[string]any{"path": "d"}, core.GrantOptions{}, "d", nil, 0, ""},
 		{"empty directory with a slash", []string{"d/"}, map[string]any{"path": "d/"}, core.GrantOptions{}, "d", nil, 0, ""},
-		{"non-empty directory", []string{"d/f"}, map[string]any{"path": "d"}, core.GrantOptions{Flags: []string{fs.OptionRecursive}}, "", nil, 0, core.ReasonNotEmpty},
+		{"non-empty directory", []string{"d/f"}, map[string]any{"path": "d"}, core.GrantOptions{}.WithFlag(fs.OptionRecursive), "", nil, 0, core.ReasonNotEmpty},
 		{"recursive without the grant", []string{"d/f"}, map[string]any{"path": "d", "recursive": true}, core.GrantOptions{}, "", nil, 0, core.ReasonNotGranted},
-		{"recursive", []string{"d/f = F", "d/e/g = G", "d/e/l => ../f", "d/empty/"}, map[string]any{"path": "d", "recursive": true}, core.GrantOptions{Flags: []string{fs.OptionRecursive}},
+		{"recursive", []string{"d/f = F", "d/e/g = G", "d/e/l => ../f", "d/empty/"}, map[string]any{"path": "d", "recursive": true}, core.GrantOptions{}.WithFlag(fs.OptionRecursive),
 			"d", []string{"g", "f"}, 5, ""},
 		{"through a link", []string{"f = F", "l => f"}, map[string]any{"path": "l"}, core.GrantOptions{}, "f", []string{"f"}, 0, ""},
 	}
@@ -332,7 +332,7 @@ func TestDelete_Refusals(t *testing.T) {
 		deny := core.ScopeFunc(func(p string) bool {
 			return policy.Visible(p) && p != "d/private" && !strings.HasPrefix(p, "d/private/")
 		})
-		got := doWith(t, c, "delete", args(t, map[string]any{"path": tt.path, "recursive": true}), with{scope: deny, options: core.GrantOptions{Flags: []string{fs.OptionRecursive}}})
+		got := doWith(t, c, "delete", args(t, map[string]any{"path": tt.path, "recursive": true}), with{scope: deny, options: core.GrantOptions{}.WithFlag(fs.OptionRecursive)})
 		if core.ReasonOf(got.Err) != tt.reason {
 			t.Errorf("delete(%q, recursive) = %v, want %s", tt.path, got, tt.reason)
 		}

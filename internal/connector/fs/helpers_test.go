@@ -272,7 +272,7 @@ func mustJSON(tb testing.TB, v any) []byte {
 // hardlinksIf returns the options of a grant that says hardlinks: allowed.
 func hardlinksIf(allowed bool) core.GrantOptions {
 	if allowed {
-		return core.GrantOptions{Flags: []string{fs.OptionHardlinks}}
+		return core.GrantOptions{}.WithFlag(fs.OptionHardlinks)
 	}
 	return core.GrantOptions{}
 }

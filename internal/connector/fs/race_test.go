@@ -375,7 +375,7 @@ func TestRace_WriteSymlinkSwap(t *testing.T) {
 							{"delete", map[string]any{"path": "d/sub-" + n, "recursive": true}},
 						}
 						for _, call := range calls {
-							got := doWith(t, c, call.op, args(t, call.args), with{scope: policy, options: core.GrantOptions{Flags: []string{fs.OptionRecursive}}})
+							got := doWith(t, c, call.op, args(t, call.args), with{scope: policy, options: core.GrantOptions{}.WithFlag(fs.OptionRecursive)})
 							if got.Err == nil {
 								ok.Add(1)
 							}

@@ -31,7 +31,7 @@ var undoCases = []struct {
 	{"move a directory", []string{"d/x = X", "d/e/y = Y"}, "move", map[string]any{"from": "d", "to": "e"}, core.GrantOptions{}},
 	{"delete a file", []string{"f.txt = F"}, "delete", map[string]any{"path": "f.txt"}, core.GrantOptions{}},
 	{"delete an empty directory", []string{"d/"}, "delete", map[string]any{"path": "d"}, core.GrantOptions{}},
-	{"delete a tree", []string{"d/x = X", "d/e/y = Y", "d/e/l => ../x", "d/empty/"}, "delete", map[string]any{"path": "d", "recursive": true}, core.GrantOptions{Flags: []string{fs.OptionRecursive}}},
+	{"delete a tree", []string{"d/x = X", "d/e/y = Y", "d/e/l => ../x", "d/empty/"}, "delete", map[string]any{"path": "d", "recursive": true}, core.GrantOptions{}.WithFlag(fs.OptionRecursive)},
 }
 
 // TestUndo runs each call, undoes it (the tree must be as before, modes

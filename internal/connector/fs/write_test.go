@@ -453,7 +453,7 @@ func TestWrite_Reserved(t *testing.T) {
 		{"move", map[string]any{"from": ".warden", "to": "w"}},
 	}
 	for _, call := range calls {
-		got := doWith(t, c, call.op, args(t, call.args), with{scope: allVisible, options: core.GrantOptions{Flags: []string{fs.OptionHardlinks, fs.OptionRecursive}}})
+		got := doWith(t, c, call.op, args(t, call.args), with{scope: allVisible, options: core.GrantOptions{}.WithFlag(fs.OptionHardlinks).WithFlag(fs.OptionRecursive)})
 		if got.Err == nil || (core.ReasonOf(got.Err) != core.ReasonReservedPath && !strings.Contains(core.MessageOf(got.Err), "root")) {
 			t.Errorf("%s %v = %v, want a refusal", call.op, call.args, got)
 		}
