@@ -55,11 +55,15 @@ func runPolicySensitive(e *env, args []string) int {
 func runPolicyCheck(e *env, args []string) int {
 	fs := newFlags(e, "policy check", "policy check [--offline] FILE", policyHelp)
 	offline := fs.Bool("offline", false, "check only what is on this machine: do not connect to database servers")
+	file := fs.String("policy", "", "the policy `file`, as the other commands take it (or give FILE)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return ExitUsage
 	}
-	if len(pos) != 1 {
+	if *file != "" && len(pos) == 0 {
+		pos = []string{*file}
+	}
+	if len(pos) != 1 || (*file != "" && pos[0] != *file) {
 		fs.Usage()
 		return ExitUsage
 	}
