@@ -102,7 +102,7 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 	chunk, text := textPrefix(buf, atEOF)
 	if text {
 		shown := c.secrets.Window(around, at, at+len(chunk))
-		res.Encoding, res.Content = "text", strings.ToValidUTF8(string(shown), "\uFFFD")
+		res.Encoding, res.Content = "text", validText(shown)
 		if len(chunk) < len(buf) {
 			atEOF = false
 		}
@@ -208,4 +208,15 @@ func (c *Connector) stat(op string, s *call) (*core.Result, error) {
 func strconvOctal(m iofs.FileMode) string {
 	const digits = "01234567"
 	return string([]byte{digits[m>>6&7], digits[m>>3&7], digits[m&7]})
+}
+
+// validText returns b as text, with each invalid UTF-8 sequence (a rune a
+// redaction cut) replaced by U+FFFD. Valid text, the common case, is
+// checked by utf8.Valid's fast scan instead of strings.ToValidUTF8's rune
+// by rune decoding.
+func validText(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
