@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 )
 
@@ -234,6 +235,16 @@ type Checkup struct {
 type CheckLine struct {
 	Text    string
 	Problem bool
+}
+
+// Line adds a finding.
+func (c *Checkup) Line(format string, args ...any) {
+	c.Lines = append(c.Lines, CheckLine{Text: fmt.Sprintf(format, args...)})
+}
+
+// Problem adds a finding that makes doctor exit non-zero.
+func (c *Checkup) Problem(format string, args ...any) {
+	c.Lines = append(c.Lines, CheckLine{Text: fmt.Sprintf(format, args...), Problem: true})
 }
 
 // Command is a kind's own CLI subcommand: "warden NAME VERB ...".

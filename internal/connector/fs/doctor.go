@@ -17,9 +17,6 @@ import (
 func doctor(_ context.Context, in core.DoctorInput) []core.Checkup {
 	roots := core.Checkup{Title: "os.Root", Summary: "every file call resolves beneath its resource's root; symlinks and .. cannot leave it"}
 	undo := core.Checkup{Title: "undo", Summary: "what the journal keeps of the files a call replaces or removes"}
-	say := func(c *core.Checkup, problem bool, format string, args ...any) {
-		c.Lines = append(c.Lines, core.CheckLine{Text: fmt.Sprintf(format, args...), Problem: problem})
-	}
 	for _, spec := range in.Specs {
 		root := config(spec).Root
 		r, err := os.OpenRoot(root)
@@ -28,25 +25,25 @@ func doctor(_ context.Context, in core.DoctorInput) []core.Checkup {
 			if u := errors.Unwrap(err); u != nil {
 				cause = u
 			}
-			say(&roots, true, "%s: cannot open the root directory %s: %v", spec.Name, root, cause)
+			roots.Problem("%s: cannot open the root directory %s: %v", spec.Name, root, cause)
 			continue
 		}
 		r.Close()
-		say(&roots, false, "%s: %s opens", spec.Name, root)
+		roots.Line("%s: %s opens", spec.Name, root)
 		for _, w := range reach(root, in.StateDir) {
-			say(&roots, false, "%s: warning: %s", spec.Name, w)
+			roots.Line("%s: warning: %s", spec.Name, w)
 		}
 		if !in.Writable(spec.Name) {
-			say(&undo, false, "%s: read-only, nothing to journal", spec.Name)
+			undo.Line("%s: read-only, nothing to journal", spec.Name)
 			continue
 		}
 		switch same, err := sandbox.SameFileSystem(root, in.StateDir); {
 		case err != nil:
-			say(&undo, false, "%s: whether it shares a file system with the state directory is unknown (%v)", spec.Name, err)
+			undo.Line("%s: whether it shares a file system with the state directory is unknown (%v)", spec.Name, err)
 		case same:
-			say(&undo, false, "%s: same file system as the state directory, so undo keeps hard links to replaced files over 64 KiB (smaller ones are copied into the journal)", spec.Name)
+			undo.Line("%s: same file system as the state directory, so undo keeps hard links to replaced files over 64 KiB (smaller ones are copied into the journal)", spec.Name)
 		default:
-			say(&undo, false, "%s: another file system than the state directory, so undo keeps copies", spec.Name)
+			undo.Line("%s: another file system than the state directory, so undo keeps copies", spec.Name)
 		}
 	}
 	return []core.Checkup{roots, undo}

@@ -23,17 +23,11 @@ func doctor(ctx context.Context, in core.DoctorInput) []core.Checkup {
 		Title:   "network",
 		Summary: "http requests stay under each base URL, and every connection is checked against the address it really goes to (public addresses only, unless allow_private covers one)",
 	}
-	line := func(format string, args ...any) {
-		ck.Lines = append(ck.Lines, core.CheckLine{Text: fmt.Sprintf(format, args...)})
-	}
-	problem := func(format string, args ...any) {
-		ck.Lines = append(ck.Lines, core.CheckLine{Text: fmt.Sprintf(format, args...), Problem: true})
-	}
 	for _, spec := range in.Specs {
 		s := config(spec)
 		c, err := New(spec, in.Host)
 		if err != nil {
-			problem("%s: %s", spec.Name, core.MessageOf(err))
+			ck.Problem("%s: %s", spec.Name, core.MessageOf(err))
 			continue
 		}
 		c.Close()
@@ -46,25 +40,25 @@ func doctor(ctx context.Context, in core.DoctorInput) []core.Checkup {
 			}
 			allowed += ", and " + strings.Join(list, ", ")
 		}
-		line("%s: %s (%s)", spec.Name, s.BaseURL, allowed)
+		ck.Line("%s: %s (%s)", spec.Name, s.BaseURL, allowed)
 		if s.Auth != nil {
-			line("%s: credential (%s) from %s, added by Warden and redacted from results", spec.Name, s.Auth.Scheme, s.Auth.Secret.Ref())
+			ck.Line("%s: credential (%s) from %s, added by Warden and redacted from results", spec.Name, s.Auth.Scheme, s.Auth.Secret.Ref())
 		}
 		if s.Proxy != "" {
-			line("%s: through the proxy %s, which resolves and connects: the address check applies to the proxy", spec.Name, redactURL(s.Proxy))
+			ck.Line("%s: through the proxy %s, which resolves and connects: the address check applies to the proxy", spec.Name, redactURL(s.Proxy))
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		addrs, err := net.DefaultResolver.LookupNetIP(rctx, "ip", u.Hostname())
 		cancel()
 		if err != nil {
-			line("%s: warning: %s does not resolve here (%v)", spec.Name, u.Hostname(), err)
+			ck.Line("%s: warning: %s does not resolve here (%v)", spec.Name, u.Hostname(), err)
 			continue
 		}
 		guard := netguard.New(s.AllowPrivate)
 		for _, a := range addrs {
 			if err := guard.Check(a.Unmap()); err != nil {
-				problem("%s: %s resolves to %s, which calls refuse: %s; list it in allow_private if the service is meant to be internal", spec.Name, u.Hostname(), a.Unmap(), strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": "))
+				ck.Problem("%s: %s resolves to %s, which calls refuse: %s; list it in allow_private if the service is meant to be internal", spec.Name, u.Hostname(), a.Unmap(), strings.TrimPrefix(err.Error(), netguard.ErrBlocked.Error()+": "))
 			}
 		}
 	}
