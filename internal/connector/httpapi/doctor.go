@@ -27,7 +27,7 @@ func doctor(ctx context.Context, in core.DoctorInput) []core.Checkup {
 		s := config(spec)
 		c, err := New(spec, in.Host)
 		if err != nil {
-			ck.Problem("%s: %s", spec.Name, core.MessageOf(err))
+			ck.Problem("%s: %v", spec.Name, err) // the operator's cause, not the model's sentence
 			continue
 		}
 		c.Close()

@@ -262,7 +262,8 @@ agents:
       - {resource: local, actions: [GET]}
 `, policy.WithLookupEnv(func(k string) (string, bool) { return "tok-0123456789", k == "TOK" }))
 	specs := p.Resources()
-	broken := &core.ResourceSpec{Name: "broken", Kind: "http", Config: &httpapi.Config{BaseURL: "https://api.example/", OpenAPI: filepath.Join(t.TempDir(), "missing.yaml")}}
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	broken := &core.ResourceSpec{Name: "broken", Kind: "http", Config: &httpapi.Config{BaseURL: "https://api.example/", OpenAPI: missing}}
 	got := httpapi.Kind.Doctor(context.Background(), core.DoctorInput{Specs: append(specs, broken)})
 	if len(got) != 1 || got[0].Title != "network" || got[0].Summary == "" {
 		t.Fatalf("Doctor = %+v, want one network block", got)
@@ -284,7 +285,8 @@ agents:
 		"proxied: https://api.example/ (public addresses only)",
 		"proxied: through the proxy http://10.9.9.9:3128, which resolves and connects: the address check applies to the proxy",
 		"local: http://localhost:8080/ (public addresses only)",
-		"PROBLEM: broken: ",
+		// The operator's cause, not the model's sentence.
+		"PROBLEM: broken: cannot read the OpenAPI document " + missing + ": no such file or directory",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("doctor lines lack %q:\n%s", want, text)
