@@ -13,3 +13,13 @@ type ResourceSpec struct {
 	// type-asserts it.
 	Config any
 }
+
+// ConfigOf returns spec's configuration as the kind's own type T, or a
+// zero T when spec holds none of that type (a spec of another kind, which
+// that kind's New refuses). It is never nil.
+func ConfigOf[T any](spec *ResourceSpec) *T {
+	if c, ok := spec.Config.(*T); ok && c != nil {
+		return c
+	}
+	return new(T)
+}

@@ -70,14 +70,8 @@ var Kind = &core.ResourceKind{
 
 func init() { connector.Register(Kind) }
 
-// config returns the configuration of a resource of this kind, or an
-// empty one (which New refuses) for a spec of another kind.
-func config(spec *core.ResourceSpec) *Config {
-	if c, ok := spec.Config.(*Config); ok && c != nil {
-		return c
-	}
-	return &Config{}
-}
+// config returns a resource's configuration; never nil.
+var config = core.ConfigOf[Config]
 
 // example is a directory with one file: what the contract suite runs the
 // kind through.

@@ -49,13 +49,8 @@ var Kind = &core.ResourceKind{
 
 func init() { connector.Register(Kind) }
 
-// config returns an http resource's configuration; never nil.
-func config(spec *core.ResourceSpec) *Config {
-	if c, ok := spec.Config.(*Config); ok && c != nil {
-		return c
-	}
-	return &Config{}
-}
+// config returns a resource's configuration; never nil.
+var config = core.ConfigOf[Config]
 
 // hostPaths are the files an http resource reads once the process has
 // confined itself: its CA bundle and its OpenAPI document. Connections
