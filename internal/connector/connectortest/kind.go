@@ -95,11 +95,8 @@ func exampleSpec(t *testing.T, k *core.ResourceKind) *core.ResourceSpec {
 // withResource adds "resource: example" to a grant written as a flow
 // mapping.
 func withResource(grant string) string {
-	if len(grant) < 2 || grant[0] != '{' {
-		return "{resource: example}"
-	}
-	if grant == "{}" {
-		return "{resource: example}"
+	if len(grant) < 3 || grant[0] != '{' {
+		return "{resource: example}" // no grant, or an empty one
 	}
 	return "{resource: example, " + grant[1:]
 }
