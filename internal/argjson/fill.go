@@ -51,10 +51,6 @@ func Decode(raw []byte, values map[string]any, dst any) error {
 	return fillStruct(v.Elem(), values, "")
 }
 
-// Fill fills dst from values without checking them first: for parts of
-// the arguments a connector decodes later (an OpenAPI operation's body).
-func Fill(dst any, values map[string]any) error { return Decode(nil, values, dst) }
-
 // fields maps a struct type's json tag names to field indexes.
 var fields sync.Map // reflect.Type → *structFields
 

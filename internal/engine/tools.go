@@ -18,7 +18,6 @@ import (
 type Tool struct {
 	Name        string // "<resource>_<operation>"
 	Resource    string
-	Kind        string
 	Op          core.Operation
 	Description string // what it does and the agent's scope
 	// ReadOnly reports whether every call this agent may make with the
@@ -55,7 +54,6 @@ func (e *Engine) buildTools(conns map[string]core.Connector) (tools map[string]m
 				t := &Tool{
 					Name:        spec.Name + "_" + op.Name,
 					Resource:    spec.Name,
-					Kind:        spec.Kind,
 					Op:          op,
 					ReadOnly:    op.ReadOnly || onlyReadOnly(op, actions),
 					InputSchema: op.InputSchema,
