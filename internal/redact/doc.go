@@ -47,8 +47,8 @@
 // a secret, or any piece of it, exactly as for text that is absent. A
 // value computed from a secret without its surroundings (a database's
 // substr) cannot be recognised from context; [Redactor.Pieces] removes
-// every run of at least [FragmentBytes] bytes of a secret, at the price
-// of removing such runs of ordinary text too.
+// every run of a secret long enough ([PieceBytes]) not to occur in
+// ordinary data by chance.
 //
 // A Redactor is immutable once built and safe for concurrent use. The nil
 // *Redactor is valid and redacts nothing.

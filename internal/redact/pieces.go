@@ -4,14 +4,69 @@ import (
 	"bytes"
 	"encoding/hex"
 	"io"
+	"math"
 	"slices"
 	"strings"
 )
 
-// FragmentBytes is the shortest piece of a secret that [Redactor.Pieces]
-// removes. Shorter pieces are too common in ordinary text to remove
-// without destroying it.
-const FragmentBytes = 4
+// PieceBits is how much of a secret a piece must be able to carry before
+// [Redactor.Pieces] removes it. Shorter pieces occur by chance in ordinary
+// data too often: the 4-digit runs of a random hex password turn up in a
+// few hundred prices, and a value such as 1151.92 would lose its digits.
+// At 40 bits a piece matches a given position of random data with odds
+// below one in 10^10.
+const PieceBits = 40
+
+// PieceBytes returns the shortest piece of secret that [Redactor.Pieces]
+// removes: enough bytes to carry [PieceBits] drawn from the secret's
+// alphabet (10 hex digits, 8 bytes of lower-case letters and digits, 7 of
+// mixed case, 13 digits).
+func PieceBytes(secret string) int {
+	bits := math.Log2(float64(alphabet(secret)))
+	return max(int(math.Ceil(PieceBits/bits)), 4)
+}
+
+// alphabet estimates how many symbols the secret's characters were drawn
+// from, by the classes of characters it uses.
+func alphabet(s string) int {
+	var digit, lower, upper, hexLower, hexUpper, other, high bool
+	hexLower, hexUpper = true, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c >= 'a' && c <= 'z':
+			lower = true
+			hexUpper = false
+			hexLower = hexLower && c <= 'f'
+		case c >= 'A' && c <= 'Z':
+			upper = true
+			hexLower = false
+			hexUpper = hexUpper && c <= 'F'
+		case c >= 0x80:
+			high = true
+		default:
+			other = true
+		}
+	}
+	switch {
+	case !lower && !upper && !other && !high:
+		return 10
+	case !other && !high && (hexLower || hexUpper):
+		return 16
+	}
+	n := 0
+	for _, class := range []struct {
+		used bool
+		size int
+	}{{digit, 10}, {lower, 26}, {upper, 26}, {other, 33}, {high, 128}} {
+		if class.used {
+			n += class.size
+		}
+	}
+	return n
+}
 
 // Margin returns how many bytes on each side of a window must be seen to
 // tell whether a byte of the window belongs to a secret: one less than the
@@ -55,11 +110,13 @@ func (r *Redactor) spans(b []byte) []span {
 }
 
 // Pieces is like [Redactor.String], and also removes every run of at least
-// [FragmentBytes] bytes that is a piece of a value (or of its hex form, at
+// [PieceBytes] bytes that is a piece of a value (or of its hex form, at
 // twice the length). It is for text computed from a secret without its
-// surroundings, such as a database's substr(secret, 5, 4): such a piece
-// cannot be recognised from context. The price is false positives: any
-// four bytes of ordinary text that happen to occur in a secret go too.
+// surroundings, such as a database's substr(secret, 5, 10): such a piece
+// cannot be recognised from context. Shorter pieces are left, because
+// removing them would remove ordinary data that happens to share a few
+// bytes with a secret; copying a secret out in pieces that short, like
+// computing with it, is stopped only by not granting it.
 func (r *Redactor) Pieces(s string) string {
 	if r == nil || len(r.patterns) == 0 {
 		return s
@@ -93,31 +150,41 @@ type gramSet struct {
 	set map[string]struct{}
 }
 
-// fragments returns the pieces [Redactor.Pieces] removes: FragmentBytes
-// of each value, and twice that of its hex forms. Values no longer than a
-// piece are left to the whole-value patterns.
+// fragments returns the pieces [Redactor.Pieces] removes: [PieceBytes] of
+// each value, and twice that of its hex forms, grouped by length. Values
+// no longer than a piece are left to the whole-value patterns.
 func fragments(values []string) []gramSet {
-	raw := gramSet{n: FragmentBytes, set: map[string]struct{}{}}
-	hx := gramSet{n: 2 * FragmentBytes, set: map[string]struct{}{}}
+	byLen := map[int]gramSet{}
+	add := func(n int, piece string) {
+		g, ok := byLen[n]
+		if !ok {
+			g = gramSet{n: n, set: map[string]struct{}{}}
+			byLen[n] = g
+		}
+		g.set[piece] = struct{}{}
+	}
 	for _, v := range values {
-		if len(v) <= FragmentBytes {
+		n := PieceBytes(v)
+		if len(v) <= n {
 			continue
 		}
-		for i := 0; i+raw.n <= len(v); i++ {
-			raw.set[v[i:i+raw.n]] = struct{}{}
+		for i := 0; i+n <= len(v); i++ {
+			add(n, v[i:i+n])
 		}
 		h := hex.EncodeToString([]byte(v))
 		for _, f := range []string{h, strings.ToUpper(h)} {
 			// Whole bytes only: hex(substr(v, i, n)) starts on a byte.
-			for i := 0; i+hx.n <= len(f); i += 2 {
-				hx.set[f[i:i+hx.n]] = struct{}{}
+			for i := 0; i+2*n <= len(f); i += 2 {
+				add(2*n, f[i:i+2*n])
 			}
 		}
 	}
-	if len(raw.set) == 0 {
-		return nil
+	var grams []gramSet
+	for _, g := range byLen {
+		grams = append(grams, g)
 	}
-	return []gramSet{raw, hx}
+	slices.SortFunc(grams, func(a, b gramSet) int { return a.n - b.n })
+	return grams
 }
 
 // merge sorts spans and joins those that overlap or touch.

@@ -3,7 +3,9 @@ package redact
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -29,7 +31,7 @@ func TestRedactor_Window_everyCut(t *testing.T) {
 				t.Fatalf("width %d offset %d: window %q shows part of the secret", width, off, w)
 			}
 		}
-		if bytes.Contains(got, []byte(key[:FragmentBytes])) || bytes.Contains(got, []byte(hex.EncodeToString([]byte(key))[:8])) {
+		if bytes.Contains(got, []byte(key[:4])) || bytes.Contains(got, []byte(hex.EncodeToString([]byte(key))[:8])) {
 			t.Fatalf("width %d: the windows put together show part of the secret: %q", width, got)
 		}
 		if !bytes.HasPrefix(got, []byte("token=")) || !bytes.HasSuffix(got, []byte(" end")) {
@@ -84,7 +86,7 @@ func TestRedactor_MaskReader(t *testing.T) {
 			if bytes.Count(out, []byte("\n")) != strings.Count(in, "\n") {
 				t.Errorf("line feeds changed")
 			}
-			for _, frag := range []string{key[:FragmentBytes], "line", "secret", "ab"} {
+			for _, frag := range []string{key[:4], "line", "secret", "ab"} {
 				if bytes.Contains(out, []byte(frag)) {
 					t.Errorf("output holds %q", frag)
 				}
@@ -105,13 +107,14 @@ func TestRedactor_MaskReader_noSecret(t *testing.T) {
 
 func TestRedactor_Pieces(t *testing.T) {
 	r := New(key)
+	n := PieceBytes(key) // 7: lower case, digits and '-'
 	h := strings.ToUpper(hex.EncodeToString([]byte(key)))
 	tests := []struct{ in, want string }{
-		{key[4:8], Marker},
-		{"x" + key[9:15] + "y", "x" + Marker + "y"},
-		{h[8:16], Marker},
+		{key[4 : 4+n], Marker},
+		{"x" + key[9:9+n+2] + "y", "x" + Marker + "y"},
+		{h[8 : 8+2*n], Marker},
 		{key, Marker},
-		{key[:3], key[:3]}, // too short to tell from ordinary text
+		{key[:n-1], key[:n-1]}, // too short to tell from ordinary data
 		{"plain words 2024", "plain words 2024"},
 	}
 	for _, tt := range tests {
@@ -119,15 +122,54 @@ func TestRedactor_Pieces(t *testing.T) {
 			t.Errorf("Pieces(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	// Every 4-byte piece, at every offset, is removed.
-	for i := 0; i+FragmentBytes <= len(key); i++ {
-		if got := r.Pieces(key[i : i+FragmentBytes]); got != Marker {
-			t.Errorf("Pieces(key[%d:%d]) = %q", i, i+FragmentBytes, got)
+	// Every piece of PieceBytes, at every offset, is removed.
+	for i := 0; i+n <= len(key); i++ {
+		if got := r.Pieces(key[i : i+n]); got != Marker {
+			t.Errorf("Pieces(key[%d:%d]) = %q", i, i+n, got)
 		}
 	}
 	var nilR *Redactor
 	if got := nilR.Pieces("abcd"); got != "abcd" {
 		t.Errorf("nil Pieces = %q", got)
+	}
+}
+
+// TestRedactor_Pieces_ordinaryData is the false positive that made pieces
+// depend on the secret's alphabet: a random hex password shares 4-digit
+// runs with any table of prices. Every price from 0.00 to 99999.99 keeps
+// its digits against a hex password whose digit runs are long.
+func TestRedactor_Pieces_ordinaryData(t *testing.T) {
+	const password = "1151920734a8e2f06b9c4d17"
+	r := New(password)
+	for cents := 0; cents < 10000000; cents += 7 {
+		price := strconv.Itoa(cents/100) + "." + fmt.Sprintf("%02d", cents%100)
+		if got := r.Pieces(price); got != price {
+			t.Fatalf("Pieces(%q) = %q: ordinary data lost", price, got)
+		}
+	}
+	// A piece that could carry 40 bits of it still goes.
+	if got := r.Pieces("v=" + password[:10]); got != "v="+Marker {
+		t.Errorf("Pieces(10 hex of the password) = %q", got)
+	}
+}
+
+func TestPieceBytes(t *testing.T) {
+	for _, tt := range []struct {
+		secret string
+		want   int
+	}{
+		{"4f9a0c1b7e2d8a6f", 10},        // hex
+		{"4F9A0C1B7E2D8A6F", 10},        // upper-case hex
+		{"20240117", 13},                // digits
+		{"wq8t3r9vzn2m6b4c1x7h5j0k", 8}, // lower case and digits
+		{"Wq8T3r9VZn2M6b4C1x7H5j0K", 7}, // mixed case and digits
+		{"sk-live-4f9a0c1b7e2d8a6f", 7}, // lower case, digits, punctuation
+		{"pässwörd-Ünïcode-42", 6},      // bytes beyond ASCII
+		{"zzzz", 9},                     // lower case only
+	} {
+		if got := PieceBytes(tt.secret); got != tt.want {
+			t.Errorf("PieceBytes(%q) = %d, want %d", tt.secret, got, tt.want)
+		}
 	}
 }
 

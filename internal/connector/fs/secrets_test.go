@@ -81,9 +81,10 @@ func TestRead_SecretInPieces(t *testing.T) {
 				t.Fatalf("read offset %d length %d = %q, want %q", off, width, v.Content, want)
 			}
 		}
-		for i := 0; i+redact.FragmentBytes <= len(apiKey); i++ {
-			if strings.Contains(joined.String(), apiKey[i:i+redact.FragmentBytes]) {
-				t.Fatalf("width %d: the reads together show %q", width, apiKey[i:i+redact.FragmentBytes])
+		// Windows are redacted in context, so not even 4 bytes show.
+		for i := 0; i+4 <= len(apiKey); i++ {
+			if strings.Contains(joined.String(), apiKey[i:i+4]) {
+				t.Fatalf("width %d: the reads together show %q", width, apiKey[i:i+4])
 			}
 		}
 	}

@@ -12,9 +12,10 @@ import (
 // A query computes its values, so a piece of a secret stored in a table
 // (substr(api_key, 5, 4)) reaches the result without the bytes around it
 // that would identify it. Every value of a result therefore loses any run
-// of at least redact.FragmentBytes bytes that is a piece of one of the
-// policy's secrets (see [redact.Redactor.Pieces]). This stops copying a
-// secret out in pieces; it cannot stop a query from computing with it
+// of at least redact.PieceBytes bytes (about 40 bits' worth) that is a
+// piece of one of the policy's secrets (see [redact.Redactor.Pieces]).
+// This stops copying a secret out in long pieces without damaging ordinary
+// values; it cannot stop shorter pieces or a query computing with it
 // (comparisons, lengths, character codes), which only not granting the
 // column can.
 

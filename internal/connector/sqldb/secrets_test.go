@@ -48,8 +48,8 @@ func runQuery(t *testing.T, c *Connector, sql string) string {
 }
 
 // TestQuery_SecretInPieces reads a secret stored in a table in pieces of
-// four bytes (and their hex forms, and through an error message): no
-// answer shows a piece, so the answers together never hold the secret.
+// redact.PieceBytes (and their hex forms, and through an error message):
+// no answer shows a piece, so the answers together never hold the secret.
 func TestQuery_SecretInPieces(t *testing.T) {
 	conns := map[string]*Connector{}
 	p := sqltest.SQLiteFile(t, keyFixture)
@@ -72,9 +72,10 @@ func TestQuery_SecretInPieces(t *testing.T) {
 			case "postgres":
 				hexOf = "encode(CAST(%s AS bytea), 'hex')"
 			}
+			n := redact.PieceBytes(leakedKey)
 			var all strings.Builder
-			for i := 1; i+3 <= len(leakedKey); i += 4 {
-				piece := "substr(k, " + itoa(i) + ", 4)"
+			for i := 1; i+n-1 <= len(leakedKey); i += n {
+				piece := "substr(k, " + itoa(i) + ", " + itoa(n) + ")"
 				for _, q := range []string{
 					"SELECT " + piece + " FROM " + table,
 					"SELECT " + strings.Replace(hexOf, "%s", piece, 1) + " FROM " + table,
@@ -91,13 +92,13 @@ func TestQuery_SecretInPieces(t *testing.T) {
 				}
 			}
 			whole := all.String()
-			for i := 0; i+redact.FragmentBytes <= len(leakedKey); i++ {
-				if p := leakedKey[i : i+redact.FragmentBytes]; strings.Contains(whole, p) || strings.Contains(strings.ToLower(whole), hex.EncodeToString([]byte(p))) {
+			for i := 0; i+n <= len(leakedKey); i++ {
+				if p := leakedKey[i : i+n]; strings.Contains(whole, p) || strings.Contains(strings.ToLower(whole), hex.EncodeToString([]byte(p))) {
 					t.Fatalf("the answers together show the piece %q: %s", p, whole)
 				}
 			}
 			// A DSN's pieces are not secret, its password's are.
-			if got := runQuery(t, c, "SELECT 'postgres' AS v, 'cret-9' AS w FROM "+table); !strings.Contains(got, `"postgres"`) || strings.Contains(got, "cret") {
+			if got := runQuery(t, c, "SELECT 'postgres' AS v, 'secret-9' AS w FROM "+table); !strings.Contains(got, `"postgres"`) || strings.Contains(got, "cret") {
 				t.Errorf("DSN pieces: %s", got)
 			}
 			if driver == "postgres" {
