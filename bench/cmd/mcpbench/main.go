@@ -9,14 +9,17 @@
 //
 //   - start-up: process start → handshake done, and → first tools/list
 //     result; the median of -starts fresh processes;
-//   - idle memory: VmRSS after connecting and -idle of quiet, and VmRSS and
-//     VmHWM after the benchmark;
-//   - five rows, each a batch of sequential tools/call requests with every
+//   - idle memory: anonymous RSS (RssAnon) and all of it (VmRSS) after
+//     connecting and -idle of quiet, the same after the benchmark, and the
+//     peak VmHWM;
+//   - nine rows, each a batch of sequential tools/call requests with every
 //     result checked: read a 4 KiB file, list a 1,000-entry directory,
 //     search 1,000 files by a name glob (100 match), overwrite a 4 KiB
-//     file, make one replacement in a 4 KiB text file. Per batch: calls a
-//     second (n / Σ latency), p50 and p99 latency, and the server's CPU
-//     time per call.
+//     file, make one replacement in a 4 KiB text file; and the large
+//     results: read a 64 KiB and a 1 MiB file, list a 10,000-entry
+//     directory, search 10,000 files by a glob that matches all of them.
+//     Per batch: calls a second (n / Σ latency), p50 and p99 latency, and
+//     the server's CPU time per call.
 //
 // The rows are timed through the official Go SDK client, or with -client
 // raw through a minimal JSON-RPC client that leaves decoding out of the
@@ -86,14 +89,18 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.n[rowSearch], "n-search", 200, "calls per batch of search-1000")
 	fs.IntVar(&c.n[rowWrite], "n-write", 200, "calls per batch of write-4KiB")
 	fs.IntVar(&c.n[rowEdit], "n-edit", 200, "calls per batch of edit-4KiB")
+	fs.IntVar(&c.n[rowRead64K], "n-read64k", 200, "calls per batch of read-64KiB")
+	fs.IntVar(&c.n[rowRead1M], "n-read1m", 50, "calls per batch of read-1MiB")
+	fs.IntVar(&c.n[rowList10K], "n-list10k", 20, "calls per batch of list-10000")
+	fs.IntVar(&c.n[rowSearch10K], "n-search10k", 20, "calls per batch of search-10000")
 	fs.DurationVar(&c.timeCap, "time-cap", 10*time.Second, "stop a batch after this long even if it has not made n calls")
 	fs.IntVar(&c.warmup, "warmup", 200, "warm-up calls per row and server before measuring")
 	fs.DurationVar(&c.warmupCap, "warmup-cap", 3*time.Second, "longest warm-up per row and server")
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds of every row on every server; the table gives the median")
-	fs.IntVar(&c.slice, "slice", 20, "calls a server makes before the next server's turn within a round's batch")
+	fs.IntVar(&c.slice, "slice", 20, "calls a server makes before the next server's turn within a round's batch (at most a tenth of the batch)")
 	fs.IntVar(&c.starts, "starts", 10, "fresh processes per server for the start-up time")
 	fs.DurationVar(&c.idle, "idle", time.Second, "quiet time before idle memory is read")
-	fs.StringVar(&c.rows, "rows", "read,list,search,write,edit", "rows to run, comma-separated (read, list, search, write, edit; or the full names such as write-4KiB)")
+	fs.StringVar(&c.rows, "rows", strings.Join(shortNames(allRows()), ","), "rows to run, comma-separated, by short name or by full name such as write-4KiB or read-1MiB")
 	fs.StringVar(&c.client, "client", "sdk", "client for the rows: sdk (the official Go SDK client) or raw (writes each request line and times until its response line, decoding nothing in the timed part)")
 	fs.StringVar(&c.protocol, "protocol", "", "MCP protocol version the client asks for (default: the SDK's latest)")
 	fs.StringVar(&c.refList, "ref-list", "", "reference tool for the list row (default list_directory_with_sizes)")
@@ -262,7 +269,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for round := range cfg.rounds {
 		for k, r := range rows {
 			progress("round %d/%d: %s", round+1, cfg.rounds, r)
-			bs, err := runRound(ctx, sessions, r, cfg.n[r], cfg.slice, cfg.timeCap, round+k)
+			bs, err := runRound(ctx, sessions, r, cfg.n[r], cfg.sliceOf(r), cfg.timeCap, round+k)
 			if err != nil {
 				return err
 			}
@@ -299,7 +306,7 @@ func parseRows(s string) ([]row, error) {
 		name = strings.TrimSpace(name)
 		i := slices.IndexFunc(allRows(), func(r row) bool { return name == r.short() || name == r.String() })
 		if i < 0 {
-			return nil, fmt.Errorf("-rows: unknown row %q (want read, list, search, write or edit)", name)
+			return nil, fmt.Errorf("-rows: unknown row %q (want one of %s)", name, strings.Join(shortNames(allRows()), ", "))
 		}
 		rows = append(rows, row(i))
 	}
@@ -312,6 +319,22 @@ func allRows() []row {
 		rows[i] = row(i)
 	}
 	return rows
+}
+
+func shortNames(rows []row) []string {
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.short())
+	}
+	return names
+}
+
+// sliceOf is the turn length for row r: -slice calls, but at most a tenth
+// of the batch, so that the servers take at least ten turns even on the
+// large-result rows' short batches. The first five rows' batches are of
+// 200 calls or more, so their turns stay at 20 calls by default.
+func (c *config) sliceOf(r row) int {
+	return min(c.slice, max(1, c.n[r]/10))
 }
 
 // rotation returns 0..n-1 rotated left by k, so that each server takes

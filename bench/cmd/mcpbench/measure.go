@@ -232,13 +232,14 @@ func median[T int64 | float64 | time.Duration](xs []T) T {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// memory is a process's resident set in bytes, now and at its peak.
-type memory struct{ rss, hwm int64 }
+// memory is a process's resident set in bytes: its anonymous part now,
+// all of it now, and all of it at its peak (see procstat.Memory).
+type memory struct{ anon, rss, hwm int64 }
 
-// readMemory reads VmRSS and VmHWM from /proc/PID/status.
+// readMemory reads RssAnon, VmRSS and VmHWM from /proc/PID/status.
 func readMemory(pid int) (memory, error) {
 	m, err := procstat.ReadMemory(pid)
-	return memory{rss: m.RSS, hwm: m.HWM}, err
+	return memory{anon: m.Anon, rss: m.RSS, hwm: m.HWM}, err
 }
 
 // version runs a command and returns its first line of output, or "?".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,16 +22,23 @@ const (
 	rowSearch
 	rowWrite
 	rowEdit
+	// The large-result rows, after the first five so that those keep their
+	// numbers, names and places in the report.
+	rowRead64K
+	rowRead1M
+	rowList10K
+	rowSearch10K
 	numRows
 )
 
 func (r row) String() string {
-	return [...]string{"read-4KiB", "list-1000", "search-1000", "write-4KiB", "edit-4KiB"}[r]
+	return [...]string{"read-4KiB", "list-1000", "search-1000", "write-4KiB", "edit-4KiB",
+		"read-64KiB", "read-1MiB", "list-10000", "search-10000"}[r]
 }
 
 // short is the row's name for -rows.
 func (r row) short() string {
-	return [...]string{"read", "list", "search", "write", "edit"}[r]
+	return [...]string{"read", "list", "search", "write", "edit", "read64k", "read1m", "list10k", "search10k"}[r]
 }
 
 // A call is one tool call of a row for one server, with the check that it
@@ -94,7 +102,7 @@ func wardenServer(bin string, fx *fixture, env []string) *server {
 			return goCalls(fx, nameWarden, goTools{
 				read: "files_read", list: "files_list", search: "files_search",
 				write: "files_write", edit: "files_edit",
-				listExtra:  map[string]any{"limit": listEntries},
+				paged:      true,
 				writeExtra: map[string]any{"mode": "overwrite"},
 			})
 		},
@@ -117,58 +125,71 @@ func floorServer(bin string, fx *fixture) *server {
 }
 
 // goTools names the tools of Warden or the floor, whose arguments and
-// results have the same shape, and the extra arguments one of them needs.
+// results have the same shape, and the extra arguments Warden needs.
 type goTools struct {
 	read, list, search, write, edit string
-	listExtra, writeExtra           map[string]any
+	// paged: the list tool returns pages of at most "limit" entries, so
+	// each list call asks for the whole directory, and the search tool
+	// stops at "max_results", so the search-10000 call asks for all of its
+	// matches. (The search-1000 row's 100 matches are within the default.)
+	paged      bool
+	writeExtra map[string]any
 }
 
 // goCalls plans the calls for Warden or the floor; name picks the server's
 // own files for the write and edit rows.
 func goCalls(fx *fixture, name string, t goTools) [numRows]call {
 	var c [numRows]call
-	c[rowRead] = call{t.read, fixed(map[string]any{"path": fx.readPath}), func(_ int, r *mcp.CallToolResult) error {
-		var v struct {
-			Encoding, Content string
-			Truncated         bool
-		}
-		if err := decodeText(r, &v); err != nil {
-			return err
-		}
-		if v.Encoding != "text" || v.Content != fx.readContent || v.Truncated {
-			return fmt.Errorf("read returned %d bytes (%s, truncated %v), want the %d-byte file", len(v.Content), v.Encoding, v.Truncated, readSize)
-		}
-		return nil
-	}}
-	c[rowList] = call{t.list, fixed(with(map[string]any{"path": fx.listPath}, t.listExtra)), func(_ int, r *mcp.CallToolResult) error {
-		var v struct {
-			Entries []struct {
-				Path, Type, Modified string
+	for r, f := range fx.reads {
+		c[r] = call{t.read, fixed(map[string]any{"path": f.path}), func(_ int, res *mcp.CallToolResult) error {
+			got, err := readText(res)
+			if err != nil {
+				return err
 			}
-			Truncated  bool
-			NextCursor string `json:"next_cursor"`
+			return checkContent(got, f)
+		}}
+	}
+	for r, l := range fx.lists {
+		args := map[string]any{"path": l.path}
+		if t.paged {
+			args["limit"] = l.entries
 		}
-		if err := decodeText(r, &v); err != nil {
-			return err
+		c[r] = call{t.list, fixed(args), func(_ int, res *mcp.CallToolResult) error {
+			var v struct {
+				Entries []struct {
+					Path, Type, Modified string
+				}
+				Truncated  bool
+				NextCursor string `json:"next_cursor"`
+			}
+			if err := decodeText(res, &v); err != nil {
+				return err
+			}
+			if len(v.Entries) != l.entries || v.Truncated || v.NextCursor != "" || v.Entries[0].Modified == "" {
+				return fmt.Errorf("list returned %d entries (truncated %v), want all %d", len(v.Entries), v.Truncated, l.entries)
+			}
+			return nil
+		}}
+	}
+	for r, st := range fx.searches {
+		args := map[string]any{"path": st.path, "name": st.glob}
+		if t.paged && r == rowSearch10K {
+			args["max_results"] = st.matches
 		}
-		if len(v.Entries) != listEntries || v.Truncated || v.NextCursor != "" || v.Entries[0].Modified == "" {
-			return fmt.Errorf("list returned %d entries (truncated %v), want all %d", len(v.Entries), v.Truncated, listEntries)
-		}
-		return nil
-	}}
-	c[rowSearch] = call{t.search, fixed(map[string]any{"path": fx.searchPath, "name": fx.searchGlob}), func(_ int, r *mcp.CallToolResult) error {
-		var v struct {
-			Matches   []struct{ Path string }
-			Truncated bool
-		}
-		if err := decodeText(r, &v); err != nil {
-			return err
-		}
-		if len(v.Matches) != fx.wantMatches || v.Truncated {
-			return fmt.Errorf("search returned %d matches (truncated %v), want %d", len(v.Matches), v.Truncated, fx.wantMatches)
-		}
-		return nil
-	}}
+		c[r] = call{t.search, fixed(args), func(_ int, res *mcp.CallToolResult) error {
+			var v struct {
+				Matches   []struct{ Path string }
+				Truncated bool
+			}
+			if err := decodeText(res, &v); err != nil {
+				return err
+			}
+			if len(v.Matches) != st.matches || v.Truncated {
+				return fmt.Errorf("search returned %d matches (truncated %v), want %d", len(v.Matches), v.Truncated, st.matches)
+			}
+			return nil
+		}}
+	}
 	writePath, editPath := fx.writePath(name), fx.editPath(name)
 	c[rowWrite] = call{t.write,
 		func(i int) map[string]any {
@@ -229,38 +250,42 @@ func referenceServer(node, script string, fx *fixture, listTool string) *server 
 			search := firstTool(tools, "search_files")
 			write := firstTool(tools, "write_file")
 			edit := firstTool(tools, "edit_file")
-			c[rowRead] = call{read, fixed(map[string]any{"path": fx.abs(fx.readPath)}), func(_ int, r *mcp.CallToolResult) error {
-				t, err := text(r)
-				if err != nil {
-					return err
-				}
-				if t != fx.readContent {
-					return fmt.Errorf("%s returned %d bytes, want the %d-byte file", read, len(t), readSize)
-				}
-				return nil
-			}}
-			c[rowList] = call{list, fixed(map[string]any{"path": fx.abs(fx.listPath)}), func(_ int, r *mcp.CallToolResult) error {
-				t, err := text(r)
-				if err != nil {
-					return err
-				}
-				if n := countLines(t, func(l string) bool { return strings.HasPrefix(l, "[FILE] ") }); n != listEntries {
-					return fmt.Errorf("%s returned %d files, want %d", list, n, listEntries)
-				}
-				return nil
-			}}
+			for r, f := range fx.reads {
+				c[r] = call{read, fixed(map[string]any{"path": fx.abs(f.path)}), func(_ int, res *mcp.CallToolResult) error {
+					got, err := text(res)
+					if err != nil {
+						return err
+					}
+					return checkContent(got, f)
+				}}
+			}
+			for r, l := range fx.lists {
+				c[r] = call{list, fixed(map[string]any{"path": fx.abs(l.path)}), func(_ int, res *mcp.CallToolResult) error {
+					t, err := text(res)
+					if err != nil {
+						return err
+					}
+					if n := countLines(t, func(l string) bool { return strings.HasPrefix(l, "[FILE] ") }); n != l.entries {
+						return fmt.Errorf("%s returned %d files, want %d", list, n, l.entries)
+					}
+					return nil
+				}}
+			}
 			// The reference matches the glob against the path relative to
 			// the search directory, so it needs "**/" to look below it.
-			c[rowSearch] = call{search, fixed(map[string]any{"path": fx.abs(fx.searchPath), "pattern": "**/" + fx.searchGlob}), func(_ int, r *mcp.CallToolResult) error {
-				t, err := text(r)
-				if err != nil {
-					return err
-				}
-				if n := countLines(t, func(l string) bool { return strings.HasSuffix(l, ".md") }); n != fx.wantMatches {
-					return fmt.Errorf("%s returned %d matches, want %d", search, n, fx.wantMatches)
-				}
-				return nil
-			}}
+			for r, st := range fx.searches {
+				ext := strings.TrimPrefix(st.glob, "*")
+				c[r] = call{search, fixed(map[string]any{"path": fx.abs(st.path), "pattern": "**/" + st.glob}), func(_ int, res *mcp.CallToolResult) error {
+					t, err := text(res)
+					if err != nil {
+						return err
+					}
+					if n := countLines(t, func(l string) bool { return strings.HasSuffix(l, ext) }); n != st.matches {
+						return fmt.Errorf("%s returned %d matches, want %d", search, n, st.matches)
+					}
+					return nil
+				}}
+			}
 			writePath, editPath := fx.writePath(nameReference), fx.editPath(nameReference)
 			c[rowWrite] = call{write,
 				func(i int) map[string]any {
@@ -337,6 +362,44 @@ func text(r *mcp.CallToolResult) (string, error) {
 		return "", fmt.Errorf("tool error: %s", tc.Text)
 	}
 	return tc.Text, nil
+}
+
+// readText returns the file content of a read result of Warden or the
+// floor. It takes both shapes Warden has had: a JSON text block
+// {"path", "content", "encoding", "truncated", …}, and the file's text as
+// the first block with the metadata as JSON in a second one.
+func readText(r *mcp.CallToolResult) (string, error) {
+	t, err := text(r)
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		Content   *string
+		Encoding  string
+		Truncated bool
+	}
+	if json.Unmarshal([]byte(t), &v) == nil && v.Content != nil {
+		if v.Encoding != "text" || v.Truncated {
+			return "", fmt.Errorf("read returned %d bytes as %s, truncated %v; want the whole file as text", len(*v.Content), v.Encoding, v.Truncated)
+		}
+		return *v.Content, nil
+	}
+	if len(r.Content) > 1 {
+		if meta, ok := r.Content[1].(*mcp.TextContent); ok && json.Unmarshal([]byte(meta.Text), &v) == nil && v.Truncated {
+			return "", fmt.Errorf("read returned %d bytes marked truncated; want the whole file", len(t))
+		}
+	}
+	return t, nil
+}
+
+// checkContent reports a read that did not return exactly the file f,
+// with the length and SHA-256 of both.
+func checkContent(got string, f readFile) error {
+	if got == f.content {
+		return nil
+	}
+	return fmt.Errorf("read of %s returned %d bytes (sha256 %.12x), want the whole %d-byte file (sha256 %.12x)",
+		f.path, len(got), sha256.Sum256([]byte(got)), len(f.content), sha256.Sum256([]byte(f.content)))
 }
 
 // decodeText decodes the JSON text block of a successful result into v.

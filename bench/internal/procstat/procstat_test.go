@@ -7,16 +7,20 @@ import (
 )
 
 func TestParseStatus(t *testing.T) {
-	in := "Name:\twarden\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40960 kB\nThreads:\t7\n"
+	in := "Name:\twarden\nVmPeak:\t  900000 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40960 kB\n" +
+		"RssAnon:\t    6144 kB\nRssFile:\t   34816 kB\nRssShmem:\t       0 kB\nThreads:\t7\n"
 	m, err := parseStatus(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RSS != 40960<<10 || m.HWM != 51234<<10 {
-		t.Errorf("parseStatus = %+v, want RSS %d, HWM %d", m, 40960<<10, 51234<<10)
+	want := Memory{RSS: 40960 << 10, HWM: 51234 << 10, Anon: 6144 << 10}
+	if m != want {
+		t.Errorf("parseStatus = %+v, want %+v", m, want)
 	}
-	if _, err := parseStatus(strings.NewReader("VmRSS:\t12x kB\n")); err == nil {
-		t.Error("a malformed VmRSS parsed without error")
+	for _, bad := range []string{"VmRSS:\t12x kB\n", "RssAnon:\t kB\n"} {
+		if _, err := parseStatus(strings.NewReader(bad)); err == nil {
+			t.Errorf("parseStatus(%q) = nil error, want one", bad)
+		}
 	}
 }
 
@@ -25,7 +29,7 @@ func TestReadMemorySelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RSS <= 0 || m.HWM < m.RSS {
-		t.Errorf("ReadMemory(self) = %+v: want 0 < RSS <= HWM", m)
+	if m.Anon <= 0 || m.RSS < m.Anon || m.HWM < m.RSS {
+		t.Errorf("ReadMemory(self) = %+v: want 0 < Anon <= RSS <= HWM", m)
 	}
 }
