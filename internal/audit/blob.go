@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/redact"
 )
@@ -79,11 +80,21 @@ var (
 // just before the log, so a record never reaches the disk before its
 // blobs: this keeps a write of a few KiB from paying two more flushes.
 func (l *Log) SplitArgs(args json.RawMessage, keep func(key string) bool) (json.RawMessage, []Blob, error) {
-	st := &storer{dir: l.dir, r: l.opts.Redactor}
+	return l.SplitDecoded(args, nil, keep)
+}
+
+// SplitDecoded is [Log.SplitArgs] for a caller that decoded the arguments
+// already: values must be what encoding/json decodes args to, and args
+// must be valid UTF-8 without a repeated key (the engine refuses any
+// other). The arguments are then split without being parsed again: a
+// write's content, decoded once by the caller, is not decoded twice more
+// here. Nil values means SplitArgs.
+func (l *Log) SplitDecoded(args json.RawMessage, values map[string]any, keep func(key string) bool) (json.RawMessage, []Blob, error) {
+	st := &storer{dir: l.dir, r: l.opts.Redactor, dirs: &l.blobDirs}
 	if l.opts.Sync == SyncInterval {
 		st.later = &l.blobs
 	}
-	return st.split(args, keep)
+	return st.split(args, values, keep)
 }
 
 // storer writes the blobs of one call.
@@ -91,6 +102,7 @@ type storer struct {
 	dir   string
 	r     *redact.Redactor
 	later *pendingSync // nil: flush each blob at once
+	dirs  *sync.Map    // the blob directories known to exist
 }
 
 // pendingSync is the blob files and directories written but not yet
@@ -133,13 +145,19 @@ func (p *pendingSync) flush() error {
 	return nil
 }
 
-func (st *storer) split(args json.RawMessage, keep func(string) bool) (json.RawMessage, []Blob, error) {
+func (st *storer) split(args json.RawMessage, values map[string]any, keep func(string) bool) (json.RawMessage, []Blob, error) {
 	if len(args) <= InlineArgsBytes {
 		return args, nil, nil
 	}
 	var members map[string]json.RawMessage
-	if err := json.Unmarshal(args, &members); err != nil {
-		return nil, nil, fmt.Errorf("split arguments: %w", err)
+	if values != nil {
+		members = topMembers(args, len(values))
+	}
+	if members == nil {
+		if err := json.Unmarshal(args, &members); err != nil {
+			return nil, nil, fmt.Errorf("split arguments: %w", err)
+		}
+		values = nil
 	}
 	var blobs []Blob
 	for _, k := range slices.Sorted(maps.Keys(members)) {
@@ -147,13 +165,14 @@ func (st *storer) split(args json.RawMessage, keep func(string) bool) (json.RawM
 		if len(v) <= inlineValueBytes || keep != nil && keep(k) {
 			continue
 		}
-		b, err := st.put(pointerTo(k), v)
+		text, isText := values[k].(string)
+		b, err := st.put(pointerTo(k), v, text, isText)
 		if err != nil {
 			return nil, nil, err
 		}
 		blobs = append(blobs, b)
-		note, _ := json.Marshal(fmt.Sprintf("[%d bytes in blob sha256:%s]", b.Bytes, b.SHA256))
-		members[k] = note
+		// The note is ASCII with nothing to escape.
+		members[k] = fmt.Appendf(nil, `"[%d bytes in blob sha256:%s]"`, b.Bytes, b.SHA256)
 	}
 	inline, err := encodeJSON(members)
 	if err != nil {
@@ -162,23 +181,25 @@ func (st *storer) split(args json.RawMessage, keep func(string) bool) (json.RawM
 	if len(inline) <= MaxInlineArgsBytes {
 		return inline, blobs, nil
 	}
-	whole, err := st.put("", args)
+	whole, err := st.put("", args, "", false)
 	if err != nil {
 		return nil, nil, err
 	}
 	return nil, []Blob{whole}, nil
 }
 
-// putValue redacts one JSON value and stores it as a blob: a string as its
-// text, anything else as its JSON.
-func (st *storer) put(ptr string, v json.RawMessage) (Blob, error) {
+// put redacts one JSON value and stores it as a blob: a string as its
+// text, anything else as its JSON. When isText is set, text is v decoded.
+func (st *storer) put(ptr string, v json.RawMessage, text string, isText bool) (Blob, error) {
 	r := st.r
 	b := Blob{Pointer: ptr}
 	var data []byte
-	var s string
-	if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+	if !isText && len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &text) == nil {
+		isText = true
+	}
+	if isText {
 		b.Text = true
-		data = []byte(r.String(s))
+		data = []byte(r.String(text))
 	} else {
 		red, err := redactJSON(r, v)
 		if err != nil {
@@ -188,7 +209,7 @@ func (st *storer) put(ptr string, v json.RawMessage) (Blob, error) {
 	}
 	sum := sha256.Sum256(data)
 	b.SHA256, b.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
-	toSync, err := writeBlob(st.dir, b.SHA256, data)
+	toSync, err := writeBlob(st.dir, b.SHA256, data, st.dirs)
 	if err == nil && st.later == nil {
 		for _, p := range toSync {
 			if err = syncPath(p); err != nil {
@@ -205,9 +226,15 @@ func (st *storer) put(ptr string, v json.RawMessage) (Blob, error) {
 	return b, nil
 }
 
+// Built once: a Replacer builds its tables on first use.
+var (
+	pointerEscape   = strings.NewReplacer("~", "~0", "/", "~1")
+	pointerUnescape = strings.NewReplacer("~1", "/", "~0", "~")
+)
+
 // pointerTo is the RFC 6901 pointer to a top-level key.
 func pointerTo(key string) string {
-	return "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	return "/" + pointerEscape.Replace(key)
 }
 
 // keyOf is the top-level key a pointer names.
@@ -216,7 +243,104 @@ func keyOf(ptr string) (string, bool) {
 	if !ok || strings.Contains(rest, "/") {
 		return "", false
 	}
-	return strings.NewReplacer("~1", "/", "~0", "~").Replace(rest), true
+	return pointerUnescape.Replace(rest), true
+}
+
+// topMembers returns the members of the JSON object doc, each value as
+// its text in doc, or nil if doc is not an object with n members whose
+// keys need no unescaping. doc must be JSON that encoding/json decoded
+// without error and without a repeated key: it is scanned, not checked.
+func topMembers(doc []byte, n int) map[string]json.RawMessage {
+	i := skipSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return nil
+	}
+	m := make(map[string]json.RawMessage, n)
+	i++
+	for {
+		i = skipSpace(doc, i)
+		if i >= len(doc) {
+			return nil
+		}
+		switch doc[i] {
+		case '}':
+			if len(m) != n {
+				return nil
+			}
+			return m
+		case ',':
+			i = skipSpace(doc, i+1)
+		}
+		end := valueEnd(doc, i)
+		if end < 0 || doc[i] != '"' {
+			return nil
+		}
+		key := doc[i+1 : end-1]
+		for _, c := range key {
+			if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
+				return nil // a key to unescape: rare, leave it to encoding/json
+			}
+		}
+		i = skipSpace(doc, end)
+		if i >= len(doc) || doc[i] != ':' {
+			return nil
+		}
+		i = skipSpace(doc, i+1)
+		if end = valueEnd(doc, i); end < 0 {
+			return nil
+		}
+		m[string(key)] = doc[i:end:end]
+		i = end
+	}
+}
+
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at i in
+// valid JSON, or -1.
+func valueEnd(doc []byte, i int) int {
+	if i >= len(doc) {
+		return -1
+	}
+	depth := 0
+	for ; i < len(doc); i++ {
+		switch c := doc[i]; c {
+		case '"':
+			for i++; i < len(doc) && doc[i] != '"'; i++ {
+				if doc[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(doc) {
+				return -1
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of a number or literal
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i // the end of a number or literal
+			}
+		}
+	}
+	if depth == 0 {
+		return i
+	}
+	return -1
 }
 
 // encodeJSON encodes v without escaping <, > and &, so a statement such as
@@ -246,7 +370,10 @@ func blobPath(dir, sum string) (string, error) {
 // already there with the right content is left alone (nothing to flush:
 // the record that first referenced it flushed it); a damaged one is
 // replaced.
-func writeBlob(dir, sum string, data []byte) (toSync []string, err error) {
+//
+// dirs holds the blob directories known to exist, whose creation has been
+// flushed or is pending like this blob's: they are not made again.
+func writeBlob(dir, sum string, data []byte, dirs *sync.Map) (toSync []string, err error) {
 	name, err := blobPath(dir, sum)
 	if err != nil {
 		return nil, err
@@ -255,14 +382,26 @@ func writeBlob(dir, sum string, data []byte) (toSync []string, err error) {
 		return nil, nil
 	}
 	sub := filepath.Dir(name)
-	created, err := mkdirs(dir, sub)
-	if err != nil {
-		return nil, err
+	var created []string
+	_, known := dirs.Load(sub)
+	if !known {
+		if created, err = mkdirs(dir, sub); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.CreateTemp(sub, ".tmp-*")
+	if known && errors.Is(err, fs.ErrNotExist) {
+		// Removed since: make it again.
+		if created, err = mkdirs(dir, sub); err != nil {
+			return nil, err
+		}
+		f, err = os.CreateTemp(sub, ".tmp-*")
+	}
 	if err != nil {
+		dirs.Delete(sub)
 		return nil, err
 	}
+	dirs.Store(sub, true)
 	tmp := f.Name()
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,70 @@ func TestSyncAlwaysFlushesBlobsAtOnce(t *testing.T) {
 	for _, b := range blobs {
 		if _, err := ReadBlob(dir, b); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// SplitDecoded, which scans the arguments instead of parsing them, stores
+// exactly what SplitArgs stores, whatever the spacing, nesting and kinds of
+// the values.
+func TestSplitDecodedMatchesSplitArgs(t *testing.T) {
+	long := strings.Repeat("line of text \"quoted\" \\ <&>\n", 20)
+	docs := []string{
+		`{"path":"a.txt","content":` + quoteJSON(long) + `,"mode":"overwrite"}`,
+		" {\n \"content\" : " + quoteJSON(long) + " ,\t\"n\": -1.5e3 , \"ok\":true,\"none\":null }\n",
+		`{"edits":[` + strings.Repeat(`{"old":"a]}","new":"b{["},`, 30) + `{"old":"x","new":"y"}],"path":"e.txt"}`,
+		`{"body":{"items":[1,2,3,{"deep":[[],{}]}],"text":` + quoteJSON(long) + `},"n":12345678901234567890,"sql":` + quoteJSON(long) + `}`,
+		`{"k\u00e9y":` + quoteJSON(long) + `}`, // a key to unescape: parsed instead
+		`{"content":` + quoteJSON(long) + `,"z":0}`,
+	}
+	for i, doc := range docs {
+		var values map[string]any
+		if err := json.Unmarshal([]byte(doc), &values); err != nil {
+			t.Fatalf("doc %d: %v", i, err)
+		}
+		if scanned := topMembers([]byte(doc), len(values)) != nil; scanned != !strings.Contains(doc, `\u00e9`) {
+			t.Errorf("doc %d: scanned = %v", i, scanned)
+		}
+		a := newLog(t, t.TempDir(), Options{Redactor: redact.New("quoted")})
+		b := newLog(t, t.TempDir(), Options{Redactor: redact.New("quoted")})
+		wantInline, wantBlobs, err := a.SplitArgs(json.RawMessage(doc), keepSQL)
+		if err != nil {
+			t.Fatalf("doc %d: SplitArgs: %v", i, err)
+		}
+		inline, blobs, err := b.SplitDecoded(json.RawMessage(doc), values, keepSQL)
+		if err != nil {
+			t.Fatalf("doc %d: SplitDecoded: %v", i, err)
+		}
+		if string(inline) != string(wantInline) {
+			t.Errorf("doc %d: SplitDecoded inline\n%s\nwant\n%s", i, inline, wantInline)
+		}
+		if !slices.Equal(blobs, wantBlobs) {
+			t.Errorf("doc %d: SplitDecoded blobs %+v, want %+v", i, blobs, wantBlobs)
+		}
+	}
+}
+
+func quoteJSON(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// A blob directory removed after a blob was written there is made again
+// for the next blob, not assumed to exist.
+func TestSplitArgsRemakesARemovedBlobDirectory(t *testing.T) {
+	dir := t.TempDir()
+	l := newLog(t, dir, Options{Sync: SyncAlways})
+	for i := range 2 {
+		args, _, _ := bigArgs(t, "unused-secret")
+		_, blobs, err := l.SplitArgs(args, keepSQL)
+		if err != nil || len(blobs) == 0 {
+			t.Fatalf("SplitArgs %d: %v, %d blobs", i, err, len(blobs))
+		}
+		for _, b := range blobs {
+			if _, err := ReadBlob(dir, b); err != nil {
+				t.Errorf("SplitArgs %d: %v", i, err)
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(dir, BlobDir)); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -92,6 +92,8 @@ type Log struct {
 	head  *os.File // audit.head
 	// blobs written for records not yet flushed (SyncInterval only).
 	blobs pendingSync
+	// blobDirs are the blob directories known to exist.
+	blobDirs sync.Map
 
 	// sem serialises appends within the process; the flock on log
 	// serialises them between processes. A channel, not a mutex, so a
