@@ -5,6 +5,7 @@
 package argjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -14,7 +15,7 @@ import (
 // it only tracks structure: it scans bytes rather than tokens because it
 // runs on every call, at every layer that decodes the arguments.
 func CheckDuplicateKeys(raw []byte) error {
-	_, err := Keys(raw)
+	_, err := scanKeys(raw, false)
 	return err
 }
 
@@ -23,26 +24,45 @@ func CheckDuplicateKeys(raw []byte) error {
 // Escaped spellings are decoded: "\u0070ath" is the key path. Like
 // CheckDuplicateKeys, it must only be given JSON that decoded.
 func Keys(raw []byte) ([]string, error) {
-	type object struct{ keys []string }
-	var stack []*object // nil entries are arrays
-	var outer *object
+	return scanKeys(raw, true)
+}
+
+// scanKeys is CheckDuplicateKeys, returning the outermost object's keys
+// if outer is set. The keys of the open objects are one list of slices of
+// raw (decoded only when escaped), each object's a tail of it, so a call
+// without escaped keys allocates nothing unless it nests deeply.
+func scanKeys(raw []byte, outer bool) ([]string, error) {
+	var keysBuf [32][]byte
+	var stackBuf [16]int
+	keys := keysBuf[:0]   // the keys of every open object, outermost first
+	stack := stackBuf[:0] // per open value: where its keys start in keys, or -1 for an array
+	var top []string
 	expectKey := false
 	for i := 0; i < len(raw); i++ {
 		switch raw[i] {
 		case '{':
-			stack = append(stack, &object{})
-			if outer == nil {
-				outer = stack[0]
-			}
+			stack = append(stack, len(keys))
 			expectKey = true
 		case '[':
-			stack = append(stack, nil)
+			stack = append(stack, -1)
 			expectKey = false
 		case '}', ']':
+			if len(stack) == 0 {
+				return nil, nil // not JSON that decoded
+			}
+			if from := stack[len(stack)-1]; from >= 0 {
+				if outer && len(stack) == 1 && top == nil {
+					top = make([]string, 0, len(keys)-from)
+					for _, k := range keys[from:] {
+						top = append(top, string(k))
+					}
+				}
+				keys = keys[:from]
+			}
 			stack = stack[:len(stack)-1]
 			expectKey = false
 		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+			expectKey = len(stack) > 0 && stack[len(stack)-1] >= 0
 		case '"':
 			j, escaped := i+1, false
 			for ; j < len(raw) && raw[j] != '"'; j++ {
@@ -51,28 +71,30 @@ func Keys(raw []byte) ([]string, error) {
 					j++
 				}
 			}
-			if expectKey {
-				key := string(raw[i+1 : j])
+			if expectKey && j < len(raw) {
+				key := raw[i+1 : j]
 				if escaped {
 					// Spellings such as "\u0070ath" are the same key.
-					if err := json.Unmarshal(raw[i:j+1], &key); err != nil {
+					var s string
+					if err := json.Unmarshal(raw[i:j+1], &s); err != nil {
 						return nil, fmt.Errorf("malformed JSON: %v", err)
 					}
+					key = []byte(s)
 				}
-				top := stack[len(stack)-1]
-				for _, k := range top.keys {
-					if k == key {
+				for _, k := range keys[stack[len(stack)-1]:] {
+					if bytes.Equal(k, key) {
 						return nil, fmt.Errorf("the key %q appears twice", key)
 					}
 				}
-				top.keys = append(top.keys, key)
+				keys = append(keys, key)
 				expectKey = false
 			}
 			i = j
 		}
 	}
-	if outer == nil {
+	if outer && top == nil && len(stack) == 0 {
+		// An empty outermost object, or none.
 		return nil, nil
 	}
-	return outer.keys, nil
+	return top, nil
 }
