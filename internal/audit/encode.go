@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -73,12 +74,55 @@ func appendFields(b []byte, f *fields, scratch *bytes.Buffer) ([]byte, error) {
 		}
 	}
 	if len(f.Detail) > 0 {
-		d, err := json.Marshal(f.Detail)
-		if err != nil {
+		b = append(b, `,"detail":`...)
+		var err error
+		if b, err = appendDetail(b, f.Detail); err != nil {
 			return b, err
 		}
-		b = append(b, `,"detail":`...)
-		b = append(b, d...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendDetail appends d as json.Marshal would: keys sorted, and values
+// of the kinds records hold (strings, booleans, numbers, null) written
+// directly; a map holding anything else is left to json.Marshal.
+func appendDetail(b []byte, d map[string]any) ([]byte, error) {
+	var keysBuf [8]string
+	keys := keysBuf[:0]
+	for k, v := range d {
+		switch v.(type) {
+		case nil, string, bool, int, int64, float64:
+		default:
+			m, err := json.Marshal(d)
+			return append(b, m...), err
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		switch v := d[k].(type) {
+		case nil:
+			b = append(b, "null"...)
+		case string:
+			b = appendString(b, v)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case int64:
+			b = strconv.AppendInt(b, v, 10)
+		case float64:
+			var err error
+			if b, err = appendFloat(b, v); err != nil {
+				return b, err
+			}
+		}
 	}
 	return append(b, '}'), nil
 }

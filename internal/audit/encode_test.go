@@ -24,6 +24,14 @@ func TestAppendFields_matchesEncodingJSON(t *testing.T) {
 		{"escapes", fields{Event: "\"\\\b\f\n\r\t\x00\x1f<>&\u2028\u2029\x7f é 😀 \xff\xfe"}},
 		{"empty-reasons", fields{Event: "e", Reasons: []string{}}},
 		{"empty-detail", fields{Event: "e", Detail: map[string]any{}}},
+		{"detail-kinds", fields{Event: "e", Detail: map[string]any{
+			"s": "<warden undo>\u2028", "t": true, "f": false, "i": -3, "i64": int64(1 << 60), "x": 0.000001, "y": 1e21,
+			"z": 2.5, "nil": nil, "é": "k", "\"q\"": "", "B": "upper", "a<": "key escaped",
+		}}},
+		{"detail-nested", fields{Event: "e", Detail: map[string]any{"b": map[string]any{"z": 1, "a": []any{"x"}}, "a": "s"}}},
+		{"detail-many", fields{Event: "e", Detail: map[string]any{
+			"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": "eleven",
+		}}},
 		{"tiny-float", fields{Event: "e", DurationMS: 1e-9}},
 		{"huge-float", fields{Event: "e", DurationMS: 1e22}},
 		{"negative-float", fields{Event: "e", DurationMS: -0.000001}},
@@ -53,6 +61,7 @@ func TestAppendFields_errors(t *testing.T) {
 		{"nan", fields{Event: "e", DurationMS: math.NaN()}},
 		{"inf", fields{Event: "e", DurationMS: math.Inf(1)}},
 		{"bad-detail", fields{Event: "e", Detail: map[string]any{"f": func() {}}}},
+		{"nan-detail", fields{Event: "e", Detail: map[string]any{"f": math.NaN()}}},
 	}
 	var scratch bytes.Buffer
 	for _, tt := range tests {
