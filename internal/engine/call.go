@@ -478,11 +478,13 @@ func (e *Engine) recordArgs(rec *audit.Record, keys []string, args map[string]an
 		return nil
 	}
 	keep := func(k string) bool { return slices.Contains(keys, k) }
-	inline, blobs, err := e.audit.SplitArgs(raw, keep)
+	// args are raw decoded, checked for UTF-8 and repeated keys: the
+	// split need not parse them again.
+	inline, blobs, err := e.audit.SplitDecoded(raw, args, keep)
 	// A full disk must not stop reads with long arguments: the reserve
 	// makes room once, and a write is then refused as disk-full anyway.
 	if err != nil && diskreserve.Full(err) && e.reserve != nil && e.reserve.Release() {
-		inline, blobs, err = e.audit.SplitArgs(raw, keep)
+		inline, blobs, err = e.audit.SplitDecoded(raw, args, keep)
 	}
 	if err == nil {
 		rec.Args, rec.Blobs = inline, blobs
