@@ -389,28 +389,20 @@ func writeBlob(dir, sum string, data []byte, dirs *sync.Map) (toSync []string, e
 			return nil, err
 		}
 	}
-	f, err := os.CreateTemp(sub, ".tmp-*")
+	tmp, err := writeTemp(sub, data)
 	if known && errors.Is(err, fs.ErrNotExist) {
 		// Removed since: make it again.
 		if created, err = mkdirs(dir, sub); err != nil {
 			return nil, err
 		}
-		f, err = os.CreateTemp(sub, ".tmp-*")
+		tmp, err = writeTemp(sub, data)
 	}
 	if err != nil {
 		dirs.Delete(sub)
 		return nil, err
 	}
 	dirs.Store(sub, true)
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
+	if err := renameBlob(tmp, name); err != nil {
 		os.Remove(tmp)
 		return nil, err
 	}
