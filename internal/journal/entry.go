@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -97,11 +100,120 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 
 // encodeEntry returns ef's line.
 func encodeEntry(ef *entryFile) ([]byte, error) {
+	if data, ok := appendEntry(nil, ef); ok {
+		return append(data, '\n'), nil
+	}
 	data, err := json.Marshal(ef)
 	if err != nil {
 		return nil, fmt.Errorf("encode entry %q: %w", ef.ID, err)
 	}
 	return append(data, '\n'), nil
+}
+
+// appendEntry appends ef as json.Marshal would write it (a test checks
+// this), for the usual entry: every string printable ASCII that needs no
+// escaping, no directory's entries, a time json.Marshal accepts. It
+// reports false for any other, which json.Marshal then encodes. Every
+// change is journaled twice (prepared, committed), often with the
+// replaced file inline in base64, so reflection over it costs.
+func appendEntry(b []byte, ef *entryFile) ([]byte, bool) {
+	if y := ef.Time.Year(); y < 0 || y > 9999 || ef.Removed {
+		return nil, false
+	}
+	ok := true
+	str := func(key, s string, omitEmpty bool) {
+		if s == "" && omitEmpty {
+			return
+		}
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				ok = false
+				return
+			}
+		}
+		b = append(b, key...)
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	state := func(key string, o *core.ObjectState) {
+		if len(o.Entries) > 0 {
+			ok = false
+			return
+		}
+		b = append(b, key...)
+		b = append(b, '{')
+		start := len(b)
+		str(`,"type":`, o.Type, true)
+		if o.Mode != 0 {
+			b = append(b, `,"mode":`...)
+			b = strconv.AppendUint(b, uint64(o.Mode), 10)
+		}
+		if o.Size != 0 {
+			b = append(b, `,"size":`...)
+			b = strconv.AppendInt(b, o.Size, 10)
+		}
+		str(`,"sha256":`, o.SHA256, true)
+		str(`,"target":`, o.Target, true)
+		if len(b) > start {
+			b = slices.Delete(b, start, start+1) // the first comma
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '{')
+	str(`"id":`, ef.ID, false)
+	b = append(b, `,"time":"`...)
+	b = ef.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	str(`,"agent":`, ef.Agent, false)
+	str(`,"tool":`, ef.Tool, false)
+	str(`,"resource":`, ef.Resource, false)
+	if ef.Changes == nil {
+		b = append(b, `,"changes":null`...)
+	} else {
+		b = append(b, `,"changes":[`...)
+		for i := range ef.Changes {
+			c := &ef.Changes[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			str(`{"op":`, c.Op, false)
+			str(`,"path":`, c.Path, false)
+			str(`,"to":`, c.To, true)
+			state(`,"before":`, &c.Before)
+			state(`,"after":`, &c.After)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	str(`,"undoes":`, ef.Undoes, true)
+	if len(ef.Objects) > 0 {
+		b = append(b, `,"objects":{`...)
+		for i, k := range slices.Sorted(maps.Keys(ef.Objects)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			str(``, k, false)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, ef.Objects[k], 10)
+		}
+		b = append(b, '}')
+	}
+	if len(ef.Inline) > 0 {
+		b = append(b, `,"inline":{`...)
+		for i, k := range slices.Sorted(maps.Keys(ef.Inline)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			str(``, k, false)
+			str(`:`, ef.Inline[k], false)
+		}
+		b = append(b, '}')
+	}
+	if !ok {
+		return nil, false
+	}
+	return append(b, '}'), true
 }
 
 // appendEntry appends ef's line to the log and records it in the index,
