@@ -206,7 +206,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 	}
 	entry, holds := t.entry, slices.Clone(t.holds)
 	entry.Changes = append(slices.Clone(entry.Changes), next)
-	ef := newEntryFile(entry, holds, t.inline, t.sizes)
+	ef := newEntryFile(entry, holds, maps.Clone(t.inline), maps.Clone(t.sizes))
 	t.mu.Unlock()
 
 	s := t.s
@@ -247,9 +247,10 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 }
 
 // newEntryFile returns the line of entry, which kept holds and the inline
-// objects. The Tx's mutex is held while the inline maps are read.
+// objects. It takes the maps, adding the holds to sizes: the caller passes
+// copies if the Tx goes on.
 func newEntryFile(entry core.JournalEntry, holds []hold, inline map[string]string, sizes map[string]int64) *entryFile {
-	ef := &entryFile{JournalEntry: entry, Inline: maps.Clone(inline), Objects: maps.Clone(sizes)}
+	ef := &entryFile{JournalEntry: entry, Inline: inline, Objects: sizes}
 	for _, h := range holds {
 		if ef.Objects == nil {
 			ef.Objects = map[string]int64{}
@@ -272,8 +273,10 @@ func (t *Tx) Commit() error {
 		return fmt.Errorf("%s: %q: transaction already finished", op, t.entry.ID)
 	}
 	t.done = true
+	// Done: nothing changes the Tx's maps any more, so they are taken, not
+	// copied, and the line is made only if it is written.
 	holds, entry, written, prepared := t.holds, t.entry, t.written, t.prepared
-	ef := newEntryFile(entry, holds, t.inline, t.sizes)
+	inline, sizes := t.inline, t.sizes
 	t.holds, t.inline, t.sizes = nil, nil, nil
 	t.mu.Unlock()
 
@@ -293,7 +296,7 @@ func (t *Tx) Commit() error {
 				s.discardLocked(holds)
 				return err
 			}
-			if err := s.writeEntry(ef, len(holds) > 0); err != nil {
+			if err := s.writeEntry(newEntryFile(entry, holds, inline, sizes), len(holds) > 0); err != nil {
 				s.discardLocked(holds)
 				return err
 			}
