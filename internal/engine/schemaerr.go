@@ -5,48 +5,57 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Patterns of github.com/google/jsonschema-go's validation errors, turned
-// into sentences a model can act on.
-var (
-	reProperty   = regexp.MustCompile(`^validating /properties/([^:]+): (.*)$`)
-	reRequired   = regexp.MustCompile(`^required: missing properties: \[(.*)\]$`)
-	reAdditional = regexp.MustCompile(`^unexpected additional properties \[(.*)\]$`)
-	reType       = regexp.MustCompile(`^type: .* has type "([a-z]+)", want "([a-z]+)"$`)
-	reMinimum    = regexp.MustCompile(`^minimum: .* is less than ([-0-9.e+]+)$`)
-	reMaximum    = regexp.MustCompile(`^maximum: .* is greater than ([-0-9.e+]+)$`)
-	reMinLength  = regexp.MustCompile(`^minLength: .* fewer than ([0-9]+)$`)
-	reMaxLength  = regexp.MustCompile(`^maxLength: .* more than ([0-9]+)$`)
-)
+// into sentences a model can act on. Compiled on the first refusal, not at
+// every start of the process.
+var schemaPatterns = sync.OnceValue(func() *schemaREs {
+	return &schemaREs{
+		property:   regexp.MustCompile(`^validating /properties/([^:]+): (.*)$`),
+		required:   regexp.MustCompile(`^required: missing properties: \[(.*)\]$`),
+		additional: regexp.MustCompile(`^unexpected additional properties \[(.*)\]$`),
+		typ:        regexp.MustCompile(`^type: .* has type "([a-z]+)", want "([a-z]+)"$`),
+		minimum:    regexp.MustCompile(`^minimum: .* is less than ([-0-9.e+]+)$`),
+		maximum:    regexp.MustCompile(`^maximum: .* is greater than ([-0-9.e+]+)$`),
+		minLength:  regexp.MustCompile(`^minLength: .* fewer than ([0-9]+)$`),
+		maxLength:  regexp.MustCompile(`^maxLength: .* more than ([0-9]+)$`),
+	}
+})
+
+type schemaREs struct {
+	property, required, additional, typ, minimum, maximum, minLength, maxLength *regexp.Regexp
+}
 
 // schemaMessage explains why arguments failed a tool's schema in one
 // sentence, naming the argument and what it must be.
 func schemaMessage(t *Tool, err error) string {
 	detail := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "validating root: "), ".")
+	re := schemaPatterns()
 	arg := ""
-	if m := reProperty.FindStringSubmatch(detail); m != nil {
+	if m := re.property.FindStringSubmatch(detail); m != nil {
 		arg, detail = m[1], m[2]
 	}
 	var why string
 	switch m := []string(nil); {
-	case matchInto(&m, reRequired, detail):
+	case matchInto(&m, re.required, detail):
 		why = "missing the required argument " + strings.ReplaceAll(m[1], `","`, `", "`)
-	case matchInto(&m, reAdditional, detail):
+	case matchInto(&m, re.additional, detail):
 		why = fmt.Sprintf("unknown argument %s; %s accepts %s", strings.ReplaceAll(m[1], `","`, `", "`), t.Name, strings.Join(t.argNames(), ", "))
-	case arg != "" && matchInto(&m, reType, detail):
+	case arg != "" && matchInto(&m, re.typ, detail):
 		why = fmt.Sprintf("the argument %q must be %s, not %s", arg, article(m[2]), article(m[1]))
-	case arg != "" && matchInto(&m, reMinimum, detail):
+	case arg != "" && matchInto(&m, re.minimum, detail):
 		why = fmt.Sprintf("the argument %q must be at least %s", arg, number(m[1]))
-	case arg != "" && matchInto(&m, reMaximum, detail):
+	case arg != "" && matchInto(&m, re.maximum, detail):
 		why = fmt.Sprintf("the argument %q must be at most %s", arg, number(m[1]))
-	case arg != "" && matchInto(&m, reMinLength, detail):
+	case arg != "" && matchInto(&m, re.minLength, detail):
 		if m[1] == "1" {
 			why = fmt.Sprintf("the argument %q must not be empty", arg)
 		} else {
 			why = fmt.Sprintf("the argument %q must be at least %s characters long", arg, m[1])
 		}
-	case arg != "" && matchInto(&m, reMaxLength, detail):
+	case arg != "" && matchInto(&m, re.maxLength, detail):
 		why = fmt.Sprintf("the argument %q must be at most %s characters long", arg, m[1])
 	case arg != "":
 		why = fmt.Sprintf("the argument %q: %s", arg, detail)

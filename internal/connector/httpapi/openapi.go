@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -49,8 +48,20 @@ const (
 // the tool schema must give every argument a type.
 var anyType = []string{"string", "number", "integer", "boolean", "object", "array", "null"}
 
-// argName is what the model providers accept as a property name.
-var argName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// validArgName reports whether s is what the model providers accept as a
+// property name, ^[A-Za-z0-9_.-]{1,64}$. A loop rather than that regexp:
+// its counted repetition costs 860 allocations to compile at every start.
+func validArgName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // apiOperation is one OpenAPI operation offered as its own tool.
 type apiOperation struct {
@@ -499,13 +510,26 @@ func opNameFor(id, method, path string, maxLen int) (string, error) {
 		suffix := fmt.Sprintf("_%06x", h.Sum32()&0xffffff)
 		name = strings.TrimRight(name[:max(1, maxLen-len(suffix))], "_") + suffix
 	}
-	if name == "" || !opNamePattern.MatchString(name) {
+	if name == "" || !validOpName(name) {
 		return "", fmt.Errorf("cannot make a tool name from operationId %q", id)
 	}
 	return name, nil
 }
 
-var opNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+// validOpName reports whether s matches ^[a-z][a-z0-9_]{0,31}$, checked
+// with a loop: that regexp's counted repetition costs 380 allocations to
+// compile at every start.
+func validOpName(s string) bool {
+	if len(s) < 1 || len(s) > 32 || !('a' <= s[0] && s[0] <= 'z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // snake turns an identifier (getForecast, list-users, HTTPServer) into
 // lower snake_case of ASCII letters and digits.
@@ -731,7 +755,7 @@ func planParam(p *v3.Parameter, sc *schemaConv) (apiParam, map[string]any, error
 
 // argFor makes a parameter name a valid argument name.
 func argFor(name string) string {
-	if argName.MatchString(name) {
+	if validArgName(name) {
 		return name
 	}
 	b := []byte(name)
