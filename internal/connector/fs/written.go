@@ -147,11 +147,13 @@ func holds(bucket []byte, want slot) bool {
 }
 
 // memWritten is the table of calls without a state directory, shared by
-// every connector of the process.
-var memWritten = struct {
+// every connector of the process. An array, not a slice made at start:
+// zero pages cost nothing until a write touches them, where a make here
+// put 512 KiB on the heap at every start.
+var memWritten struct {
 	sync.Mutex
-	b []byte
-}{b: make([]byte, writtenSlots*slotSize)}
+	b [writtenSlots * slotSize]byte
+}
 
 // stateDirer is a journal that lives in a state directory.
 type stateDirer interface{ StateDir() string }

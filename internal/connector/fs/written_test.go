@@ -70,7 +70,7 @@ func TestWrittenTable(t *testing.T) {
 			// Without the memory copy, the file alone answers; a damaged
 			// slot there answers no.
 			memWritten.Lock()
-			clear(memWritten.b)
+			clear(memWritten.b[:])
 			memWritten.Unlock()
 			n := names[bucketSlots]
 			if !wasLeft(stateDir, d, n, files[n]) {
