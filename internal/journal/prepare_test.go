@@ -216,3 +216,41 @@ func TestPrepare_during(t *testing.T) {
 		}
 	}
 }
+
+// An id already on file is refused when the entry is first written: by
+// Prepare before the change it announces (during never runs), by Commit
+// without Prepare; and a second Prepare of one Tx is not refused.
+func TestPrepare_refusesAnIDOnFile(t *testing.T) {
+	state, work := t.TempDir(), t.TempDir()
+	s := newStore(t, state, journal.Options{}, false)
+	dir := mustOpenDir(t, work)
+	mustWrite(t, filepath.Join(work, "f"), []byte("old"))
+
+	tx := mustBegin(t, s, "taken")
+	sum := mustKeep(t, tx, dir, "f")
+	c := replaceChange("f", sum)
+	for i := range 2 {
+		if err := tx.Prepare(c, nil); err != nil {
+			t.Fatalf("Prepare %d of the first Tx: %v", i+1, err)
+		}
+	}
+	tx.Record(c)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	again := mustBegin(t, s, "taken")
+	ran := false
+	if err := again.Prepare(c, func() error { ran = true; return nil }); err == nil || ran {
+		t.Errorf("Prepare under an id on file = %v, during ran = %v; want an error before the change", err, ran)
+	}
+	again.Abort()
+	again = mustBegin(t, s, "taken")
+	again.Record(c)
+	if err := again.Commit(); err == nil {
+		t.Error("Commit under an id on file succeeded")
+	}
+	if e, err := s.Entry("taken"); err != nil || len(e.Changes) != 1 {
+		t.Errorf("Entry = %+v, %v; want the first Tx's entry", e, err)
+	}
+}
