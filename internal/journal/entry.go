@@ -87,15 +87,12 @@ func (s *Store) readLocked(fn func(*os.File) error) error {
 // file per entry, and syncing the directory it lands in, cost as much
 // again. An append torn by a crash is skipped by readers, and its change
 // was not yet made (see Prepare). The flock is held.
-//
-// fresh means this is the entry's first line: it fails if the id names an
-// entry already (see Begin).
-func (s *Store) writeEntry(ef *entryFile, syncObjects, fresh bool) error {
+func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 	data, err := encodeEntry(ef)
 	if err != nil {
 		return err
 	}
-	if err := s.appendSynced(data, syncObjects, ef.ID, fresh); err != nil {
+	if err := s.appendSynced(data, syncObjects); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
 	return s.idx.put(s, ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
@@ -103,7 +100,7 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects, fresh bool) error {
 
 // encodeEntry returns ef's line.
 func encodeEntry(ef *entryFile) ([]byte, error) {
-	if data, ok := appendEntryJSON(nil, ef); ok {
+	if data, ok := appendEntry(nil, ef); ok {
 		return append(data, '\n'), nil
 	}
 	data, err := json.Marshal(ef)
@@ -113,13 +110,13 @@ func encodeEntry(ef *entryFile) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// appendEntryJSON appends ef as json.Marshal would write it (a test checks
+// appendEntry appends ef as json.Marshal would write it (a test checks
 // this), for the usual entry: every string printable ASCII that needs no
 // escaping, no directory's entries, a time json.Marshal accepts. It
 // reports false for any other, which json.Marshal then encodes. Every
 // change is journaled twice (prepared, committed), often with the
 // replaced file inline in base64, so reflection over it costs.
-func appendEntryJSON(b []byte, ef *entryFile) ([]byte, bool) {
+func appendEntry(b []byte, ef *entryFile) ([]byte, bool) {
 	if y := ef.Time.Year(); y < 0 || y > 9999 || ef.Removed {
 		return nil, false
 	}
@@ -221,13 +218,13 @@ func appendEntryJSON(b []byte, ef *entryFile) ([]byte, bool) {
 
 // appendEntry appends ef's line to the log and records it in the index,
 // without flushing it: the caller flushes it after releasing the flock
-// (see Tx.Prepare). The flock is held. fresh is as for writeEntry.
-func (s *Store) appendEntry(ef *entryFile, fresh bool) error {
+// (see Tx.Prepare). The flock is held.
+func (s *Store) appendEntry(ef *entryFile) error {
 	data, err := encodeEntry(ef)
 	if err != nil {
 		return err
 	}
-	if err := s.syncFresh(ef.ID, fresh); err != nil {
+	if err := s.idx.sync(s); err != nil {
 		return err
 	}
 	off, err := s.appendLog(data)
@@ -238,33 +235,13 @@ func (s *Store) appendEntry(ef *entryFile, fresh bool) error {
 	return s.idx.put(s, ef.ID, metaOf(ef, off, int64(len(data))))
 }
 
-// syncFresh brings the index up to date with the log and, if fresh, fails
-// if it holds the entry id: two calls must never share an entry. The flock
-// is held.
-func (s *Store) syncFresh(id string, fresh bool) error {
-	if err := s.idx.sync(s); err != nil {
-		return err
-	}
-	if !fresh {
-		return nil
-	}
-	_, exists, err := s.idx.get(id)
-	switch {
-	case err != nil:
-		return err
-	case exists:
-		return fmt.Errorf("entry %q already exists", id)
-	}
-	return nil
-}
-
 // removeEntry appends a tombstone for the entry id, durably. The flock is
 // held.
 func (s *Store) removeEntry(id string) error {
 	// Written by hand: a JournalEntry encodes its empty fields too. A valid
 	// id needs no escaping.
 	data := fmt.Appendf(nil, `{"id":%q,"removed":true}`+"\n", id)
-	if err := s.appendSynced(data, false, id, false); err != nil {
+	if err := s.appendSynced(data, false); err != nil {
 		return fmt.Errorf("remove entry %q: %w", id, err)
 	}
 	return s.idx.remove(s, id)
@@ -273,8 +250,8 @@ func (s *Store) removeEntry(id string) error {
 // appendSynced syncs the index, appends data to the log and flushes it,
 // with the objects directory when syncObjects is set; on success the
 // index ends past data. The flock is held.
-func (s *Store) appendSynced(data []byte, syncObjects bool, id string, fresh bool) error {
-	if err := s.syncFresh(id, fresh); err != nil {
+func (s *Store) appendSynced(data []byte, syncObjects bool) error {
+	if err := s.idx.sync(s); err != nil {
 		return err
 	}
 	off, err := s.appendLog(data)

@@ -47,14 +47,23 @@ type hold struct {
 }
 
 // Begin starts the entry e. e.ID must be 1 to 64 characters of
-// [0-9A-Za-z_-] and name no entry on file: the first Prepare (before the
-// change it announces) or else Commit fails if one does. That is checked
-// under the flock the entry is written with, rather than here, so that a
-// call takes the flock once less. A zero e.Time is set to now.
+// [0-9A-Za-z_-] and name no committed entry; a zero e.Time is set to now.
 func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
 	const op = "journal.Begin"
 	if !validID(e.ID) {
 		return nil, fmt.Errorf("%s: invalid id %q", op, e.ID)
+	}
+	exists := false
+	err := s.reading(op, func(x *index) error {
+		var err error
+		_, exists, err = x.get(e.ID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: entry %q: %w", op, e.ID, err)
+	}
+	if exists {
+		return nil, fmt.Errorf("%s: entry %q already exists", op, e.ID)
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -195,7 +204,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 		t.mu.Unlock()
 		return fmt.Errorf("%s: %q: transaction already finished", op, t.entry.ID)
 	}
-	entry, holds, fresh := t.entry, slices.Clone(t.holds), !t.written
+	entry, holds := t.entry, slices.Clone(t.holds)
 	entry.Changes = append(slices.Clone(entry.Changes), next)
 	ef := newEntryFile(entry, holds, maps.Clone(t.inline), maps.Clone(t.sizes))
 	t.mu.Unlock()
@@ -206,7 +215,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 		if err := s.restore(holds); err != nil {
 			return err
 		}
-		if err := s.appendEntry(ef, fresh); err != nil {
+		if err := s.appendEntry(ef); err != nil {
 			return err
 		}
 		// Held until the flush is done, so that a compaction does not
@@ -287,7 +296,7 @@ func (t *Tx) Commit() error {
 				s.discardLocked(holds)
 				return err
 			}
-			if err := s.writeEntry(newEntryFile(entry, holds, inline, sizes), len(holds) > 0, !written); err != nil {
+			if err := s.writeEntry(newEntryFile(entry, holds, inline, sizes), len(holds) > 0); err != nil {
 				s.discardLocked(holds)
 				return err
 			}
