@@ -100,7 +100,7 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 
 // encodeEntry returns ef's line.
 func encodeEntry(ef *entryFile) ([]byte, error) {
-	if data, ok := appendEntry(nil, ef); ok {
+	if data, ok := appendEntryJSON(nil, ef); ok {
 		return append(data, '\n'), nil
 	}
 	data, err := json.Marshal(ef)
@@ -110,13 +110,13 @@ func encodeEntry(ef *entryFile) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// appendEntry appends ef as json.Marshal would write it (a test checks
+// appendEntryJSON appends ef as json.Marshal would write it (a test checks
 // this), for the usual entry: every string printable ASCII that needs no
 // escaping, no directory's entries, a time json.Marshal accepts. It
 // reports false for any other, which json.Marshal then encodes. Every
 // change is journaled twice (prepared, committed), often with the
 // replaced file inline in base64, so reflection over it costs.
-func appendEntry(b []byte, ef *entryFile) ([]byte, bool) {
+func appendEntryJSON(b []byte, ef *entryFile) ([]byte, bool) {
 	if y := ef.Time.Year(); y < 0 || y > 9999 || ef.Removed {
 		return nil, false
 	}

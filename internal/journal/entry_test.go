@@ -50,7 +50,7 @@ func TestEncodeEntryMatchesEncodingJSON(t *testing.T) {
 			if werr == nil && !bytes.Equal(got, append(want, '\n')) {
 				t.Errorf("encodeEntry = %s\njson.Marshal = %s", got, want)
 			}
-			if _, direct := appendEntry(nil, &tt.ef); direct != tt.direct {
+			if _, direct := appendEntryJSON(nil, &tt.ef); direct != tt.direct {
 				t.Errorf("written directly = %v, want %v", direct, tt.direct)
 			}
 		})
