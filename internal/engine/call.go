@@ -159,7 +159,7 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	if out := e.recordArgs(rec, tool.Op.KeyArgs, args, raw); out != nil {
 		return out
 	}
-	if err := tool.schema.Validate(args); err != nil {
+	if err := validateArgs(tool.schema, args); err != nil {
 		return invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)
 	}
 
