@@ -100,7 +100,12 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
 
 // encodeEntry returns ef's line.
 func encodeEntry(ef *entryFile) ([]byte, error) {
-	if data, ok := appendEntryJSON(nil, ef); ok {
+	// Room for the line, so that it is not copied as it grows.
+	n := 512 + 384*len(ef.Changes) + 80*len(ef.Objects)
+	for _, v := range ef.Inline {
+		n += 72 + len(v)
+	}
+	if data, ok := appendEntryJSON(make([]byte, 0, n), ef); ok {
 		return append(data, '\n'), nil
 	}
 	data, err := json.Marshal(ef)
