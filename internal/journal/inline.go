@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // inlineMax is the largest file Keep copies into its entry line instead of
@@ -48,7 +49,7 @@ func readInline(dir *os.File, name string, info fs.FileInfo, sum string, max int
 	if int64(len(data)) != info.Size() || hashOf(data) != sum {
 		return "", fmt.Errorf("read %q: %w", name, ErrChanged)
 	}
-	return base64.StdEncoding.EncodeToString(data), nil
+	return toBase64(data), nil
 }
 
 // inlineContent is readInline for a caller that read the file already:
@@ -65,7 +66,18 @@ func inlineContent(dir *os.File, name string, info fs.FileInfo, sum string, cont
 	if !st.regular() || !st.describes(info) || int64(len(content)) != info.Size() || hashOf(content) != sum {
 		return "", fmt.Errorf("keep %q: %w", name, ErrChanged)
 	}
-	return base64.StdEncoding.EncodeToString(content), nil
+	return toBase64(content), nil
+}
+
+// toBase64 is base64.StdEncoding.EncodeToString written into the string's
+// own memory, rather than encoded into a slice and copied.
+func toBase64(data []byte) string {
+	var b strings.Builder
+	b.Grow(base64.StdEncoding.EncodedLen(len(data)))
+	w := base64.NewEncoder(base64.StdEncoding, &b)
+	w.Write(data) // a strings.Builder does not fail
+	w.Close()
+	return b.String()
 }
 
 func hashOf(data []byte) string {
