@@ -141,7 +141,7 @@ func (w *Warden) MCPServer(agent string) *mcp.Server {
 // on; a line longer than the policy's limit is discarded as it is read.
 func (w *Warden) ServeStdio(ctx context.Context, agent string, in io.Reader, out io.Writer) error {
 	t := &mcpserver.StdioTransport{Reader: in, Writer: out, MaxMessageBytes: mcpserver.MaxMessageBytes(w.e.Policy().Settings())}
-	err := w.MCPServer(agent).Run(ctx, t)
+	err := t.Run(ctx, w.MCPServer(agent))
 	if errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed) {
 		return nil
 	}

@@ -109,7 +109,7 @@ func runServe(e *env, args []string) int {
 		logger.Info("serving MCP on stdio", "agent", agent, "tools", toolNames(eng.Tools(agent)), "policy", p.Source())
 		srv := mcpserver.NewServer(eng, agent, opts)
 		stdio := &mcpserver.StdioTransport{Reader: e.stdin, Writer: e.stdout, MaxMessageBytes: mcpserver.MaxMessageBytes(p.Settings()), Logger: logger}
-		if err := srv.Run(e.ctx, stdio); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
+		if err := stdio.Run(e.ctx, srv); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
 			logger.Error("MCP session ended", "err", err)
 			return ExitToolFailed
 		}

@@ -152,13 +152,3 @@ type ScopeFunc func(path string) bool
 
 // Visible calls f.
 func (f ScopeFunc) Visible(path string) bool { return f(path) }
-
-// Result is what a connector returns for a successful call.
-type Result struct {
-	// Value is the structured result, encoded as JSON for the agent.
-	Value any
-	// Bytes counts payload bytes read or written, for the audit log.
-	Bytes int64
-	// Truncated reports whether a limit cut the result short.
-	Truncated bool
-}

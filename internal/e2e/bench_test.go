@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,4 +77,65 @@ func BenchmarkMCPRead(b *testing.B) {
 		})
 		run(b, connect(b, s), "read")
 	})
+}
+
+// BenchmarkStdioRead reads 64 KiB and 1 MiB files through Warden's stdio
+// transport in process, with a raw client that writes each request line
+// and reads the response line without decoding it: what the server spends
+// on a large result, without process or client noise.
+func BenchmarkStdioRead(b *testing.B) {
+	dir := b.TempDir()
+	for _, n := range []int{64 << 10, 1 << 20} {
+		b.Run(strconv.Itoa(n>>10)+"KiB", func(b *testing.B) {
+			name := strconv.Itoa(n) + ".txt"
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(largeText(n)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			p, err := policy.Default(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := engine.New(context.Background(), p, engine.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			inR, inW := io.Pipe()
+			outR, outW := io.Pipe()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			t := &mcpserver.StdioTransport{Reader: inR, Writer: outW}
+			go func() { _ = t.Run(ctx, mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})) }()
+			lines := bufio.NewReaderSize(outR, 1<<20)
+			send := func(s string) {
+				if _, err := io.WriteString(inW, s+"\n"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			recv := func() []byte {
+				var line []byte
+				for {
+					chunk, err := lines.ReadSlice('\n')
+					line = append(line, chunk...)
+					if err == nil {
+						return line
+					}
+					if err != bufio.ErrBufferFull {
+						b.Fatal(err)
+					}
+				}
+			}
+			send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}`)
+			recv()
+			send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+			req := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"files_read","arguments":{"path":"` + name + `"}}}`
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				send(req)
+				if line := recv(); len(line) < n || bytes.Contains(line, []byte(`"isError":true`)) {
+					b.Fatalf("response of %d bytes: %.200s", len(line), line)
+				}
+			}
+		})
+	}
 }

@@ -292,7 +292,7 @@ func corpusAllows(t *testing.T, cases []corpus.Case) {
 			continue
 		}
 		res := callTool(t, cs, "files_read", map[string]any{"path": payload})
-		if res.IsError || structured(t, res)["content"] != content {
+		if res.IsError || firstText(res) != content {
 			t.Errorf("%v: read = %s, want %q", c, clip(text(res)), content)
 		}
 		if res := callTool(t, cs, "files_stat", map[string]any{"path": payload}); res.IsError {
@@ -315,7 +315,7 @@ func readContent(t testing.TB, cs *mcp.ClientSession, path string) (string, bool
 	if res.IsError {
 		return text(res), false
 	}
-	s, _ := structured(t, res)["content"].(string)
+	s := firstText(res)
 	return s, true
 }
 

@@ -195,6 +195,19 @@ func text(res *mcp.CallToolResult) string {
 	return b.String()
 }
 
+// firstText returns the first text block of a result: a read's content, as
+// it is.
+func firstText(res *mcp.CallToolResult) string {
+	if len(res.Content) == 0 {
+		return ""
+	}
+	tc, _ := res.Content[0].(*mcp.TextContent)
+	if tc == nil {
+		return ""
+	}
+	return tc.Text
+}
+
 // structured decodes a result's structured content.
 func structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
 	t.Helper()

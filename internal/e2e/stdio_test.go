@@ -57,7 +57,7 @@ func TestStdio_ZeroConfig(t *testing.T) {
 	}
 
 	res := callTool(t, cs, "files_read", map[string]any{"path": "docs/a.md"})
-	if res.IsError || structured(t, res)["content"] != "hello from a" {
+	if res.IsError || firstText(res) != "hello from a" {
 		t.Fatalf("files_read docs/a.md = %s", text(res))
 	}
 	// Secrets are hidden in the zero-configuration policy.

@@ -66,6 +66,14 @@ type Outcome struct {
 	// that encode it themselves.
 	Value      json.RawMessage
 	Structured any
+	// Content is the payload of a result that has one (core.Content),
+	// redacted. Value holds it too, under Content.Field; Meta is Value
+	// without it, and ContentJSON is the payload as Value holds it (a JSON
+	// string, or the JSON document), for faces that write JSON and need
+	// not escape it again.
+	Content     *core.Content
+	ContentJSON json.RawMessage
+	Meta        json.RawMessage
 	// changed reports that the call changed its resource, as its journal
 	// entry records.
 	changed   bool
@@ -243,8 +251,10 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		return out
 	}
 
-	// Bound the result.
-	encoded, err := json.Marshal(res.Value)
+	// Encode, redact and bound the result. A resource may hold one of the
+	// policy's secrets (a key file inside a directory, an API that echoes a
+	// header): it never reaches the agent.
+	r, err := e.encodeResult(res)
 	if err != nil {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonInternal
@@ -252,21 +262,22 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 		out.Err = err
 		return out
 	}
-	if max := e.policy.Settings().MaxResultBytes; int64(len(encoded)) > max {
+	if max := e.policy.Settings().MaxResultBytes; int64(len(r.full)) > max {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonTooLarge
-		out.Message = fmt.Sprintf("The result is %d bytes, over the %d-byte limit. Ask for less (a smaller length, limit or narrower path).", len(encoded), max)
+		out.Message = fmt.Sprintf("The result is %d bytes, over the %d-byte limit. Ask for less (a smaller length, limit or narrower path).", len(r.full), max)
 		return out
+	}
+	if r.redacted {
+		setDetail(rec, "result_redacted", true)
 	}
 	rec.ResultBytes = res.Bytes
 	out.Status = StatusOK
-	out.Value = encoded
+	out.Value, out.Meta = r.full, r.meta
+	out.Content, out.ContentJSON = r.content, r.contentJSON
 	out.Structured = res.Value
-	// A resource may hold one of the policy's secrets (a key file inside a
-	// directory, an API that echoes a header): it never reaches the agent.
-	if redacted := e.redactor.Bytes(encoded); !bytes.Equal(redacted, encoded) {
-		out.Value, out.Structured = redacted, json.RawMessage(redacted)
-		setDetail(rec, "result_redacted", true)
+	if r.redacted || r.content != nil {
+		out.Structured = json.RawMessage(r.full)
 	}
 	out.Truncated = res.Truncated
 	return out

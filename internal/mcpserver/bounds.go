@@ -31,13 +31,20 @@ const (
 // request and per write rather than on the server: a server-wide read or
 // write timeout would also cut the long-lived event streams MCP sessions
 // keep open, which may rightly stay silent for minutes.
+//
+// Its writer also expands the placeholders of large tool results (see
+// inline.go): the SDK writes each message with one Write.
 func bound(next http.Handler, opts HTTPOptions) http.Handler {
+	inline := newInliner()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		// A fresh deadline for this request: the one a previous request on
 		// this connection left behind has passed or soon will.
 		_ = rc.SetWriteDeadline(time.Now().Add(opts.WriteTimeout))
-		w = &deadlineWriter{ResponseWriter: w, rc: rc, timeout: opts.WriteTimeout}
+		w = &deadlineWriter{ResponseWriter: w, rc: rc, timeout: opts.WriteTimeout, inline: inline}
+		// The SDK keeps the context of the request that opens a session
+		// for the session's calls.
+		r = r.WithContext(withInliner(r.Context(), inline))
 		if r.Body != nil && r.Body != http.NoBody {
 			_ = rc.SetReadDeadline(time.Now().Add(opts.ReadTimeout))
 			data, err := io.ReadAll(io.LimitReader(r.Body, opts.MaxBodyBytes+1))
@@ -84,11 +91,21 @@ type deadlineWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
+	inline  *inliner
 }
 
+// Write writes p with its placeholders expanded. It reports len(p) when
+// all of the expanded bytes were written.
 func (w *deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.ResponseWriter.Write(p)
+	full := w.inline.expand(p)
+	n, err := w.ResponseWriter.Write(full)
+	if n == len(full) {
+		n = len(p)
+	} else {
+		n = min(n, len(p))
+	}
+	return n, err
 }
 
 func (w *deadlineWriter) FlushError() error {

@@ -148,8 +148,11 @@ func readsNote(t testing.TB, cs *mcp.ClientSession) {
 	if err != nil {
 		t.Fatalf("notes_read: %v", err)
 	}
-	if res.IsError || !strings.Contains(fmt.Sprint(res.StructuredContent), "hello from a") {
+	if res.IsError || len(res.Content) == 0 {
 		t.Fatalf("notes_read: %+v", res)
+	}
+	if tc, ok := res.Content[0].(*mcp.TextContent); !ok || !strings.Contains(tc.Text, "hello from a") {
+		t.Fatalf("notes_read: the first block is %+v, want the note's text", res.Content[0])
 	}
 }
 

@@ -127,7 +127,7 @@ func (h *handler) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.
 			return askApproval(h.agent, a, h.e.Approvals()), nil
 		}
 	}
-	return result(out), nil
+	return result(out, inlinerFrom(ctx)), nil
 }
 
 func supportsElicitation(req *mcp.CallToolRequest) bool {
@@ -216,14 +216,31 @@ func (h *handler) applyApproval(call core.Call, req *mcp.CallToolRequest) {
 	}
 }
 
-// result renders an outcome for the model.
-func result(out *engine.Outcome) *mcp.CallToolResult {
+// result renders an outcome for the model. A large result is sent once:
+//   - a result with a payload (a file's text, a response body) is that
+//     payload as the first text block, as it is, then the rest of the
+//     result as JSON in a second text block and as structured content;
+//   - any other result is its JSON in one text block, with no structured
+//     content: the same JSON twice would double the bytes.
+//
+// in, if set, is the transport's inliner (see inline.go).
+func result(out *engine.Outcome, in *inliner) *mcp.CallToolResult {
 	if out.Status == engine.StatusOK {
-		// The structured value goes out as a Go value: the SDK encodes it
-		// once, rather than re-validating already encoded JSON.
+		if c := out.Content; c != nil {
+			var encoded []byte
+			if !c.JSON {
+				encoded = out.ContentJSON
+			}
+			return &mcp.CallToolResult{
+				Content: []mcp.Content{
+					&mcp.TextContent{Text: in.text(c.Text, encoded)},
+					&mcp.TextContent{Text: string(out.Meta)},
+				},
+				StructuredContent: out.Meta,
+			}
+		}
 		return &mcp.CallToolResult{
-			Content:           []mcp.Content{&mcp.TextContent{Text: string(out.Value)}},
-			StructuredContent: out.Structured,
+			Content: []mcp.Content{&mcp.TextContent{Text: in.text(string(out.Value), nil)}},
 		}
 	}
 	var b strings.Builder

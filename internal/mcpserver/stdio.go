@@ -43,6 +43,16 @@ type StdioTransport struct {
 	MaxMessageBytes int64
 	// Logger receives one line per refused message (never its content).
 	Logger *slog.Logger
+
+	inline *inliner // set by Run
+}
+
+// Run serves s on t until the client ends the session or ctx is done. It
+// is s.Run(ctx, t), with large tool results written the fast way: escaped
+// once, by this transport (see inline.go).
+func (t *StdioTransport) Run(ctx context.Context, s *mcp.Server) error {
+	t.inline = newInliner()
+	return s.Run(withInliner(ctx, t.inline), t)
 }
 
 // Connect implements [mcp.Transport]. It starts the goroutine that reads
@@ -56,13 +66,14 @@ func (t *StdioTransport) Connect(context.Context) (mcp.Connection, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &lineConn{w: t.Writer, log: log, incoming: make(chan jsonrpc.Message), closed: make(chan struct{})}
+	c := &lineConn{w: t.Writer, log: log, inline: t.inline, incoming: make(chan jsonrpc.Message), closed: make(chan struct{})}
 	go c.readLoop(t.Reader, limit)
 	return c, nil
 }
 
 type lineConn struct {
 	log      *slog.Logger
+	inline   *inliner // nil unless served by [StdioTransport.Run]
 	writeMu  sync.Mutex
 	w        io.Writer
 	incoming chan jsonrpc.Message // closed after readErr is set
@@ -145,7 +156,7 @@ func (c *lineConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
-	err = c.writeLine(data)
+	err = c.writeLine(c.inline.expand(data))
 	if _, ok := msg.(*jsonrpc.Response); ok {
 		c.track(-1)
 	}

@@ -89,8 +89,7 @@ func FuzzResolve(f *testing.F) {
 			}
 			return
 		}
-		v := res.Value
-		content := readValueContent(t, v)
+		content := readValueContent(t, res)
 		if strings.Contains(content, "WARDEN-SENTINEL") || strings.Contains(content, "WARDEN-OUTSIDE") {
 			t.Fatalf("read(%q) returned outside content %q", p, content)
 		}
@@ -139,12 +138,14 @@ func fuzzWrite(t *testing.T, c *fs.Connector, rootFS *os.Root, tmp, p string) {
 	}
 }
 
-// readValueContent extracts the text content of a read result value.
-func readValueContent(tb testing.TB, v any) string {
+// readValueContent extracts the text content of a read result.
+func readValueContent(tb testing.TB, res *core.Result) string {
 	tb.Helper()
-	o := outcome{}
-	o.JSON = string(mustJSON(tb, v))
-	return readContent(tb, o)
+	b, err := res.JSON()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return readContent(tb, outcome{JSON: string(b)})
 }
 
 // loadCorpusForFuzz returns the corpus payloads, or nil when the corpus is

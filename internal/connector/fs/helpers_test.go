@@ -192,7 +192,7 @@ func doWith(tb testing.TB, c core.Connector, op string, a json.RawMessage, w wit
 	if err != nil {
 		return outcome{Path: inv.Path, Stage: "Execute", Err: err}
 	}
-	b, jerr := json.Marshal(res.Value)
+	b, jerr := res.JSON()
 	if jerr != nil {
 		tb.Fatalf("result of %s %s does not encode: %v", op, a, jerr)
 	}

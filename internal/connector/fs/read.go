@@ -22,7 +22,6 @@ type readResult struct {
 	Offset     int64  `json:"offset"`
 	Length     int    `json:"length"`
 	Encoding   string `json:"encoding"` // "text" or "base64"
-	Content    string `json:"content"`
 	Truncated  bool   `json:"truncated"`
 	NextOffset *int64 `json:"next_offset,omitempty"`
 }
@@ -100,15 +99,16 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 	}
 	res := readResult{Path: s.target.rel, Size: size, Offset: s.offset}
 	chunk, text := textPrefix(buf, atEOF)
+	var content string
 	if text {
 		shown := c.secrets.Window(around, at, at+len(chunk))
-		res.Encoding, res.Content = "text", validText(shown)
+		res.Encoding, content = "text", validText(shown)
 		if len(chunk) < len(buf) {
 			atEOF = false
 		}
 	} else {
 		chunk = buf
-		res.Encoding, res.Content = "base64", base64.StdEncoding.EncodeToString(c.secrets.Window(around, at, at+len(buf)))
+		res.Encoding, content = "base64", base64.StdEncoding.EncodeToString(c.secrets.Window(around, at, at+len(buf)))
 	}
 	res.Length = len(chunk)
 	if !atEOF {
@@ -116,7 +116,7 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 		res.NextOffset = &next
 		res.Truncated = true
 	}
-	return &core.Result{Value: res, Bytes: int64(len(chunk)), Truncated: res.Truncated}, nil
+	return &core.Result{Value: res, Content: &core.Content{Field: "content", Text: content}, Bytes: int64(len(chunk)), Truncated: res.Truncated}, nil
 }
 
 // textPrefix reports whether b is text (valid UTF-8 without NUL bytes) and

@@ -30,10 +30,12 @@ type Response struct {
 	Status     int               `json:"status"`
 	StatusText string            `json:"status_text"`
 	Headers    map[string]string `json:"headers,omitempty"`
-	// Exactly one of JSON, Text and Base64 holds the body, if any.
-	JSON   json.RawMessage `json:"json,omitempty"`
-	Text   *string         `json:"text,omitempty"`
-	Base64 string          `json:"base64,omitempty"`
+	// Exactly one of JSON, Text and Base64 holds the body, if any. It goes
+	// to the agent as the result's content (see [Response.content]), not
+	// inside this value's JSON.
+	JSON   json.RawMessage `json:"-"`
+	Text   *string         `json:"-"`
+	Base64 string          `json:"-"`
 	// Bytes is how many body bytes were read.
 	Bytes     int64  `json:"bytes"`
 	Truncated bool   `json:"truncated,omitempty"`
@@ -92,7 +94,21 @@ func (c *Connector) result(ctx context.Context, resp *http.Response, hops []stri
 	default:
 		out.Omitted = "binary body over the 256 KiB base64 limit"
 	}
-	return &core.Result{Value: out, Bytes: out.Bytes, Truncated: out.Truncated}, nil
+	return &core.Result{Value: out, Content: out.content(), Bytes: out.Bytes, Truncated: out.Truncated}, nil
+}
+
+// content returns the body as the result's content, named as the agent
+// knows it: json, text or base64.
+func (r *Response) content() *core.Content {
+	switch {
+	case r.JSON != nil:
+		return &core.Content{Field: "json", Text: string(r.JSON), JSON: true}
+	case r.Text != nil:
+		return &core.Content{Field: "text", Text: *r.Text}
+	case r.Base64 != "":
+		return &core.Content{Field: "base64", Text: r.Base64}
+	}
+	return nil
 }
 
 func isJSON(media string) bool {

@@ -1,0 +1,67 @@
+package jsonesc
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func same(t *testing.T, s string) {
+	t.Helper()
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AppendString(nil, s); !bytes.Equal(got, want) {
+		t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+	}
+	if got := AppendString([]byte("x:"), s); !bytes.Equal(got, append([]byte("x:"), want...)) {
+		t.Fatalf("AppendString after a prefix = %s", got)
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	var all strings.Builder
+	for c := 0; c < 0x80; c++ {
+		all.WriteByte(byte(c))
+	}
+	for _, s := range []string{
+		"", "plain", all.String(), "\"\\<>&", "\u2028\u2029", "é日本🎉", "\xff", "a\xc3", "\xed\xa0\x80",
+		"\x7f", strings.Repeat("abc\n", 5000),
+	} {
+		same(t, s)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	f.Add("hello \"world\" <b>&</b>\n\t\u2028")
+	f.Add("\xff\xfe\x00")
+	f.Fuzz(func(t *testing.T, s string) { same(t, s) })
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := strings.Repeat("line \"quoted\" back\\slash <tag> & text é 日本\n", 1<<20/48)
+	b.SetBytes(int64(len(s)))
+	plain := strings.Repeat("The quick brown fox jumps over the lazy dog, again and again.\n", 1<<20/62)
+	b.Run("plain/jsonesc", func(b *testing.B) {
+		for b.Loop() {
+			AppendString(nil, plain)
+		}
+	})
+	b.Run("plain/encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(plain)
+		}
+	})
+	b.Run("jsonesc", func(b *testing.B) {
+		for b.Loop() {
+			AppendString(nil, s)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(s)
+		}
+	})
+}
