@@ -40,7 +40,7 @@ func AppendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Most of a text is plain: skip eight bytes at a time, and after
 		// a word that is not, go byte by byte through that word only.
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
+		if i+8 <= len(s) && plain(word(s[i:])) {
 			i += 8
 			continue
 		}
@@ -96,17 +96,20 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plain8 reports whether all of the 8 bytes of s are written as they are:
-// none is below 0x20 or above 0x7f, or one of " \ < > &. Bit tricks on
-// one 64-bit word (a zero byte of x sets its high bit in
-// (x - ones) &^ x & highs).
-func plain8(s string) bool {
+// word returns the first 8 bytes of s as a little-endian word.
+func word(s string) uint64 {
 	_ = s[7]
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plain reports whether all 8 bytes of w are written as they are: none is
+// below 0x20 or above 0x7f, or one of " \ < > &. It uses the bit trick for
+// a zero byte: (x - ones) &^ x & highs is not zero exactly when some byte
+// of x is zero, and x = w ^ c*ones has a zero byte where w has c.
+func plain(w uint64) bool {
 	q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
-	bad := w | (w-0x20*ones)&^w // non-ASCII, or below 0x20
+	bad := w | (w-0x20*ones)&^w
 	bad |= (q-ones)&^q | (bs-ones)&^bs | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
-	bad &= highs
-	return bad == 0
+	return bad&highs == 0
 }

@@ -65,3 +65,20 @@ func BenchmarkAppendString(b *testing.B) {
 		}
 	})
 }
+
+// TestPlain checks the word test against the byte table, for every byte
+// at every position of a word of plain bytes.
+func TestPlain(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			want := c < utf8RuneSelf && safe[c]
+			if got := plain(word(string(w))); got != want {
+				t.Errorf("plain with %#x at %d = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+const utf8RuneSelf = 0x80

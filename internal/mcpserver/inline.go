@@ -110,15 +110,26 @@ func (in *inliner) sweep(now time.Time) {
 // replaced by its text; msg itself when it holds none. Each text is
 // released as it is placed: a message is written once.
 func (in *inliner) expand(msg []byte) []byte {
+	parts := in.split(msg)
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return bytes.Join(parts, nil)
+}
+
+// split returns msg cut at its held placeholders, each replaced by its
+// text: the parts, written in order, are the expanded message. A
+// transport can write them one by one instead of joining a large copy.
+func (in *inliner) split(msg []byte) [][]byte {
 	if in == nil {
-		return msg
+		return [][]byte{msg}
 	}
 	quoted := []byte(`"` + placeholderPrefix)
 	i := bytes.Index(msg, quoted)
 	if i < 0 {
-		return msg
+		return [][]byte{msg}
 	}
-	var out []byte
+	var out [][]byte
 	last := 0
 	for i >= 0 {
 		end := i + 1 + placeholderLen
@@ -132,11 +143,7 @@ func (in *inliner) expand(msg []byte) []byte {
 			}
 			in.mu.Unlock()
 			if ok {
-				if out == nil {
-					out = make([]byte, 0, len(msg)+len(h.encoded))
-				}
-				out = append(out, msg[last:i]...)
-				out = append(out, h.encoded...)
+				out = append(out, msg[last:i], h.encoded)
 				last = end + 1
 			}
 		}
@@ -146,10 +153,7 @@ func (in *inliner) expand(msg []byte) []byte {
 		}
 		i += 1 + j
 	}
-	if out == nil {
-		return msg
-	}
-	return append(out, msg[last:]...)
+	return append(out, msg[last:])
 }
 
 // escaped reports whether the quote at msg[i] is escaped: preceded by an

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -156,14 +157,16 @@ func (c *lineConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
-	err = c.writeLine(c.inline.expand(data))
+	err = c.writeLine(c.inline.split(data)...)
 	if _, ok := msg.(*jsonrpc.Response); ok {
 		c.track(-1)
 	}
 	return err
 }
 
-func (c *lineConn) writeLine(data []byte) error {
+// writeLine writes the parts of one message and its line end, together:
+// no other message can come between them.
+func (c *lineConn) writeLine(parts ...[]byte) error {
 	select {
 	case <-c.closed:
 		return mcp.ErrConnectionClosed
@@ -171,7 +174,12 @@ func (c *lineConn) writeLine(data []byte) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_, err := c.w.Write(append(data, '\n'))
+	if len(parts) == 1 {
+		_, err := c.w.Write(append(parts[0], '\n'))
+		return err
+	}
+	bufs := append(net.Buffers(parts), []byte{'\n'})
+	_, err := bufs.WriteTo(c.w)
 	return err
 }
 

@@ -101,8 +101,12 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 	chunk, text := textPrefix(buf, atEOF)
 	var content string
 	if text {
-		shown := c.secrets.Window(around, at, at+len(chunk))
-		res.Encoding, content = "text", validText(shown)
+		res.Encoding = "text"
+		if shown := c.secrets.Window(around, at, at+len(chunk)); len(chunk) > 0 && len(shown) == len(chunk) && &shown[0] == &chunk[0] {
+			content = string(chunk) // nothing redacted: textPrefix checked it is UTF-8
+		} else {
+			content = validText(shown)
+		}
 		if len(chunk) < len(buf) {
 			atEOF = false
 		}
