@@ -29,7 +29,7 @@ const inlineMinBytes = 8 << 10
 // inlineKeep; beyond inlineMaxHeld bytes, results go the SDK's way.
 const (
 	inlineKeep    = 10 * time.Minute
-	inlineMaxHeld = 512 << 20
+	inlineMaxHeld = 128 << 20
 )
 
 // placeholderPrefix starts every placeholder. A placeholder is the whole
