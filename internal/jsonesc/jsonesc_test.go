@@ -54,6 +54,27 @@ func BenchmarkAppendString(b *testing.B) {
 			_, _ = json.Marshal(plain)
 		}
 	})
+	type entry struct {
+		Path, Type string
+		Size       int
+		Modified   string
+	}
+	var entries []entry
+	for i := range 10000 {
+		entries = append(entries, entry{"list10k/file-" + strings.Repeat("0", 5) + string(rune('a'+i%26)) + ".txt", "file", 12, "2026-12-07T21:00:00Z"})
+	}
+	listJSON, _ := json.Marshal(map[string]any{"entries": entries})
+	list := string(listJSON)
+	b.Run("json/jsonesc", func(b *testing.B) {
+		for b.Loop() {
+			AppendString(nil, list)
+		}
+	})
+	b.Run("json/encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(list)
+		}
+	})
 	b.Run("jsonesc", func(b *testing.B) {
 		for b.Loop() {
 			AppendString(nil, s)
