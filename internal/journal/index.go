@@ -190,6 +190,20 @@ func (x *index) waste() int64 { return x.end - x.live }
 // starts from the table and totals saved for it, or builds them. The
 // flock is held.
 func (x *index) sync(s *Store) error {
+	// Stores replace the log and the table only by renaming a new file
+	// over them, which leaves the old inode no link. So while both open
+	// files have their one link they are still the files at their paths,
+	// and an fstat of each says so without a stat of the paths. Any other
+	// link count (an extra hard link someone made, or none) takes the
+	// path stats below.
+	if s.log != nil && x.ready && x.tab != nil {
+		lst, err := statFile(s.log)
+		if err == nil && lst.nlink == 1 && lst.dev == x.dev && lst.ino == x.ino {
+			if tst, err := statFile(x.tab.f); err == nil && tst.nlink == 1 {
+				return x.scanFrom(s, lst)
+			}
+		}
+	}
 	st, err := statAt(s.dir, logName)
 	if err != nil && !isNotExist(err) {
 		return fmt.Errorf("stat %s: %w", logName, err)
@@ -228,11 +242,16 @@ func (x *index) reset(dev, ino uint64) {
 // its '\n' is left for the next scan: it may be an append in progress.
 // Once hotMax entries are in memory it writes them to the table.
 func (x *index) scan(s *Store) error {
-	f := s.log
-	st, err := statFile(f)
+	st, err := statFile(s.log)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", logName, err)
 	}
+	return x.scanFrom(s, st)
+}
+
+// scanFrom is scan given st, an fstat of the open log taken under the flock.
+func (x *index) scanFrom(s *Store, st stat) error {
+	f := s.log
 	if st.size < x.end {
 		// Truncated in place, which no Store does: build the index again.
 		return x.rebuild(s)

@@ -15,6 +15,7 @@ import (
 // stat is what the journal needs to know about a file-system object.
 type stat struct {
 	dev, ino uint64
+	nlink    uint64
 	mode     uint32
 	size     int64
 	mtime    time.Time
@@ -25,7 +26,7 @@ func (st stat) regular() bool { return st.mode&unix.S_IFMT == unix.S_IFREG }
 
 func fromUnix(s *unix.Stat_t) stat {
 	return stat{
-		dev: uint64(s.Dev), ino: uint64(s.Ino), mode: s.Mode, size: s.Size,
+		dev: uint64(s.Dev), ino: uint64(s.Ino), nlink: uint64(s.Nlink), mode: s.Mode, size: s.Size,
 		mtime: time.Unix(s.Mtim.Unix()), ctime: time.Unix(s.Ctim.Unix()),
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 type stat struct {
 	dev, ino uint64
+	nlink    uint64
 	size     int64
 	ctime    time.Time
 }
