@@ -36,6 +36,10 @@ type index struct {
 	live   int64     // bytes of the lines entries point at
 	dev    uint64    // the log file read, to notice it was replaced
 	ino    uint64
+	// logSize is the log's size as the last sync saw it under the flock,
+	// for the append that follows it to take instead of an fstat; -1 when
+	// unknown. takeLogSize consumes it.
+	logSize int64
 	ready  bool // the table and totals describe the log up to from
 }
 
@@ -53,7 +57,7 @@ type entryMeta struct {
 }
 
 func newIndex() *index {
-	return &index{hot: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}}
+	return &index{hot: map[string]*entryMeta{}, refs: map[string]int{}, sizes: map[string]int64{}, logSize: -1}
 }
 
 func metaOf(ef *entryFile, off, n int64) *entryMeta {
@@ -190,6 +194,7 @@ func (x *index) waste() int64 { return x.end - x.live }
 // starts from the table and totals saved for it, or builds them. The
 // flock is held.
 func (x *index) sync(s *Store) error {
+	x.logSize = -1
 	// Stores replace the log and the table only by renaming a new file
 	// over them, which leaves the old inode no link. So while both open
 	// files have their one link they are still the files at their paths,
@@ -257,7 +262,11 @@ func (x *index) scanFrom(s *Store, st stat) error {
 		return x.rebuild(s)
 	}
 	if st.size == x.end {
-		return x.flushIfFull(s)
+		if err := x.flushIfFull(s); err != nil {
+			return err
+		}
+		x.logSize = st.size
+		return nil
 	}
 	next, err := eachLine(f, x.end, st.size, nil, func(line []byte, off, n int64) error {
 		if err := x.apply(s, line, off, n); err != nil {
@@ -273,7 +282,15 @@ func (x *index) scanFrom(s *Store, st stat) error {
 		return err
 	}
 	x.end = next // past any over-long lines at the end, too
+	x.logSize = st.size
 	return nil
+}
+
+// takeLogSize returns the log's size the last sync saw, once, or -1.
+func (x *index) takeLogSize() int64 {
+	n := x.logSize
+	x.logSize = -1
+	return n
 }
 
 // apply records the line at off: an entry, or a tombstone removing one.

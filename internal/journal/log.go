@@ -72,16 +72,22 @@ func (s *Store) swapLog(f *os.File) {
 // crash: it is ended with a '\n' first, leaving it a line readers skip. The
 // caller makes the lines durable.
 func (s *Store) appendLog(data []byte) (int64, error) {
-	st, err := statFile(s.log)
-	if err != nil {
-		return 0, fmt.Errorf("append to %s: %w", logName, err)
+	// The sync just before, under the same flock, saw the size: nobody
+	// appended since.
+	size := s.idx.takeLogSize()
+	if size < 0 {
+		st, err := statFile(s.log)
+		if err != nil {
+			return 0, fmt.Errorf("append to %s: %w", logName, err)
+		}
+		size = st.size
 	}
-	off := st.size
+	off := size
 	if off > s.idx.end {
 		data = append([]byte{'\n'}, data...)
 		off++
 	}
-	if err := s.writeLog(data, st.size); err != nil {
+	if err := s.writeLog(data, size); err != nil {
 		return 0, err
 	}
 	s.reserveAhead(off + int64(len(data)))
