@@ -61,6 +61,11 @@ func Open(path string, size int64) (*Reserve, error) {
 		return nil, fmt.Errorf("disk reserve %s: %w", path, err)
 	}
 	r := &Reserve{path: path, size: size, f: f}
+	if whole(fi, size) {
+		// Kept by the last process: allocating again would change nothing
+		// and costs a fallocate at every start.
+		return r, nil
+	}
 	if err := r.fill(); err != nil && !Full(err) {
 		f.Close()
 		return nil, fmt.Errorf("disk reserve %s: %w", path, err)
@@ -148,6 +153,13 @@ func (r *Reserve) Close() error {
 // it) is out of space.
 func Full(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// whole reports whether a file of fi already is a reserve of size bytes:
+// that long, with as many bytes of disk allocated.
+func whole(fi os.FileInfo, size int64) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && fi.Size() >= size && int64(st.Blocks)*512 >= size
 }
 
 // allocated returns the bytes of disk f holds.

@@ -69,3 +69,30 @@ func held(t *testing.T, path string) int64 {
 	}
 	return n
 }
+
+// TestOpenFillsSparse checks that a reserve file of the full length but
+// without its blocks (sparse, or truncated by a crash mid-allocation) is
+// allocated at Open, not taken as whole for its length.
+func TestOpenFillsSparse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "space.reserve")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if got := held(t, path); got >= 1<<20 {
+		t.Skipf("this file system allocates on truncate (%d bytes held)", got)
+	}
+	r, err := Open(path, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := held(t, path); got < 1<<20 {
+		t.Fatalf("a sparse reserve holds %d bytes after Open, want 1 MiB", got)
+	}
+	if r.Low() {
+		t.Error("a reserve filled at Open is low")
+	}
+}
