@@ -40,7 +40,7 @@ type index struct {
 	// for the append that follows it to take instead of an fstat; -1 when
 	// unknown. takeLogSize consumes it.
 	logSize int64
-	ready  bool // the table and totals describe the log up to from
+	ready   bool // the table and totals describe the log up to from
 }
 
 // hotMax is how many entries the index holds in memory before it writes
