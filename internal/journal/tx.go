@@ -288,6 +288,20 @@ func (t *Tx) Commit() error {
 		s.discard(holds)
 		return nil
 	}
+	if written && len(holds) == 0 && sameChanges(prepared, entry.Changes) {
+		// The prepared line is the entry and there is nothing to restore:
+		// the flock is needed only for a prune, which needPrune decides
+		// from what the process knows, under the flock or not.
+		s.mu.Lock()
+		closed, prune := s.closed, !s.closed && s.needPrune()
+		s.mu.Unlock()
+		if closed {
+			return fmt.Errorf("%s: %q: %w", op, entry.ID, os.ErrClosed)
+		}
+		if !prune {
+			return nil
+		}
+	}
 	ran := false
 	err := s.withLock(op, func() error {
 		ran = true
