@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	iofs "io/fs"
 	"os"
@@ -324,7 +325,7 @@ type newFile struct {
 // temporary name, the content's SHA-256 (hex) and the file's Lstat. On
 // failure nothing is left behind.
 func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, err error) {
-	name, sum, fi, f, err := d.writeTempOpen(ctx, r, nf)
+	name, sum, fi, f, err := d.writeTempOpen(ctx, r, "", nf)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -342,7 +343,9 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 // writeTempOpen is writeTemp without the final sync: it returns the open
 // file, which the caller must sync (it may do so while the journal syncs,
 // so both share one disk flush) and close, or close and unlink on failure.
-func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
+// A caller that hashed what r yields already passes the hash as known,
+// and it is returned instead of hashing the same bytes again.
+func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, known string, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
 	var created string
 	for range 8 {
 		created = newTempName()
@@ -366,8 +369,13 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) 
 		}
 	}()
 	name = created
-	h := sha256.New()
-	if _, err = copyPooled(io.MultiWriter(f, h), ctxReader{ctx, r}); err != nil {
+	var h hash.Hash
+	var dst io.Writer = f
+	if known == "" {
+		h = sha256.New()
+		dst = io.MultiWriter(f, h)
+	}
+	if _, err = copyPooled(dst, ctxReader{ctx, r}); err != nil {
 		return "", "", nil, nil, err
 	}
 	if fi, err = f.Stat(); err != nil {
@@ -391,7 +399,10 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, nf newFile) 
 			return "", "", nil, nil, err
 		}
 	}
-	return name, hex.EncodeToString(h.Sum(nil)), fi, f, nil
+	if h != nil {
+		known = hex.EncodeToString(h.Sum(nil))
+	}
+	return name, known, fi, f, nil
 }
 
 // copyBufs holds the buffers of copyPooled: io.Copy would allocate 32 KiB

@@ -142,10 +142,14 @@ func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileIn
 		after core.ObjectState
 		werr  error // of writing the temporary file
 	)
-	// write writes the temporary file; if want is set, it must match.
+	// write writes the temporary file; if want is set, it must match, and
+	// its hash is content's, not computed again.
 	write := func(want *core.ObjectState) error {
-		var sum string
-		tmp, sum, fi, f, werr = d.writeTempOpen(m.ctx, bytes.NewReader(content), nf)
+		var sum, known string
+		if want != nil {
+			known = want.SHA256
+		}
+		tmp, sum, fi, f, werr = d.writeTempOpen(m.ctx, bytes.NewReader(content), known, nf)
 		if werr != nil {
 			return werr
 		}
