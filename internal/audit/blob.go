@@ -378,8 +378,12 @@ func writeBlob(dir, sum string, data []byte, dirs *sync.Map) (toSync []string, e
 	if err != nil {
 		return nil, err
 	}
-	if got, err := os.ReadFile(name); err == nil && sha256.Sum256(got) == sha256.Sum256(data) {
-		return nil, nil
+	// sum is data's hash (blobPath checked its form): only what is there
+	// is hashed.
+	if got, err := os.ReadFile(name); err == nil && len(got) == len(data) {
+		if h := sha256.Sum256(got); hex.EncodeToString(h[:]) == sum {
+			return nil, nil
+		}
 	}
 	sub := filepath.Dir(name)
 	var created []string
