@@ -124,7 +124,7 @@ func (w *Warden) Call(ctx context.Context, agent, tool string, args json.RawMess
 		AuditID:    out.AuditID,
 		ApprovalID: out.ApprovalID,
 	}
-	r.Value = out.Value
+	r.Value = out.JSON()
 	return r
 }
 

@@ -83,7 +83,7 @@ func outputOf(out *engine.Outcome) callOutput {
 		Truncated:  out.Truncated,
 	}
 	if out.Status == engine.StatusOK {
-		o.Result = out.Value
+		o.Result = out.JSON()
 	} else {
 		o.Message = out.Message
 	}

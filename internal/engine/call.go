@@ -62,15 +62,16 @@ type Outcome struct {
 	AuditID    string
 	ApprovalID string
 	// Value is the tool's result, encoded as JSON, when Status is
-	// StatusOK. Structured is the same result before encoding, for faces
-	// that encode it themselves.
+	// StatusOK and the result has no Content; [Outcome.JSON] gives the
+	// whole result either way. Structured is Meta before encoding, for
+	// faces that encode it themselves.
 	Value      json.RawMessage
 	Structured any
 	// Content is the payload of a result that has one (core.Content),
-	// redacted. Value holds it too, under Content.Field; Meta is Value
-	// without it, and ContentJSON is the payload as Value holds it (a JSON
-	// string, or the JSON document), for faces that write JSON and need
-	// not escape it again.
+	// redacted; Meta is the rest of the result, and ContentJSON the
+	// payload as it stands in the whole result's JSON (a JSON string, or
+	// the JSON document), for faces that write JSON and need not escape it
+	// again.
 	Content     *core.Content
 	ContentJSON json.RawMessage
 	Meta        json.RawMessage
@@ -254,30 +255,30 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	// Encode, redact and bound the result. A resource may hold one of the
 	// policy's secrets (a key file inside a directory, an API that echoes a
 	// header): it never reaches the agent.
-	r, err := e.encodeResult(res)
+	size, redacted, err := e.encodeResult(res, out)
 	if err != nil {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonInternal
 		out.Message = core.MessageOf(nil)
 		out.Err = err
+		out.Value, out.Meta, out.Content, out.ContentJSON = nil, nil, nil, nil
 		return out
 	}
-	if max := e.policy.Settings().MaxResultBytes; int64(len(r.full)) > max {
+	if max := e.policy.Settings().MaxResultBytes; int64(size) > max {
 		out.Status = StatusFailed
 		out.Reason = core.ReasonTooLarge
-		out.Message = fmt.Sprintf("The result is %d bytes, over the %d-byte limit. Ask for less (a smaller length, limit or narrower path).", len(r.full), max)
+		out.Message = fmt.Sprintf("The result is %d bytes, over the %d-byte limit. Ask for less (a smaller length, limit or narrower path).", size, max)
+		out.Value, out.Meta, out.Content, out.ContentJSON = nil, nil, nil, nil
 		return out
 	}
-	if r.redacted {
+	if redacted {
 		setDetail(rec, "result_redacted", true)
 	}
 	rec.ResultBytes = res.Bytes
 	out.Status = StatusOK
-	out.Value, out.Meta = r.full, r.meta
-	out.Content, out.ContentJSON = r.content, r.contentJSON
 	out.Structured = res.Value
-	if r.redacted || r.content != nil {
-		out.Structured = json.RawMessage(r.full)
+	if redacted {
+		out.Structured = json.RawMessage(out.Meta)
 	}
 	out.Truncated = res.Truncated
 	return out

@@ -164,8 +164,8 @@ func TestCall_ResultBound(t *testing.T) {
 	fake := &fakeSQL{resultSize: 10_000}
 	e, _ := newEngine(t, dbPolicy, fake, dbEnv)
 	out := call(e, "analyst", `{"sql":"select 1"}`)
-	if out.Status != StatusFailed || out.Reason != core.ReasonTooLarge || out.Value != nil {
-		t.Errorf("oversized result = %v/%s value=%v", out.Status, out.Reason, out.Value != nil)
+	if out.Status != StatusFailed || out.Reason != core.ReasonTooLarge || out.JSON() != nil {
+		t.Errorf("oversized result = %v/%s value=%v", out.Status, out.Reason, out.JSON() != nil)
 	}
 }
 
@@ -211,8 +211,8 @@ func TestCall_AuditFailureWithholdsResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := call(e, "analyst", `{"sql":"select 1"}`)
-	if out.Status != StatusDenied || out.Reason != core.ReasonAuditUnavailable || out.Value != nil {
-		t.Errorf("with a broken audit log: %v/%s value=%v", out.Status, out.Reason, out.Value)
+	if out.Status != StatusDenied || out.Reason != core.ReasonAuditUnavailable || out.JSON() != nil {
+		t.Errorf("with a broken audit log: %v/%s value=%v", out.Status, out.Reason, out.JSON())
 	}
 }
 
@@ -397,19 +397,19 @@ agents:
 		return e.Call(context.Background(), core.Call{Agent: "bot", Tool: tool, Args: json.RawMessage(args)}, CallOptions{})
 	}
 	out := run("files_read", `{"path":"config.txt"}`)
-	if out.Status != StatusOK || strings.Contains(string(out.Value), secret) || !strings.Contains(string(out.Value), "[REDACTED]") {
-		t.Errorf("read config.txt = %v %s", out.Status, out.Value)
+	if out.Status != StatusOK || strings.Contains(string(out.JSON()), secret) || !strings.Contains(string(out.JSON()), "[REDACTED]") {
+		t.Errorf("read config.txt = %v %s", out.Status, out.JSON())
 	}
 	if b, _ := json.Marshal(out.Structured); strings.Contains(string(b), secret) {
 		t.Errorf("the structured result holds the secret: %s", b)
 	}
 	if out := run("files_read", `{"path":"key.txt"}`); out.Status != StatusDenied || out.Reason != core.ReasonReservedPath {
-		t.Errorf("read key.txt = %v/%s %s", out.Status, out.Reason, out.Value)
+		t.Errorf("read key.txt = %v/%s %s", out.Status, out.Reason, out.JSON())
 	}
-	if out := run("files_list", `{"path":"."}`); strings.Contains(string(out.Value), "key.txt") {
+	if out := run("files_list", `{"path":"."}`); strings.Contains(string(out.JSON()), "key.txt") {
 		t.Errorf("list shows the secret file: %s", out.Value)
 	}
-	if out := run("files_search", `{"path":".","text":"sk-live"}`); strings.Contains(string(out.Value), secret) {
+	if out := run("files_search", `{"path":".","text":"sk-live"}`); strings.Contains(string(out.JSON()), secret) {
 		t.Errorf("search returned the secret: %s", out.Value)
 	}
 	e.Close()

@@ -182,8 +182,8 @@ func TestResourceOpensLater(t *testing.T) {
 		t.Fatalf("tools after the database appeared = %v", names)
 	}
 	out = e.Call(context.Background(), core.Call{Agent: "bot", Tool: "shop_query", Args: json.RawMessage(`{"sql":"SELECT id, total FROM orders"}`)}, engine.CallOptions{})
-	if out.Status != engine.StatusOK || !strings.Contains(string(out.Value), "9.5") {
-		t.Fatalf("shop_query once open = %v %v %s %s", out.Status, out.Reason, out.Message, out.Value)
+	if out.Status != engine.StatusOK || !strings.Contains(string(out.JSON()), "9.5") {
+		t.Fatalf("shop_query once open = %v %v %s %s", out.Status, out.Reason, out.Message, out.JSON())
 	}
 	evs = got.list()
 	if last := evs[len(evs)-1]; len(evs) != 2 || last.Resource != "shop" || last.Err != nil {

@@ -60,7 +60,7 @@ agents:
 		if out.Status != StatusOK {
 			t.Fatalf("%s %v: %s %s", tool, args, out.Reason, out.Message)
 		}
-		return string(out.Value)
+		return string(out.JSON())
 	}
 	var all strings.Builder
 	for i := range 8 {
