@@ -430,16 +430,6 @@ func mkdirs(dir, sub string) ([]string, error) {
 	return changed, nil
 }
 
-// syncPath flushes a file or directory to stable storage.
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
 // ReadBlob returns the content b references in the state directory dir,
 // checking its size and hash: a missing blob is [ErrBlobMissing], a
 // changed one [ErrBlobAltered].

@@ -24,3 +24,13 @@ func writeTemp(dir string, data []byte) (string, error) {
 
 // renameBlob puts the temporary file in place of name.
 func renameBlob(tmp, name string) error { return os.Rename(tmp, name) }
+
+// syncPath flushes a file or directory to stable storage.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
