@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-dev/warden/internal/engine"
@@ -139,6 +140,49 @@ func BenchmarkStdioRead(b *testing.B) {
 				send(req)
 				if line := recv(); len(line) < n {
 					b.Fatalf("response of %d bytes: %.200s", len(line), line)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSDKClientDecode is what the official Go SDK client spends
+// decoding one 1 MiB read's response, for Warden's result (the text once,
+// metadata beside it) and for the reference server's (the text, and the
+// same text again as structured content): the part of a round trip no
+// server can make faster.
+func BenchmarkSDKClientDecode(b *testing.B) {
+	var text strings.Builder
+	for i := 0; text.Len() < 1<<20; i++ {
+		fmt.Fprintf(&text, "%06d The quick brown fox jumps over the lazy dog; pack my box.\n", i)
+	}
+	content := text.String()[:1<<20]
+	shapes := map[string]*mcp.CallToolResult{
+		"warden": {
+			Content:           []mcp.Content{&mcp.TextContent{Text: content}, &mcp.TextContent{Text: `{"path":"f.txt","size":1048576}`}},
+			StructuredContent: map[string]any{"path": "f.txt", "size": 1048576},
+		},
+		"reference": {
+			Content:           []mcp.Content{&mcp.TextContent{Text: content}},
+			StructuredContent: map[string]any{"content": content},
+		},
+	}
+	for name, res := range shapes {
+		raw, err := json.Marshal(res)
+		if err != nil {
+			b.Fatal(err)
+		}
+		line := []byte(`{"jsonrpc":"2.0","id":1,"result":` + string(raw) + `}`)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				msg, err := jsonrpc.DecodeMessage(line)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var got mcp.CallToolResult
+				if err := json.Unmarshal(msg.(*jsonrpc.Response).Result, &got); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
