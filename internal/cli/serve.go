@@ -14,7 +14,6 @@ import (
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/mcpserver"
 	"github.com/warden-dev/warden/internal/policy"
-	"github.com/warden-dev/warden/internal/sandbox"
 )
 
 const serveHelp = `Serves the tools an agent holds grants for, over MCP: on stdin/stdout by
@@ -95,41 +94,20 @@ func runServe(e *env, args []string) int {
 		root := p.BaseDir() // the zero-configuration policy serves the directory it was made for
 		fmt.Fprintf(e.stderr, "warden: no policy file: serving %s read-only as resource %q (files that usually hold secrets are hidden; audit log in %s). Run \"warden init\" to write a policy.\n", root, policy.DefaultResource, p.Settings().StateDir)
 	}
+	confined, err := confine(p)
+	if err != nil {
+		return fail(e, &configError{err})
+	}
+	logConfinement(logger, confined)
 	opts := mcpserver.Options{Version: Version, Logger: logger}
-	// Landlock restricts every thread in turn, waiting for each to be
-	// scheduled; the stdio server is built meanwhile. Building it touches
-	// no resource and reads no request, and nothing is read before the
-	// restriction is in force.
-	type confinement struct {
-		r   sandbox.Report
-		err error
-	}
-	confining := make(chan confinement, 1)
-	go func() {
-		r, err := confine(p)
-		confining <- confinement{r, err}
-	}()
-	var (
-		srv      *mcp.Server
-		agent    string
-		agentErr error
-	)
-	if *httpAddr == "" {
-		if agent, agentErr = agentFor(p, pf.agent); agentErr == nil {
-			srv = mcpserver.NewServer(eng, agent, opts)
-		}
-	}
-	c := <-confining
-	if c.err != nil {
-		return fail(e, &configError{c.err})
-	}
-	logConfinement(logger, c.r)
 
 	if *httpAddr == "" {
-		if agentErr != nil {
-			return usageErr(e, "%v", agentErr)
+		agent, err := agentFor(p, pf.agent)
+		if err != nil {
+			return usageErr(e, "%v", err)
 		}
 		logger.Info("serving MCP on stdio", "agent", agent, "tools", toolNames(eng.Tools(agent)), "policy", p.Source())
+		srv := mcpserver.NewServer(eng, agent, opts)
 		stdio := &mcpserver.StdioTransport{Reader: e.stdin, Writer: e.stdout, MaxMessageBytes: mcpserver.MaxMessageBytes(p.Settings()), Logger: logger}
 		if err := stdio.Run(e.ctx, srv); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
 			logger.Error("MCP session ended", "err", err)
