@@ -370,7 +370,8 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, known string
 	}()
 	name = created
 	var h hash.Hash
-	var dst io.Writer = f
+	// Not f itself: its ReadFrom would copy through a fresh 32 KiB buffer.
+	var dst io.Writer = struct{ io.Writer }{f}
 	if known == "" {
 		h = sha256.New()
 		dst = io.MultiWriter(f, h)
