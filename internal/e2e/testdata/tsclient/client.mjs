@@ -1,10 +1,10 @@
-// Drives warden serve with the official MCP TypeScript SDK client, for
+// Drives warden serve with an official MCP TypeScript SDK client, for
 // TestTypeScriptSDKClient (internal/e2e/tsclient_test.go), and prints what
 // the client saw as one JSON object on stdout.
 //
 // Usage: node client.mjs CONFIG.json, where CONFIG is
 //
-//	{"transport": "stdio", "command": "...", "args": [...], "cwd": "...", "env": {...},
+//	{"sdk": "v1", "transport": "stdio", "command": "...", "args": [...], "cwd": "...", "env": {...},
 //	 "calls": [{"name": "label", "tool": "notes_read", "args": {...}, "echo": false}]}
 //
 // or the same with "transport": "http" and "url" in place of the command.
@@ -14,16 +14,23 @@
 // error instead, so that the test can show it.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
-// The package's own package.json is not exported; it is three levels above
-// dist/esm/client/index.js.
-const sdkVersion = JSON.parse(
-  readFileSync(new URL("../../../package.json", import.meta.resolve("@modelcontextprotocol/sdk/client/index.js")), "utf8"),
-).version;
+// cfg.sdk picks the SDK line: "v1" is @modelcontextprotocol/sdk, "v2" is
+// @modelcontextprotocol/client (what the inspector runs on). Their
+// package.json files are not exported; each is found beside its build.
+let Client, StdioClientTransport, StreamableHTTPClientTransport, pkg;
+if (cfg.sdk === "v2") {
+  ({ Client, StreamableHTTPClientTransport } = await import("@modelcontextprotocol/client"));
+  ({ StdioClientTransport } = await import("@modelcontextprotocol/client/stdio"));
+  pkg = new URL("../package.json", import.meta.resolve("@modelcontextprotocol/client"));
+} else {
+  ({ Client } = await import("@modelcontextprotocol/sdk/client/index.js"));
+  ({ StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js"));
+  ({ StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js"));
+  pkg = new URL("../../../package.json", import.meta.resolve("@modelcontextprotocol/sdk/client/index.js"));
+}
+const { name: sdkName, version: sdkVersion } = JSON.parse(readFileSync(pkg, "utf8"));
 
 const transport =
   cfg.transport === "stdio"
@@ -32,7 +39,7 @@ const transport =
 const client = new Client({ name: "warden-e2e-ts", version: "0.0.0" });
 await client.connect(transport);
 
-const out = { sdk: sdkVersion, node: process.version, protocol: transport.protocolVersion ?? null, tools: [], calls: {} };
+const out = { sdk: `${sdkName} ${sdkVersion}`, node: process.version, tools: [], calls: {} };
 for (const t of (await client.listTools()).tools) {
   out.tools.push({ name: t.name, outputSchema: t.outputSchema !== undefined });
 }
