@@ -3,11 +3,8 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -118,34 +115,17 @@ type toolSchema struct {
 }
 
 // resolveSchemas decodes and resolves each distinct input schema of tools
-// once, shared by the tools (of every agent) that declare it, and on up to
-// GOMAXPROCS goroutines: jsonschema decodes each level of a schema three
-// times over, about 0.1 ms a schema, and a start resolves them all. A
-// Resolved is only read when validating, so sharing it is safe.
+// once, shared by the tools (of every agent) that declare it: jsonschema
+// decodes each level of a schema three times over, about 0.1 ms a schema
+// at every start. A Resolved is only read when validating, so sharing it
+// is safe.
 func resolveSchemas(tools []*Tool) map[string]*toolSchema {
 	out := map[string]*toolSchema{}
-	var raws []json.RawMessage
 	for _, t := range tools {
 		if _, ok := out[string(t.InputSchema)]; !ok {
-			out[string(t.InputSchema)] = nil
-			raws = append(raws, t.InputSchema)
+			ts := resolveSchema(t.InputSchema)
+			out[string(t.InputSchema)] = &ts
 		}
-	}
-	done := make([]toolSchema, len(raws))
-	var next atomic.Int64
-	work := func() {
-		for i := int(next.Add(1) - 1); i < len(raws); i = int(next.Add(1) - 1) {
-			done[i] = resolveSchema(raws[i])
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(len(raws), runtime.GOMAXPROCS(0)) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
-	for i, raw := range raws {
-		out[string(raw)] = &done[i]
 	}
 	return out
 }
