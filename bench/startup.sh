@@ -11,7 +11,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-bin=bench/.cache/bin
+bin=$PWD/bench/.cache/bin # absolute: each server starts in its own directory
 mkdir -p "$bin"
 go build -o "$bin/warden" ./cmd/warden
 go build -o "$bin/floor" ./bench/floor
