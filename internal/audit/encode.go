@@ -7,7 +7,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/jsonesc"
 )
 
 // appendFields appends f as a JSON object, byte for byte as json.Marshal
@@ -15,7 +16,7 @@ import (
 // every tool call. scratch is reused for the arguments.
 func appendFields(b []byte, f *fields, scratch *bytes.Buffer) ([]byte, error) {
 	b = append(b, `{"event":`...)
-	b = appendString(b, f.Event)
+	b = jsonesc.AppendString(b, f.Event)
 	b = appendOptString(b, `,"agent":`, f.Agent)
 	b = appendOptString(b, `,"tool":`, f.Tool)
 	b = appendOptString(b, `,"resource":`, f.Resource)
@@ -52,7 +53,7 @@ func appendFields(b []byte, f *fields, scratch *bytes.Buffer) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = jsonesc.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -104,13 +105,13 @@ func appendDetail(b []byte, d map[string]any) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonesc.AppendString(b, k)
 		b = append(b, ':')
 		switch v := d[k].(type) {
 		case nil:
 			b = append(b, "null"...)
 		case string:
-			b = appendString(b, v)
+			b = jsonesc.AppendString(b, v)
 		case bool:
 			b = strconv.AppendBool(b, v)
 		case int:
@@ -132,63 +133,10 @@ func appendOptString(b []byte, key, s string) []byte {
 		return b
 	}
 	b = append(b, key...)
-	return appendString(b, s)
+	return jsonesc.AppendString(b, s)
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does with
-// HTML escaping: invalid UTF-8 becomes U+FFFD, and <, >, &, U+2028 and
-// U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // appendHTMLEscaped appends compact JSON text with <, >, &, U+2028 and
 // U+2029 escaped, as json.HTMLEscape does.

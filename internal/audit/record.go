@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warden-dev/warden/internal/jsonesc"
 	"github.com/warden-dev/warden/internal/redact"
 )
 
@@ -178,7 +179,7 @@ func (e *encoder) middle(r *Record) (encoded, error) {
 		changed = true
 		// Arguments come from the agent; keep the record rather than lose
 		// it, storing them as a string and saying so.
-		f.Args = appendString(nil, string(f.Args))
+		f.Args = jsonesc.AppendString(nil, string(f.Args))
 		f.Detail = withDetail(f.Detail, map[string]any{"args_invalid_json": true})
 		m, err = appendFields(e.mid[:0], &f, &e.scratch)
 	}

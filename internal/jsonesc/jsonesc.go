@@ -8,7 +8,10 @@
 // json.Marshal's, so nothing downstream can tell.
 package jsonesc
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 const hex = "0123456789abcdef"
 
@@ -29,12 +32,10 @@ var safe = func() (t [utf8.RuneSelf]bool) {
 // as json.Marshal(s) writes it: invalid UTF-8 becomes \ufffd, and U+2028
 // and U+2029 are escaped.
 func AppendString(dst []byte, s string) []byte {
-	if cap(dst)-len(dst) < len(s)+2 {
-		// Text needs few escapes; the slack saves a regrowth for most.
-		grown := make([]byte, len(dst), len(dst)+len(s)+len(s)/16+16)
-		copy(grown, dst)
-		dst = grown
-	}
+	// Text needs few escapes; the slack saves a regrowth for most. Grow
+	// keeps append's doubling, so many small strings appended to one
+	// buffer stay linear.
+	dst = slices.Grow(dst, len(s)+len(s)/16+2)
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
