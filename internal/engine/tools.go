@@ -10,6 +10,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/names"
 	"github.com/warden-dev/warden/internal/policy"
 )
 
@@ -30,25 +31,6 @@ type Tool struct {
 
 // argNames returns the argument names the tool's schema declares.
 func (t *Tool) argNames() []string { return t.args }
-
-// validToolName reports whether s is what both MCP and OpenAI accept as a
-// tool name, ^[a-zA-Z0-9_-]{1,64}$. A loop rather than that regexp: its
-// counted repetition costs 860 allocations to compile at every start.
-func validToolName(s string) bool {
-	if len(s) < 1 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
 
 // buildTools derives each agent's tools from its grants: an operation is
 // offered only when some grant covers its action.
@@ -77,7 +59,7 @@ build:
 					InputSchema: op.InputSchema,
 					conn:        c,
 				}
-				if !validToolName(t.Name) {
+				if !names.Tool.Valid(t.Name) {
 					nameErr = fmt.Errorf("tool name %q is not valid for MCP and OpenAI", t.Name)
 					break build
 				}

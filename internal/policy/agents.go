@@ -10,32 +10,14 @@ import (
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/glob"
+	"github.com/warden-dev/warden/internal/names"
 )
-
-// validAgentName reports whether s matches ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$.
-// A loop rather than that regexp: its counted repetition costs 860
-// allocations to compile at every start.
-func validAgentName(s string) bool {
-	if len(s) < 1 || len(s) > 64 || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
 
 func (c *compiler) agents(f field) {
 	fields, _ := c.mapping(f.val, f.path, "agents", nil)
 	tokens := map[string]string{} // token value → agent, to refuse duplicates
 	for _, af := range fields {
-		if !validAgentName(af.key) {
+		if !names.Agent.Valid(af.key) {
 			c.add(af.keyN, af.path, "use letters, digits, _, . and -", "invalid agent name %q", af.key)
 			continue
 		}

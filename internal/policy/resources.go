@@ -5,29 +5,14 @@ import (
 
 	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/names"
 )
-
-// validResourceName reports whether s matches ^[A-Za-z][A-Za-z0-9_-]{0,39}$,
-// which keeps "<resource>_<operation>" a valid MCP and OpenAI tool name
-// (^[a-zA-Z0-9_-]{1,64}$). A loop rather than that regexp: its counted
-// repetition costs 550 allocations to compile at every start.
-func validResourceName(s string) bool {
-	if len(s) < 1 || len(s) > 40 || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
 
 func (c *compiler) resources(f field) {
 	fields, _ := c.mapping(f.val, f.path, "resources", nil)
 	for _, rf := range fields {
 		c.declared[rf.key] = true
-		if !validResourceName(rf.key) {
+		if !names.Resource.Valid(rf.key) {
 			c.add(rf.keyN, rf.path, "use letters, digits, _ and -, starting with a letter, at most 40 characters", "invalid resource name %q", rf.key)
 			continue
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/pb33f/libopenapi/utils"
 
 	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/names"
 )
 
 // Bounds on what one OpenAPI document can make Warden do at load.
@@ -47,21 +48,6 @@ const (
 // anyType is the "type" of an argument whose OpenAPI schema names none:
 // the tool schema must give every argument a type.
 var anyType = []string{"string", "number", "integer", "boolean", "object", "array", "null"}
-
-// validArgName reports whether s is what the model providers accept as a
-// property name, ^[A-Za-z0-9_.-]{1,64}$. A loop rather than that regexp:
-// its counted repetition costs 860 allocations to compile at every start.
-func validArgName(s string) bool {
-	if len(s) < 1 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') && c != '_' && c != '.' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
 
 // apiOperation is one OpenAPI operation offered as its own tool.
 type apiOperation struct {
@@ -510,25 +496,10 @@ func opNameFor(id, method, path string, maxLen int) (string, error) {
 		suffix := fmt.Sprintf("_%06x", h.Sum32()&0xffffff)
 		name = strings.TrimRight(name[:max(1, maxLen-len(suffix))], "_") + suffix
 	}
-	if name == "" || !validOpName(name) {
+	if name == "" || !names.Operation.Valid(name) {
 		return "", fmt.Errorf("cannot make a tool name from operationId %q", id)
 	}
 	return name, nil
-}
-
-// validOpName reports whether s matches ^[a-z][a-z0-9_]{0,31}$, checked
-// with a loop: that regexp's counted repetition costs 380 allocations to
-// compile at every start.
-func validOpName(s string) bool {
-	if len(s) < 1 || len(s) > 32 || !('a' <= s[0] && s[0] <= 'z') {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // snake turns an identifier (getForecast, list-users, HTTPServer) into
@@ -755,7 +726,7 @@ func planParam(p *v3.Parameter, sc *schemaConv) (apiParam, map[string]any, error
 
 // argFor makes a parameter name a valid argument name.
 func argFor(name string) string {
-	if validArgName(name) {
+	if names.Argument.Valid(name) {
 		return name
 	}
 	b := []byte(name)

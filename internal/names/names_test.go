@@ -1,4 +1,4 @@
-package policy
+package names
 
 import (
 	"regexp"
@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// nameCandidates returns strings around the edges of the name checks: every
+// candidates returns strings around the edges of a name check: every
 // string of up to three characters over an alphabet holding each class
 // (and characters in none, multi-byte and a newline), and strings of the
 // lengths at the bounds with a bad character first, in the middle or last.
-func nameCandidates() []string {
+func candidates() []string {
 	alphabet := []string{"a", "z", "A", "Z", "0", "9", "_", ".", "-", " ", "$", "/", "é", "\n", "\x00", "\x7f"}
 	out := []string{""}
 	prev := []string{""}
@@ -33,20 +33,24 @@ func nameCandidates() []string {
 	return out
 }
 
-func TestValidAgentNameMatchesRegexp(t *testing.T) {
-	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	for _, s := range nameCandidates() {
-		if got, want := validAgentName(s), re.MatchString(s); got != want {
-			t.Errorf("validAgentName(%q) = %v, the regexp says %v", s, got, want)
-		}
-	}
-}
-
-func TestValidResourceNameMatchesRegexp(t *testing.T) {
-	re := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,39}$`)
-	for _, s := range nameCandidates() {
-		if got, want := validResourceName(s), re.MatchString(s); got != want {
-			t.Errorf("validResourceName(%q) = %v, the regexp says %v", s, got, want)
+// TestSpecMatchesRegexp holds each kind of name to the regexp it
+// replaced.
+func TestSpecMatchesRegexp(t *testing.T) {
+	for _, tt := range []struct {
+		re   string
+		spec Spec
+	}{
+		{`^[a-zA-Z0-9_-]{1,64}$`, Tool},
+		{`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`, Agent},
+		{`^[a-zA-Z][a-zA-Z0-9_-]{0,39}$`, Resource},
+		{`^[A-Za-z0-9_.-]{1,64}$`, Argument},
+		{`^[a-z][a-z0-9_]{0,31}$`, Operation},
+	} {
+		re := regexp.MustCompile(tt.re)
+		for _, s := range candidates() {
+			if got, want := tt.spec.Valid(s), re.MatchString(s); got != want {
+				t.Errorf("%s: Valid(%q) = %v, the regexp says %v", tt.re, s, got, want)
+			}
 		}
 	}
 }
