@@ -30,15 +30,6 @@ func largeText(n int) string {
 	return s + strings.Repeat("x", n-len(s))
 }
 
-const largePolicy = `version: 1
-resources:
-  notes: {kind: fs, root: ./notes}
-agents:
-  assistant:
-    grants:
-      - resource: notes
-        actions: [read, list]
-`
 
 // TestLargeResults reads 64 KiB and 1 MiB files and lists a directory
 // of 1,000 entries through warden serve, over stdio and HTTP, with the
@@ -56,7 +47,7 @@ func TestLargeResults(t *testing.T) {
 		files[fmt.Sprintf("notes/many/entry-%04d.md", i)] = "x"
 	}
 	writeFiles(t, base, files)
-	writePolicy(t, base, largePolicy)
+	writePolicy(t, base, notesPolicy)
 
 	for _, transport := range []string{"stdio", "http"} {
 		t.Run(transport, func(t *testing.T) {
