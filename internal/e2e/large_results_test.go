@@ -30,7 +30,6 @@ func largeText(n int) string {
 	return s + strings.Repeat("x", n-len(s))
 }
 
-
 // TestLargeResults reads 64 KiB and 1 MiB files and lists a directory
 // of 1,000 entries through warden serve, over stdio and HTTP, with the
 // official Go SDK client: each result arrives whole and exact, the content
