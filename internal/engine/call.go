@@ -63,10 +63,8 @@ type Outcome struct {
 	ApprovalID string
 	// Value is the tool's result, encoded as JSON, when Status is
 	// StatusOK and the result has no Content; [Outcome.JSON] gives the
-	// whole result either way. Structured is Meta before encoding, for
-	// faces that encode it themselves.
-	Value      json.RawMessage
-	Structured any
+	// whole result either way.
+	Value json.RawMessage
 	// Content is the payload of a result that has one (core.Content),
 	// redacted; Meta is the rest of the result, and ContentJSON the
 	// payload as it stands in the whole result's JSON (a JSON string, or
@@ -276,10 +274,6 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	}
 	rec.ResultBytes = res.Bytes
 	out.Status = StatusOK
-	out.Structured = res.Value
-	if redacted {
-		out.Structured = json.RawMessage(out.Meta)
-	}
 	out.Truncated = res.Truncated
 	return out
 }

@@ -400,8 +400,9 @@ agents:
 	if out.Status != StatusOK || strings.Contains(string(out.JSON()), secret) || !strings.Contains(string(out.JSON()), "[REDACTED]") {
 		t.Errorf("read config.txt = %v %s", out.Status, out.JSON())
 	}
-	if b, _ := json.Marshal(out.Structured); strings.Contains(string(b), secret) {
-		t.Errorf("the structured result holds the secret: %s", b)
+	// What the MCP face sends apart: the metadata and the payload.
+	if out.Content == nil || strings.Contains(string(out.Meta), secret) || strings.Contains(out.Content.Text, secret) || strings.Contains(string(out.ContentJSON), secret) {
+		t.Errorf("the parts of the result sent apart hold the secret: %s %+v", out.Meta, out.Content)
 	}
 	if out := run("files_read", `{"path":"key.txt"}`); out.Status != StatusDenied || out.Reason != core.ReasonReservedPath {
 		t.Errorf("read key.txt = %v/%s %s", out.Status, out.Reason, out.JSON())

@@ -143,20 +143,18 @@ func (e *Engine) Undo(ctx context.Context, id, by string, force bool) *Outcome {
 		return e.finishUndo(ctx, out, rec, start)
 	}
 	out.Status = StatusOK
-	out.Structured = res.Value
+	if encoded, err := json.Marshal(res.Value); err == nil {
+		out.Value = e.redactor.Bytes(encoded)
+	}
 	return e.finishUndo(ctx, out, rec, start)
 }
 
-// finishUndo encodes an undo's result and audits it.
+// finishUndo audits an undo.
 func (e *Engine) finishUndo(ctx context.Context, out *Outcome, rec *audit.Record, start time.Time) *Outcome {
 	rec.Decision = out.Decision.Effect.String()
 	rec.Reasons = reasonStrings(out.Decision.Reasons)
 	if out.Status == StatusOK {
 		rec.Outcome = "ok"
-		if encoded, err := json.Marshal(out.Structured); err == nil {
-			out.Value = e.redactor.Bytes(encoded)
-			out.Structured = json.RawMessage(out.Value)
-		}
 	} else {
 		rec.Outcome = "error"
 		rec.Error = string(out.Reason) + ": " + out.Message
