@@ -52,16 +52,7 @@ func BenchmarkMCPRead(b *testing.B) {
 		}
 	}
 	b.Run("warden", func(b *testing.B) {
-		p, err := policy.Default(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := engine.New(context.Background(), p, engine.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
-		run(b, connect(b, mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})), "files_read")
+		run(b, connect(b, zeroConfigServer(b, dir)), "files_read")
 	})
 	b.Run("bare", func(b *testing.B) {
 		s := mcp.NewServer(&mcp.Implementation{Name: "bare"}, nil)
@@ -89,29 +80,16 @@ func BenchmarkStdioRead(b *testing.B) {
 	for _, n := range []int{64 << 10, 1 << 20} {
 		b.Run(strconv.Itoa(n>>10)+"KiB", func(b *testing.B) {
 			name := strconv.Itoa(n) + ".txt"
-			// Ordinary text, as bench/run.sh reads: numbered lines of ASCII.
-			var text strings.Builder
-			for i := 0; text.Len() < n; i++ {
-				fmt.Fprintf(&text, "%06d The quick brown fox jumps over the lazy dog; pack my box.\n", i)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(text.String()[:n]), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(ordinaryText(n)), 0o644); err != nil {
 				b.Fatal(err)
 			}
-			p, err := policy.Default(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			e, err := engine.New(context.Background(), p, engine.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
 			inR, inW := io.Pipe()
 			outR, outW := io.Pipe()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			t := &mcpserver.StdioTransport{Reader: inR, Writer: outW}
-			go func() { _ = t.Run(ctx, mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})) }()
+			srv := zeroConfigServer(b, dir)
+			go func() { _ = t.Run(ctx, srv) }()
 			lines := bufio.NewReaderSize(outR, 1<<20)
 			send := func(s string) {
 				if _, err := io.WriteString(inW, s+"\n"); err != nil {
@@ -152,11 +130,7 @@ func BenchmarkStdioRead(b *testing.B) {
 // same text again as structured content): the part of a round trip no
 // server can make faster.
 func BenchmarkSDKClientDecode(b *testing.B) {
-	var text strings.Builder
-	for i := 0; text.Len() < 1<<20; i++ {
-		fmt.Fprintf(&text, "%06d The quick brown fox jumps over the lazy dog; pack my box.\n", i)
-	}
-	content := text.String()[:1<<20]
+	content := ordinaryText(1 << 20)
 	shapes := map[string]*mcp.CallToolResult{
 		"warden": {
 			Content:           []mcp.Content{&mcp.TextContent{Text: content}, &mcp.TextContent{Text: `{"path":"f.txt","size":1048576}`}},
@@ -187,4 +161,29 @@ func BenchmarkSDKClientDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// zeroConfigServer returns Warden's MCP server for the zero-config policy
+// on dir, closed with the benchmark.
+func zeroConfigServer(b *testing.B, dir string) *mcp.Server {
+	p, err := policy.Default(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})
+}
+
+// ordinaryText returns n bytes of text as bench/run.sh reads: numbered
+// lines of ASCII.
+func ordinaryText(n int) string {
+	var text strings.Builder
+	for i := 0; text.Len() < n; i++ {
+		fmt.Fprintf(&text, "%06d The quick brown fox jumps over the lazy dog; pack my box.\n", i)
+	}
+	return text.String()[:n]
 }
