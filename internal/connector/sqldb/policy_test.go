@@ -135,15 +135,8 @@ agents:
 func TestGrantWhy(t *testing.T) {
 	file := sqltest.SQLiteFile(t, sqltest.CorpusFixture)
 	p := mustCompile(t, filepath.Dir(file), strings.Replace(shopPolicy, "./shop.db", filepath.Base(file), 1), nil)
-	c, err := sqldb.Kind.New(p.Resource("shop"), core.Host{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := openShop(t, p)
 	ctx := context.Background()
-	if err := c.(core.Opener).Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.(io.Closer).Close() })
 	decide := func(op, sql string) core.Decision {
 		t.Helper()
 		args, _ := json.Marshal(map[string]string{"sql": sql})
@@ -202,15 +195,8 @@ agents:
     grants:
       - {resource: shop, actions: [query], tables: {orders: [id, total], customers: "*"}}
 `, nil)
-	c, err := sqldb.Kind.New(p.Resource("shop"), core.Host{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := openShop(t, p)
 	ctx := context.Background()
-	if err := c.(core.Opener).Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.(io.Closer).Close() })
 	for sql, want := range map[string]string{
 		"SELECT * FROM orders":           "the statement reaches a column of orders that is not granted (name the columns instead of *); granted on orders: id, total",
 		"PRAGMA table_info(orders)":      "the statement reaches a column of orders that is not granted (name the columns instead of *); granted on orders: id, total",
@@ -406,3 +392,18 @@ agents:
 // TestKindContract runs the contract suite on the kind's example, compiled
 // from a policy as a user would write it.
 func TestKindContract(t *testing.T) { connectortest.RunKind(t, sqldb.Kind) }
+
+// openShop opens the sql connector of the policy's resource "shop", closed
+// with the test.
+func openShop(t *testing.T, p *policy.Policy) core.Connector {
+	t.Helper()
+	c, err := sqldb.Kind.New(p.Resource("shop"), core.Host{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(core.Opener).Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.(io.Closer).Close() })
+	return c
+}
