@@ -87,15 +87,65 @@ func (s *Store) readLocked(fn func(*os.File) error) error {
 // file per entry, and syncing the directory it lands in, cost as much
 // again. An append torn by a crash is skipped by readers, and its change
 // was not yet made (see Prepare). The flock is held.
-func (s *Store) writeEntry(ef *entryFile, syncObjects bool) error {
+func (s *Store) writeEntry(ef *entryFile, syncObjects, fresh bool) error {
 	data, err := encodeEntry(ef)
 	if err != nil {
 		return err
 	}
-	if err := s.appendSynced(data, syncObjects); err != nil {
+	if err := s.appendSynced(data, syncObjects, s.freshCheck(ef.ID, fresh)); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
-	return s.idx.put(s, ef.ID, metaOf(ef, s.idx.end-int64(len(data)), int64(len(data))))
+	m := metaOf(ef, s.idx.end-int64(len(data)), int64(len(data)))
+	if fresh {
+		s.idx.insert(ef.ID, m)
+		return nil
+	}
+	return s.idx.put(s, ef.ID, m)
+}
+
+// errExists reports a Tx's first append of an id that names an entry
+// already.
+var errExists = errors.New("an entry with this id exists")
+
+// freshCheck returns, if fresh is set, a check that id names no entry, to
+// run once the index is synced under the flock; otherwise nil.
+func (s *Store) freshCheck(id string, fresh bool) func() error {
+	if !fresh {
+		return nil
+	}
+	return func() error {
+		_, ok, err := s.idx.get(id)
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			return errExists
+		}
+		return nil
+	}
+}
+
+// known reports whether id names an entry this Store has indexed. It reads
+// what is in memory and the table without the flock, so it may miss an
+// entry another Store appended since the last sync: that is for the
+// check under the flock to find.
+func (s *Store) known(op, id string) (bool, error) {
+	s.mu.Lock()
+	ready := s.idx.ready && !s.closed
+	var ok bool
+	var err error
+	if ready {
+		_, ok, err = s.idx.get(id)
+	}
+	s.mu.Unlock()
+	if ready {
+		return ok, err
+	}
+	err = s.reading(op, func(x *index) error {
+		_, ok, err = x.get(id)
+		return err
+	})
+	return ok, err
 }
 
 // encodeEntry returns ef's line.
@@ -224,7 +274,7 @@ func appendEntryJSON(b []byte, ef *entryFile) ([]byte, bool) {
 // appendEntry appends ef's line to the log and records it in the index,
 // without flushing it: the caller flushes it after releasing the flock
 // (see Tx.Prepare). The flock is held.
-func (s *Store) appendEntry(ef *entryFile) error {
+func (s *Store) appendEntry(ef *entryFile, fresh bool) error {
 	data, err := encodeEntry(ef)
 	if err != nil {
 		return err
@@ -232,12 +282,22 @@ func (s *Store) appendEntry(ef *entryFile) error {
 	if err := s.idx.sync(s); err != nil {
 		return err
 	}
+	if check := s.freshCheck(ef.ID, fresh); check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
 	off, err := s.appendLog(data)
 	if err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
 	s.idx.end = off + int64(len(data))
-	return s.idx.put(s, ef.ID, metaOf(ef, off, int64(len(data))))
+	m := metaOf(ef, off, int64(len(data)))
+	if fresh {
+		s.idx.insert(ef.ID, m)
+		return nil
+	}
+	return s.idx.put(s, ef.ID, m)
 }
 
 // removeEntry appends a tombstone for the entry id, durably. The flock is
@@ -246,7 +306,7 @@ func (s *Store) removeEntry(id string) error {
 	// Written by hand: a JournalEntry encodes its empty fields too. A valid
 	// id needs no escaping.
 	data := fmt.Appendf(nil, `{"id":%q,"removed":true}`+"\n", id)
-	if err := s.appendSynced(data, false); err != nil {
+	if err := s.appendSynced(data, false, nil); err != nil {
 		return fmt.Errorf("remove entry %q: %w", id, err)
 	}
 	return s.idx.remove(s, id)
@@ -255,9 +315,14 @@ func (s *Store) removeEntry(id string) error {
 // appendSynced syncs the index, appends data to the log and flushes it,
 // with the objects directory when syncObjects is set; on success the
 // index ends past data. The flock is held.
-func (s *Store) appendSynced(data []byte, syncObjects bool) error {
+func (s *Store) appendSynced(data []byte, syncObjects bool, check func() error) error {
 	if err := s.idx.sync(s); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	off, err := s.appendLog(data)
 	if err != nil {

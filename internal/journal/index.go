@@ -137,6 +137,12 @@ func (x *index) put(s *Store, id string, m *entryMeta) error {
 	return nil
 }
 
+// insert makes m the entry id, which the caller found the index has not.
+func (x *index) insert(id string, m *entryMeta) {
+	x.hot[id] = m
+	x.add(m)
+}
+
 func (x *index) add(m *entryMeta) {
 	x.count++
 	x.live += m.n

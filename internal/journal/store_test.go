@@ -156,6 +156,49 @@ func TestBegin_badID(t *testing.T) {
 	}
 }
 
+// TestBegin_idTakenMeanwhile checks a Tx whose id another Store commits
+// after Begin fails at its first append, by Prepare or by Commit, and
+// leaves the other's entry as it was.
+func TestBegin_idTakenMeanwhile(t *testing.T) {
+	for _, prepare := range []bool{false, true} {
+		state := t.TempDir()
+		a := newStore(t, state, journal.Options{}, false)
+		b := newStore(t, state, journal.Options{}, false)
+		late, err := b.Begin(core.JournalEntry{ID: "X1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := a.Begin(core.JournalEntry{ID: "X1", Resource: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Record(core.Change{Op: "mkdir", Path: "a", After: core.ObjectState{Type: "dir"}})
+		if err := first.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		ch := core.Change{Op: "mkdir", Path: "b", After: core.ObjectState{Type: "dir"}}
+		if prepare {
+			err = late.Prepare(ch, nil)
+			late.Abort()
+		} else {
+			late.Record(ch)
+			err = late.Commit()
+		}
+		if err == nil {
+			t.Errorf("prepare=%v: the second Tx of X1 = nil, want an error", prepare)
+		}
+		for _, s := range []*journal.Store{a, b} {
+			e, err := s.Entry("X1")
+			if err != nil || e.Resource != "a" || len(e.Changes) != 1 || e.Changes[0].Path != "a" {
+				t.Errorf("prepare=%v: Entry(X1) = %+v, %v; want the first Tx's", prepare, e, err)
+			}
+		}
+		if _, err := b.Begin(core.JournalEntry{ID: "X1"}); err == nil {
+			t.Errorf("prepare=%v: Begin(X1) after the failure = nil, want an error", prepare)
+		}
+	}
+}
+
 func TestOpen_invalid(t *testing.T) {
 	if _, err := journal.Open("", journal.Options{}); err == nil {
 		t.Error(`Open("") = nil, want an error`)

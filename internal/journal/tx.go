@@ -1,8 +1,6 @@
 package journal
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,17 +46,15 @@ type hold struct {
 
 // Begin starts the entry e. e.ID must be 1 to 64 characters of
 // [0-9A-Za-z_-] and name no committed entry; a zero e.Time is set to now.
+// Begin refuses an id this Store has indexed without taking the flock;
+// the Tx's first append checks again under it, against what every Store
+// appended (errExists), so that a Tx never replaces another's entry.
 func (s *Store) Begin(e core.JournalEntry) (*Tx, error) {
 	const op = "journal.Begin"
 	if !validID(e.ID) {
 		return nil, fmt.Errorf("%s: invalid id %q", op, e.ID)
 	}
-	exists := false
-	err := s.reading(op, func(x *index) error {
-		var err error
-		_, exists, err = x.get(e.ID)
-		return err
-	})
+	exists, err := s.known(op, e.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: entry %q: %w", op, e.ID, err)
 	}
@@ -204,7 +200,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 		t.mu.Unlock()
 		return fmt.Errorf("%s: %q: transaction already finished", op, t.entry.ID)
 	}
-	entry, holds := t.entry, slices.Clone(t.holds)
+	entry, holds, written := t.entry, slices.Clone(t.holds), t.written
 	entry.Changes = append(slices.Clone(entry.Changes), next)
 	ef := newEntryFile(entry, holds, maps.Clone(t.inline), maps.Clone(t.sizes))
 	t.mu.Unlock()
@@ -215,7 +211,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 		if err := s.restore(holds); err != nil {
 			return err
 		}
-		if err := s.appendEntry(ef); err != nil {
+		if err := s.appendEntry(ef, !written); err != nil {
 			return err
 		}
 		// Held until the flush is done, so that a compaction does not
@@ -310,7 +306,7 @@ func (t *Tx) Commit() error {
 				s.discardLocked(holds)
 				return err
 			}
-			if err := s.writeEntry(newEntryFile(entry, holds, inline, sizes), len(holds) > 0); err != nil {
+			if err := s.writeEntry(newEntryFile(entry, holds, inline, sizes), len(holds) > 0, !written); err != nil {
 				s.discardLocked(holds)
 				return err
 			}
@@ -351,13 +347,25 @@ func (t *Tx) Abort() {
 	t.s.discard(holds)
 }
 
-// sameChanges reports whether two change lists are equal.
+// sameChanges reports whether two change lists are equal: field by
+// field, as their JSON would be, an empty map of entries and none alike.
 func sameChanges(a, b []core.Change) bool {
 	return slices.EqualFunc(a, b, func(x, y core.Change) bool {
-		xj, err1 := json.Marshal(x)
-		yj, err2 := json.Marshal(y)
-		return err1 == nil && err2 == nil && bytes.Equal(xj, yj)
+		return x.Op == y.Op && x.Path == y.Path && x.To == y.To && sameState(x.Before, y.Before) && sameState(x.After, y.After)
 	})
+}
+
+func sameState(a, b core.ObjectState) bool {
+	if a.Type != b.Type || a.Mode != b.Mode || a.Size != b.Size || a.SHA256 != b.SHA256 || a.Target != b.Target || len(a.Entries) != len(b.Entries) {
+		return false
+	}
+	for name, ae := range a.Entries {
+		be, ok := b.Entries[name]
+		if !ok || !sameState(ae, be) {
+			return false
+		}
+	}
+	return true
 }
 
 // restore gives each held object its name back if a prune or an abort
