@@ -9,6 +9,7 @@
 package jsonesc
 
 import (
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -37,56 +38,56 @@ func AppendString(dst []byte, s string) []byte {
 	// buffer stay linear.
 	dst = slices.Grow(dst, len(s)+len(s)/16+2)
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Most of a text is plain: skip eight bytes at a time, and after
-		// a word that is not, go byte by byte through that word only.
-		if i+8 <= len(s) && plain(word(s[i:])) {
-			i += 8
+	start, i := 0, 0
+	for i < len(s) {
+		// In JSON text, the next quote is often a few bytes on: one word
+		// is tested here before the call that skips plain text.
+		if i+8 <= len(s) {
+			if m := special(word(s[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+			} else if i = skip(s, i+8); i == len(s) {
+				break
+			}
+		} else if i = skip(s, i); i == len(s) {
+			break
+		}
+		b := s[i]
+		if b < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			i++
+			start = i
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
 			continue
 		}
-		for end := min(i+8, len(s)); i < end; {
-			b := s[i]
-			if b < utf8.RuneSelf {
-				i++
-				if safe[b] {
-					continue
-				}
-				dst = append(dst, s[start:i-1]...)
-				start = i
-				switch b {
-				case '\\', '"':
-					dst = append(dst, '\\', b)
-				case '\b':
-					dst = append(dst, '\\', 'b')
-				case '\f':
-					dst = append(dst, '\\', 'f')
-				case '\n':
-					dst = append(dst, '\\', 'n')
-				case '\r':
-					dst = append(dst, '\\', 'r')
-				case '\t':
-					dst = append(dst, '\\', 't')
-				default:
-					dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-				}
-				continue
-			}
-			c, size := utf8.DecodeRuneInString(s[i:])
-			switch {
-			case c == utf8.RuneError && size == 1:
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-			case c == '\u2028' || c == '\u2029':
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			default:
-				i += size
-				continue
-			}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+		default:
 			i += size
-			start = i
+			continue
 		}
+		i += size
+		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
@@ -104,13 +105,46 @@ func word(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// plain reports whether all 8 bytes of w are written as they are: none is
-// below 0x20 or above 0x7f, or one of " \ < > &. It uses the bit trick for
-// a zero byte: (x - ones) &^ x & highs is not zero exactly when some byte
-// of x is zero, and x = w ^ c*ones has a zero byte where w has c.
-func plain(w uint64) bool {
-	q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
-	bad := w | (w-0x20*ones)&^w
-	bad |= (q-ones)&^q | (bs-ones)&^bs | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
-	return bad&highs == 0
+// skip returns the index of the first byte of s at or after i that is not
+// written as it is, or len(s). Most of a text is plain: it goes sixteen
+// bytes at a time, then to the first byte that is not plain in the word
+// that has one. It is apart from AppendString so that its loop keeps its
+// values in registers.
+func skip(s string, i int) int {
+	for ; i+16 <= len(s); i += 16 {
+		if m := special(word(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		if m := special(word(s[i+8:])); m != 0 {
+			return i + 8 + bits.TrailingZeros64(m)/8
+		}
+	}
+	if i+8 <= len(s) {
+		if m := special(word(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || !safe[c] {
+			return i
+		}
+	}
+	return i
+}
+
+// special returns a mask with the high bit set in the first byte of w that
+// is not written as it is (below 0x20, above 0x7f, or one of " \\ < > &),
+// and maybe in bytes after it. It uses the bit trick for a zero byte:
+// x - ones has the high bit set in the first zero byte of x (a borrow only
+// carries upwards, from a zero byte), and x = w ^ c*ones is zero where w
+// has c; w - 0x20*ones likewise marks the first byte below 0x20. Those
+// differences also set the high bit of some bytes at or above 0x80, which
+// w's own high bits mark anyway. Setting bit 1 maps < and > to one value
+// (0x3e), and bit 2 " and & (0x26): three comparisons cover five bytes.
+func special(w uint64) uint64 {
+	lg := w | 0x02*ones ^ '>'*ones
+	qa := w | 0x04*ones ^ '&'*ones
+	bs := w ^ '\\'*ones
+	return (w | (w - 0x20*ones) | (lg - ones) | (qa - ones) | (bs - ones)) & highs
 }

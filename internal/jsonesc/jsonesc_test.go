@@ -3,6 +3,7 @@ package jsonesc
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,15 @@ func TestAppendString(t *testing.T) {
 		"\x7f", strings.Repeat("abc\n", 5000),
 	} {
 		same(t, s)
+	}
+	// Each special byte or character at every offset of two words and a
+	// tail, among plain bytes.
+	for _, sp := range []string{"\"", "\\", "<", "\x00", "\x1f", "\x7f", "é", "日", "🎉", "\u2028", "\xff", "\xe6\x97"} {
+		for n := 0; n < 40; n++ {
+			for at := 0; at <= n; at++ {
+				same(t, strings.Repeat("a", at)+sp+strings.Repeat("b", n-at))
+			}
+		}
 	}
 }
 
@@ -87,19 +97,58 @@ func BenchmarkAppendString(b *testing.B) {
 	})
 }
 
-// TestPlain checks the word test against the byte table, for every byte
-// at every position of a word of plain bytes.
-func TestPlain(t *testing.T) {
+// TestSpecial checks the word test against the byte table: for every byte
+// at every position of a word of plain bytes, and for every pair of bytes
+// at every two positions, the lowest byte flagged is the first byte that
+// is not written as it is, the one the escaper jumps to.
+func TestSpecial(t *testing.T) {
+	first := func(w []byte) int {
+		for i, c := range w {
+			if c >= utf8RuneSelf || !safe[c] {
+				return i
+			}
+		}
+		return 8
+	}
+	got := func(w []byte) int {
+		if m := special(word(string(w))); m != 0 {
+			return bits.TrailingZeros64(m) / 8
+		}
+		return 8
+	}
 	for c := 0; c < 256; c++ {
 		for pos := 0; pos < 8; pos++ {
 			w := []byte("abcdefgh")
 			w[pos] = byte(c)
-			want := c < utf8RuneSelf && safe[c]
-			if got := plain(word(string(w))); got != want {
-				t.Errorf("plain with %#x at %d = %v, want %v", c, pos, got, want)
+			if got(w) != first(w) {
+				t.Errorf("special with %#x at %d flags byte %d, want %d", c, pos, got(w), first(w))
+			}
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for d := 0; d < 256; d++ {
+			for p := 0; p < 8; p++ {
+				for q := p + 1; q < 8; q++ {
+					w := []byte("abcdefgh")
+					w[p], w[q] = byte(c), byte(d)
+					if g, f := got(w), first(w); g != f {
+						t.Fatalf("special(%q) flags byte %d first, want %d", w, g, f)
+					}
+				}
 			}
 		}
 	}
 }
 
 const utf8RuneSelf = 0x80
+
+// BenchmarkAppendStringReuse escapes into a buffer already allocated: the
+// scan and the copies alone, without the allocation's zeroing and faults.
+func BenchmarkAppendStringReuse(b *testing.B) {
+	plain := strings.Repeat("The quick brown fox jumps over the lazy dog, again and again.\n", 1<<20/62)
+	b.SetBytes(int64(len(plain)))
+	var buf []byte
+	for b.Loop() {
+		buf = AppendString(buf[:0], plain)
+	}
+}
