@@ -345,13 +345,15 @@ func (d *dirHandle) writeTemp(ctx context.Context, r io.Reader, nf newFile) (nam
 // so both share one disk flush) and close, or close and unlink on failure.
 // A caller that hashed what r yields already passes the hash as known,
 // and it is returned instead of hashing the same bytes again.
-func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, known string, nf newFile) (name, sum string, fi iofs.FileInfo, f *os.File, err error) {
+func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, known string, nf newFile) (name, sum string, fi iofs.FileInfo, f *fdFile, err error) {
 	var created string
 	for range 8 {
 		created = newTempName()
-		// O_NONBLOCK changes nothing for a regular file, and spares Go
-		// switching the descriptor to non-blocking mode and back.
-		f, err = d.root.OpenFile(created, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NONBLOCK, 0o644)
+		err = d.control(func(dfd int) error {
+			var err error
+			f, err = openAt(dfd, created, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o644)
+			return err
+		})
 		if !errors.Is(err, iofs.ErrExist) {
 			break
 		}
@@ -370,8 +372,7 @@ func (d *dirHandle) writeTempOpen(ctx context.Context, r io.Reader, known string
 	}()
 	name = created
 	var h hash.Hash
-	// Not f itself: its ReadFrom would copy through a fresh 32 KiB buffer.
-	var dst io.Writer = struct{ io.Writer }{f}
+	var dst io.Writer = f
 	if known == "" {
 		h = sha256.New()
 		dst = io.MultiWriter(f, h)
@@ -430,6 +431,26 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// openSame opens the regular file name in d for reading without blocking
+// or following a symbolic link, and checks that it is the object want.
+func (d *dirHandle) openSame(name string, want iofs.FileInfo) (*fdFile, error) {
+	var f *fdFile
+	err := d.control(func(dfd int) error {
+		var err error
+		f, err = openAt(dfd, name, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+		return err
+	})
+	if err != nil {
+		return nil, errors.Join(errChanged, err)
+	}
+	fi, err := f.Stat()
+	if err != nil || fileID(fi) != fileID(want) || fileID(want) == (id{}) || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, errors.Join(errChanged, err)
+	}
+	return f, nil
+}
+
 // openSame opens the regular file name in dir for reading without blocking
 // and checks that it is the object want.
 func openSame(dir *os.Root, name string, want iofs.FileInfo) (*os.File, error) {
@@ -446,7 +467,7 @@ func openSame(dir *os.Root, name string, want iofs.FileInfo) (*os.File, error) {
 }
 
 // hashFile returns the SHA-256 (hex) of what remains of f.
-func hashFile(ctx context.Context, f *os.File) (string, error) {
+func hashFile(ctx context.Context, f io.Reader) (string, error) {
 	h := sha256.New()
 	if _, err := copyPooled(h, ctxReader{ctx, f}); err != nil {
 		return "", err
@@ -457,7 +478,7 @@ func hashFile(ctx context.Context, f *os.File) (string, error) {
 // readBounded reads f whole if it holds at most limit bytes; tooBig reports
 // that it holds more, after reading only limit+1 bytes of it. size is what
 // the caller's Lstat said: the buffer starts that large.
-func readBounded(ctx context.Context, f *os.File, size, limit int64) (content []byte, sum string, tooBig bool, err error) {
+func readBounded(ctx context.Context, f io.Reader, size, limit int64) (content []byte, sum string, tooBig bool, err error) {
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), limit)+bytes.MinRead))
 	if _, err = buf.ReadFrom(io.LimitReader(ctxReader{ctx, f}, limit+1)); err != nil {
 		return nil, "", false, err

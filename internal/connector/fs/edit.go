@@ -102,7 +102,7 @@ func (m *mutation) edit() (*core.Result, error) {
 	if err := m.checkReplaceable(t, cur, s.path); err != nil {
 		return nil, err
 	}
-	f, err := openSame(t.dir, t.name, cur)
+	f, err := d.openSame(t.name, cur)
 	if err != nil {
 		return nil, changedWrite(m.op, s.path, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
-	"os"
 	"slices"
 
 	"github.com/warden-dev/warden/internal/core"
@@ -73,7 +72,7 @@ func (m *mutation) write() (*core.Result, error) {
 		if err := m.checkReplaceable(t, cur, s.path); err != nil {
 			return nil, err
 		}
-		f, err := openSame(t.dir, t.name, cur)
+		f, err := d.openSame(t.name, cur)
 		if err != nil {
 			return nil, changedWrite(m.op, s.path, err)
 		}
@@ -137,7 +136,7 @@ const keepReadMax = 64 << 10
 func (m *mutation) commitFile(d *dirHandle, t *target, p string, cur iofs.FileInfo, oldSum string, oldContent, content []byte, nf newFile) (core.ObjectState, error) {
 	var (
 		tmp   string
-		f     *os.File
+		f     *fdFile
 		fi    iofs.FileInfo // of the temporary file, which becomes t's entry
 		after core.ObjectState
 		werr  error // of writing the temporary file
