@@ -58,6 +58,10 @@ type dirHandle struct {
 	f      *os.File
 	info   iofs.FileInfo
 	locked bool
+	// release, if not "", is a name to remove on bg once the handle is
+	// closed (see Connector.release).
+	release string
+	bg      *background
 }
 
 // openDirHandle opens a descriptor of root's directory.
@@ -83,7 +87,16 @@ func (d *dirHandle) close() {
 		d.control(func(fd int) error { return unix.Flock(fd, unix.LOCK_UN) })
 		d.locked = false
 	}
-	d.f.Close()
+	if d.release != "" {
+		f, name := d.f, d.release
+		d.bg.run(func() {
+			(&dirHandle{f: f}).unlink(name, false)
+			f.Close()
+		})
+		d.release = ""
+	} else {
+		d.f.Close()
+	}
 	d.f = nil
 }
 

@@ -13,7 +13,14 @@ import (
 // and then), and the call's result does not depend on it. A name left
 // behind (by a crash, or a failed removal) is a temporary file that a
 // later sweep removes. Close waits for pending removals.
+//
+// The removal runs once d is closed, on d's own descriptor, which it then
+// closes: a call releases one name, so it needs no descriptor of its own.
 func (c *Connector) release(d *dirHandle, name string) {
+	if d.release == "" {
+		d.release, d.bg = name, c.releasing
+		return
+	}
 	fd := -1
 	err := d.control(func(dfd int) error {
 		var err error
