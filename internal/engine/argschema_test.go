@@ -90,7 +90,11 @@ func TestValidateArgsDirectNeverAcceptsMore(t *testing.T) {
 		t.Fatalf("%d tools, want the fs kind's 9", len(tools))
 	}
 	for _, tool := range tools {
-		d := directSchemaOf(tool.schema)
+		rs, err := tool.resolvedSchema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := directSchemaOf(rs)
 		if d == nil {
 			t.Errorf("%s: no direct check for its schema", tool.Name)
 			continue
@@ -98,13 +102,13 @@ func TestValidateArgsDirectNeverAcceptsMore(t *testing.T) {
 		accepted, valid := 0, 0
 		for range 5000 {
 			args := map[string]any{}
-			for _, k := range append(tool.args, "extra") {
+			for _, k := range append(tool.argNames(), "extra") {
 				if k == "extra" && r.IntN(10) > 0 || r.IntN(4) == 0 {
 					continue
 				}
 				args[k] = value(r, k)
 			}
-			err := tool.schema.Validate(args)
+			err := rs.Validate(args)
 			if err == nil {
 				valid++
 			}
@@ -129,7 +133,11 @@ func TestValidateArgsDirectNeverAcceptsMore(t *testing.T) {
 		{"files_edit", map[string]any{"path": "e.txt", "edits": []any{map[string]any{"old": "status: alpha", "new": "status: omega"}}}},
 		{"files_read", map[string]any{"path": "r.txt", "offset": 0.0, "length": 10.0}},
 	} {
-		if d := directSchemaOf(e.Tool("default", c.tool).schema); d == nil || !d.accepts(c.args) {
+		rs, err := e.Tool("default", c.tool).resolvedSchema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := directSchemaOf(rs); d == nil || !d.accepts(c.args) {
 			t.Errorf("%s %v: not accepted directly", c.tool, c.args)
 		}
 	}

@@ -166,7 +166,11 @@ func (e *Engine) call(ctx context.Context, call core.Call, opts CallOptions, rec
 	if out := e.recordArgs(rec, tool.Op.KeyArgs, args, raw); out != nil {
 		return out
 	}
-	if err := validateArgs(tool.schema, args); err != nil {
+	schema, err := tool.resolvedSchema()
+	if err != nil {
+		return refused(core.E("engine.call", core.KindInternal, core.ReasonInternal, "", err))
+	}
+	if err := validateArgs(schema, args); err != nil {
 		return invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)
 	}
 

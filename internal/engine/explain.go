@@ -31,7 +31,11 @@ func (e *Engine) Explain(ctx context.Context, call core.Call) *Explanation {
 	if err != nil {
 		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, "The arguments are not valid: "+err.Error()+".", err)}
 	}
-	if err := tool.schema.Validate(args); err != nil {
+	schema, err := tool.resolvedSchema()
+	if err != nil {
+		return &Explanation{Outcome: refused(core.E("engine.explain", core.KindInternal, core.ReasonInternal, "", err))}
+	}
+	if err := schema.Validate(args); err != nil {
 		return &Explanation{Outcome: invalid(core.ReasonInvalidArguments, schemaMessage(tool, err), err)}
 	}
 	inv := &core.Invocation{Op: tool.Op.Name, Args: raw, Values: args}

@@ -2,22 +2,20 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
-
-	"github.com/google/jsonschema-go/jsonschema"
 )
 
 func TestSchemaMessage(t *testing.T) {
-	var s jsonschema.Schema
 	raw := `{"type":"object","properties":{"path":{"type":"string","minLength":1,"maxLength":4},"n":{"type":"integer","minimum":1,"maximum":5},"flag":{"type":"boolean"}},"required":["path"],"additionalProperties":false}`
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := s.Resolve(nil)
+	tool := &Tool{Name: "x_tool", schema: &toolSchema{raw: json.RawMessage(raw)}}
+	rs, err := tool.resolvedSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := &Tool{Name: "x_tool", schema: rs, args: []string{"flag", "n", "path"}}
+	if got := tool.argNames(); !slices.Equal(got, []string{"flag", "n", "path"}) {
+		t.Errorf("argument names %v", got)
+	}
 	tests := []struct {
 		args string
 		want string
@@ -36,7 +34,7 @@ func TestSchemaMessage(t *testing.T) {
 		if err := json.Unmarshal([]byte(tt.args), &v); err != nil {
 			t.Fatal(err)
 		}
-		err := tool.schema.Validate(v)
+		err := rs.Validate(v)
 		if err == nil {
 			t.Fatalf("Validate(%s) succeeded", tt.args)
 		}
