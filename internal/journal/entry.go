@@ -92,6 +92,7 @@ func (s *Store) writeEntry(ef *entryFile, syncObjects, fresh bool) error {
 	if err != nil {
 		return err
 	}
+	defer freeLine(data)
 	if err := s.appendSynced(data, syncObjects, s.freshCheck(ef.ID, fresh)); err != nil {
 		return fmt.Errorf("write entry %q: %w", ef.ID, err)
 	}
@@ -148,6 +149,23 @@ func (s *Store) known(op, id string) (bool, error) {
 	return ok, err
 }
 
+// lineBufs holds the buffers of lines once appended: a write's line,
+// with the replaced file inline in base64, is some 6 KiB a call.
+var lineBufs sync.Pool
+
+// maxPooledLine bounds the buffers lineBufs keeps.
+const maxPooledLine = 128 << 10
+
+// freeLine gives the line encodeEntry returned back once it is written
+// and nothing refers to it.
+func freeLine(b []byte) {
+	if cap(b) <= maxPooledLine {
+		p := new([]byte)
+		*p = b[:0]
+		lineBufs.Put(p)
+	}
+}
+
 // encodeEntry returns ef's line.
 func encodeEntry(ef *entryFile) ([]byte, error) {
 	// Room for the line, so that it is not copied as it grows.
@@ -155,7 +173,14 @@ func encodeEntry(ef *entryFile) ([]byte, error) {
 	for _, v := range ef.Inline {
 		n += 72 + len(v)
 	}
-	if data, ok := appendEntryJSON(make([]byte, 0, n), ef); ok {
+	var buf []byte
+	if p, ok := lineBufs.Get().(*[]byte); ok {
+		buf = *p
+	}
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	if data, ok := appendEntryJSON(buf, ef); ok {
 		return append(data, '\n'), nil
 	}
 	data, err := json.Marshal(ef)
@@ -279,6 +304,7 @@ func (s *Store) appendEntry(ef *entryFile, fresh bool) error {
 	if err != nil {
 		return err
 	}
+	defer freeLine(data)
 	if err := s.idx.sync(s); err != nil {
 		return err
 	}
