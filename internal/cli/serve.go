@@ -94,11 +94,6 @@ func runServe(e *env, args []string) int {
 		root := p.BaseDir() // the zero-configuration policy serves the directory it was made for
 		fmt.Fprintf(e.stderr, "warden: no policy file: serving %s read-only as resource %q (files that usually hold secrets are hidden; audit log in %s). Run \"warden init\" to write a policy.\n", root, policy.DefaultResource, p.Settings().StateDir)
 	}
-	confined, err := confine(p)
-	if err != nil {
-		return fail(e, &configError{err})
-	}
-	logConfinement(logger, confined)
 	opts := mcpserver.Options{Version: Version, Logger: logger}
 
 	if *httpAddr == "" {
@@ -106,8 +101,18 @@ func runServe(e *env, args []string) int {
 		if err != nil {
 			return usageErr(e, "%v", err)
 		}
+		// The server is built while this goroutine confines the process
+		// (1-2 ms together at every start): building it opens no file, and
+		// it serves nothing until both are done.
+		built := make(chan *mcp.Server, 1)
+		go func() { built <- mcpserver.NewServer(eng, agent, opts) }()
+		confined, err := confine(p)
+		srv := <-built
+		if err != nil {
+			return fail(e, &configError{err})
+		}
+		logConfinement(logger, confined)
 		logger.Info("serving MCP on stdio", "agent", agent, "tools", toolNames(eng.Tools(agent)), "policy", p.Source())
-		srv := mcpserver.NewServer(eng, agent, opts)
 		stdio := &mcpserver.StdioTransport{Reader: e.stdin, Writer: e.stdout, MaxMessageBytes: mcpserver.MaxMessageBytes(p.Settings()), Logger: logger}
 		if err := stdio.Run(e.ctx, srv); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, mcp.ErrConnectionClosed) && !errors.Is(err, io.EOF) {
 			logger.Error("MCP session ended", "err", err)
@@ -116,6 +121,11 @@ func runServe(e *env, args []string) int {
 		return ExitOK
 	}
 
+	confined, err := confine(p)
+	if err != nil {
+		return fail(e, &configError{err})
+	}
+	logConfinement(logger, confined)
 	addr, err := mcpserver.CheckListen(eng, *httpAddr)
 	if err != nil {
 		return usageErr(e, "%v", err)
