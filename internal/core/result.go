@@ -31,6 +31,12 @@ type Content struct {
 	// JSON reports that Text is a JSON document, placed in the object as
 	// it is rather than as a string.
 	JSON bool
+	// Release, if set, gives back the memory Text shares: a buffer the
+	// connector lends for a large read. A face calls it once nothing
+	// refers to Text any more (its bytes are escaped into a copy), and at
+	// most once; a face that never calls it leaves the buffer to the
+	// collector.
+	Release func()
 }
 
 // Encoded returns Text as it stands in the whole result's JSON: the JSON

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -71,13 +73,14 @@ func BenchmarkMCPRead(b *testing.B) {
 	})
 }
 
-// BenchmarkStdioRead reads 64 KiB and 1 MiB files through Warden's stdio
-// transport in process, with a raw client that writes each request line
-// and reads the response line without decoding it: what the server spends
-// on a large result, without process or client noise.
+// BenchmarkStdioRead reads 4 KiB, 64 KiB and 1 MiB files through Warden's
+// stdio transport in process, with a raw client that writes each request
+// line and reads the response line into one buffer without decoding it:
+// what the server spends on a large result, without process or client
+// noise. cpu-ns/op is the process's CPU time a call, client included.
 func BenchmarkStdioRead(b *testing.B) {
 	dir := b.TempDir()
-	for _, n := range []int{64 << 10, 1 << 20} {
+	for _, n := range []int{4 << 10, 64 << 10, 1 << 20} {
 		b.Run(strconv.Itoa(n>>10)+"KiB", func(b *testing.B) {
 			name := strconv.Itoa(n) + ".txt"
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(ordinaryText(n)), 0o644); err != nil {
@@ -96,8 +99,9 @@ func BenchmarkStdioRead(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			var line []byte
 			recv := func() []byte {
-				var line []byte
+				line = line[:0]
 				for {
 					chunk, err := lines.ReadSlice('\n')
 					line = append(line, chunk...)
@@ -114,12 +118,15 @@ func BenchmarkStdioRead(b *testing.B) {
 			send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 			req := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"files_read","arguments":{"path":"` + name + `"}}}`
 			b.SetBytes(int64(n))
+			calls, cpu0 := 0, processCPU(b)
 			for b.Loop() {
 				send(req)
 				if line := recv(); len(line) < n {
 					b.Fatalf("response of %d bytes: %.200s", len(line), line)
 				}
+				calls++
 			}
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(calls), "cpu-ns/op")
 		})
 	}
 }
@@ -165,7 +172,7 @@ func BenchmarkSDKClientDecode(b *testing.B) {
 
 // zeroConfigServer returns Warden's MCP server for the zero-config policy
 // on dir, closed with the benchmark.
-func zeroConfigServer(b *testing.B, dir string) *mcp.Server {
+func zeroConfigServer(b testing.TB, dir string) *mcp.Server {
 	p, err := policy.Default(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -176,6 +183,16 @@ func zeroConfigServer(b *testing.B, dir string) *mcp.Server {
 	}
 	b.Cleanup(func() { e.Close() })
 	return mcpserver.NewServer(e, policy.DefaultAgent, mcpserver.Options{})
+}
+
+// processCPU returns the user and system CPU time this process has used,
+// client and server together.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ordinaryText returns n bytes of text as bench/run.sh reads: numbered

@@ -42,7 +42,8 @@ func (e *Engine) encodeResult(res *core.Result, out *Outcome) (size int, redacte
 	if c.JSON {
 		out.ContentJSON = json.RawMessage(c.Text)
 	} else {
-		out.ContentJSON = jsonesc.AppendString(nil, c.Text)
+		// A face that writes it may give the buffer back when done.
+		out.ContentJSON = jsonesc.String(c.Text)
 	}
 	out.Content = &c
 	// {"field":content,…meta}: the key quoted, a colon and a comma.

@@ -12,9 +12,18 @@ import (
 	"math/bits"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/warden-dev/warden/internal/bufpool"
 )
 
 const hex = "0123456789abcdef"
+
+// String returns s as a JSON string, as AppendString(nil, s) does, in a
+// buffer from bufpool: give it back with bufpool.Put once nothing refers
+// to it any more, or let the collector have it.
+func String(s string) []byte {
+	return AppendString(bufpool.Get(len(s) + len(s)/16 + 2)[:0], s)
+}
 
 // safe marks the ASCII bytes written as they are: printable characters
 // other than the quote, the backslash and the HTML characters <, > and &,

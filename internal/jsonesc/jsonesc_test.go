@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"strings"
 	"testing"
+
+	"github.com/warden-dev/warden/internal/bufpool"
 )
 
 func same(t *testing.T, s string) {
@@ -150,5 +152,28 @@ func BenchmarkAppendStringReuse(b *testing.B) {
 	var buf []byte
 	for b.Loop() {
 		buf = AppendString(buf[:0], plain)
+	}
+}
+
+// TestStringRecycled checks that String encodes as AppendString does into
+// a recycled buffer, and that a buffer still held is never handed out.
+func TestStringRecycled(t *testing.T) {
+	a := strings.Repeat("first \"text\"\n", 1<<16)
+	b := strings.Repeat("second <text> ", 1<<16)
+	held := String(a)
+	for range 3 {
+		got := String(b)
+		if !bytes.Equal(got, AppendString(nil, b)) {
+			t.Fatal("String differs from AppendString")
+		}
+		bufpool.Put(got)
+	}
+	if !bytes.Equal(held, AppendString(nil, a)) {
+		t.Fatal("a buffer not given back was written to")
+	}
+	bufpool.Put(held)
+	again := String(a)
+	if !bytes.Equal(again, AppendString(nil, a)) {
+		t.Fatal("String into a recycled buffer differs")
 	}
 }

@@ -94,18 +94,22 @@ type deadlineWriter struct {
 	inline  *inliner
 }
 
-// Write writes p with its placeholders expanded. It reports len(p) when
-// all of the expanded bytes were written.
+// Write writes p with its placeholders expanded, part by part rather than
+// joined into one large copy. It reports len(p) when all of the expanded
+// bytes were written.
 func (w *deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
-	full := w.inline.expand(p)
-	n, err := w.ResponseWriter.Write(full)
-	if n == len(full) {
-		n = len(p)
-	} else {
-		n = min(n, len(p))
+	parts, done := w.inline.split(p)
+	defer done() // a ResponseWriter keeps no part of what it was given
+	written := 0
+	for _, part := range parts {
+		n, err := w.ResponseWriter.Write(part)
+		written += n
+		if err != nil {
+			return min(written, len(p)), err
+		}
 	}
-	return n, err
+	return len(p), nil
 }
 
 func (w *deadlineWriter) FlushError() error {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warden-dev/warden/internal/bufpool"
 	"github.com/warden-dev/warden/internal/jsonesc"
 )
 
@@ -69,13 +70,15 @@ func inlinerFrom(ctx context.Context) *inliner {
 
 // text returns what to put in a text block for s: s itself, or, when s is
 // large and the transport expands placeholders, a placeholder for s
-// escaped once. encoded, if not nil, is s already encoded as a JSON string.
+// escaped once. encoded, if not nil, is s already encoded as a JSON string
+// (from jsonesc.String), and the inliner's from then on: the caller must
+// not refer to it again, since it is recycled once written.
 func (in *inliner) text(s string, encoded []byte) string {
 	if in == nil || len(s) < inlineMinBytes {
 		return s
 	}
 	if encoded == nil {
-		encoded = jsonesc.AppendString(nil, s)
+		encoded = jsonesc.String(s)
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails on Linux
@@ -106,30 +109,21 @@ func (in *inliner) sweep(now time.Time) {
 	}
 }
 
-// expand returns msg with every held placeholder, as a whole JSON string,
-// replaced by its text; msg itself when it holds none. Each text is
-// released as it is placed: a message is written once.
-func (in *inliner) expand(msg []byte) []byte {
-	parts := in.split(msg)
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return bytes.Join(parts, nil)
-}
-
 // split returns msg cut at its held placeholders, each replaced by its
 // text: the parts, written in order, are the expanded message. A
-// transport can write them one by one instead of joining a large copy.
-func (in *inliner) split(msg []byte) [][]byte {
+// transport writes them one by one instead of joining a large copy, then
+// calls done, which recycles the texts' buffers: no part may be used
+// after done.
+func (in *inliner) split(msg []byte) (parts [][]byte, done func()) {
 	if in == nil {
-		return [][]byte{msg}
+		return [][]byte{msg}, func() {}
 	}
 	quoted := []byte(`"` + placeholderPrefix)
 	i := bytes.Index(msg, quoted)
 	if i < 0 {
-		return [][]byte{msg}
+		return [][]byte{msg}, func() {}
 	}
-	var out [][]byte
+	var texts [][]byte
 	last := 0
 	for i >= 0 {
 		end := i + 1 + placeholderLen
@@ -143,7 +137,8 @@ func (in *inliner) split(msg []byte) [][]byte {
 			}
 			in.mu.Unlock()
 			if ok {
-				out = append(out, msg[last:i], h.encoded)
+				parts = append(parts, msg[last:i], h.encoded)
+				texts = append(texts, h.encoded)
 				last = end + 1
 			}
 		}
@@ -153,7 +148,11 @@ func (in *inliner) split(msg []byte) [][]byte {
 		}
 		i += 1 + j
 	}
-	return append(out, msg[last:])
+	return append(parts, msg[last:]), func() {
+		for _, t := range texts {
+			bufpool.Put(t)
+		}
+	}
 }
 
 // escaped reports whether the quote at msg[i] is escaped: preceded by an

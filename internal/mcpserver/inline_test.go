@@ -26,6 +26,15 @@ func encodeResponse(t testing.TB, res *mcp.CallToolResult) []byte {
 	return data
 }
 
+// expand returns msg with every held placeholder replaced by its text, as
+// a transport writes it.
+func (in *inliner) expand(msg []byte) []byte {
+	parts, done := in.split(msg)
+	full := bytes.Join(parts, nil)
+	done()
+	return full
+}
+
 // checkInline checks that a result whose text goes through the inliner
 // reads, once expanded, exactly as the same result encoded the SDK's way.
 func checkInline(t testing.TB, s string) {

@@ -231,9 +231,15 @@ func result(out *engine.Outcome, in *inliner) *mcp.CallToolResult {
 			if !c.JSON {
 				encoded = out.ContentJSON
 			}
+			text := in.text(c.Text, encoded)
+			if text != c.Text && c.Release != nil {
+				// A placeholder: the text's bytes go out escaped, from
+				// their own copy, and nothing refers to the text again.
+				c.Release()
+			}
 			return &mcp.CallToolResult{
 				Content: []mcp.Content{
-					&mcp.TextContent{Text: in.text(c.Text, encoded)},
+					&mcp.TextContent{Text: text},
 					&mcp.TextContent{Text: string(out.Meta)},
 				},
 				StructuredContent: out.Meta,

@@ -157,7 +157,9 @@ func (c *lineConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
-	err = c.writeLine(c.inline.split(data)...)
+	parts, done := c.inline.split(data)
+	err = c.writeLine(parts...)
+	done() // a Writer keeps no part of what it was given
 	if _, ok := msg.(*jsonrpc.Response); ok {
 		c.track(-1)
 	}

@@ -8,11 +8,13 @@ import (
 	iofs "io/fs"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/warden-dev/warden/internal/bufpool"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -88,9 +90,13 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 		want := min(s.length, size-s.offset)
 		margin := int64(c.secrets.Margin())
 		lo, hi := max(s.offset-margin, 0), min(s.offset+want+margin, size)
-		around = make([]byte, hi-lo)
+		// Lent, not allocated: a fresh megabyte a call is zeroed, faulted
+		// in and collected. It goes back below, or through Release when
+		// the text shares it.
+		around = bufpool.Get(int(hi - lo))
 		n, err := f.ReadAt(around, lo)
 		if err != nil && err != io.EOF {
+			bufpool.Put(around)
 			return nil, fsError(op, s.path, err)
 		}
 		around = around[:n]
@@ -101,13 +107,16 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 	res := readResult{Path: s.target.rel, Size: size, Offset: s.offset}
 	chunk, text := textPrefix(buf, atEOF)
 	var content string
+	var release func()
 	if text {
 		res.Encoding = "text"
 		if shown := c.secrets.Window(around, at, at+len(chunk)); len(chunk) > 0 && len(shown) == len(chunk) && &shown[0] == &chunk[0] {
 			// Nothing redacted, and textPrefix checked it is UTF-8. The
 			// string shares around's memory instead of copying a large
-			// read: around is this call's own and never written again.
+			// read: around is not written again until given back, which
+			// the face does once the text is no longer referred to.
 			content = unsafe.String(&chunk[0], len(chunk))
+			release = releaser(around)
 		} else {
 			content = validText(shown)
 		}
@@ -118,13 +127,28 @@ func (c *Connector) read(op string, s *call) (*core.Result, error) {
 		chunk = buf
 		res.Encoding, content = "base64", base64.StdEncoding.EncodeToString(c.secrets.Window(around, at, at+len(buf)))
 	}
+	if release == nil && around != nil {
+		bufpool.Put(around) // content is a copy
+	}
 	res.Length = len(chunk)
 	if !atEOF {
 		next := s.offset + int64(len(chunk))
 		res.NextOffset = &next
 		res.Truncated = true
 	}
-	return &core.Result{Value: res, Content: &core.Content{Field: "content", Text: content}, Bytes: int64(len(chunk)), Truncated: res.Truncated}, nil
+	return &core.Result{Value: res, Content: &core.Content{Field: "content", Text: content, Release: release}, Bytes: int64(len(chunk)), Truncated: res.Truncated}, nil
+}
+
+// releaser returns a function that gives buf back once, however many
+// times it is called: a buffer given back twice would be lent to two
+// calls at once.
+func releaser(buf []byte) func() {
+	var done atomic.Bool
+	return func() {
+		if done.CompareAndSwap(false, true) {
+			bufpool.Put(buf)
+		}
+	}
 }
 
 // textPrefix reports whether b is text (valid UTF-8 without NUL bytes) and
