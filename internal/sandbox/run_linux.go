@@ -1,0 +1,195 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/warden-dev/warden/internal/sandbox/inside"
+)
+
+// layersOff are layers switched off, for tests that prove each of the
+// others stops an escape alone. Only export_test.go sets it.
+var layersOff []string
+
+// sandboxUID is the user a sandboxed program runs as inside its user
+// namespace when Warden runs as root. Any id but 0: a program that is not
+// root in its namespace loses every capability when it starts.
+const sandboxUID = 1000
+
+// Run runs c in a new sandbox and waits until every process in it has
+// ended. An error means nothing of the program ran: c is invalid
+// (*CommandError) or the sandbox could not be built (*SetupError). How the
+// program itself ended, including a limit that killed it, is in the
+// Result.
+func Run(ctx context.Context, c Command) (Result, error) {
+	lim := c.Limits.withDefaults()
+	spec, err := c.childSpec(lim)
+	if err != nil {
+		return Result{}, err
+	}
+	namespaces := !slices.Contains(layersOff, LayerNamespaces)
+	spec.Namespaces = namespaces
+	var ruleset *os.File
+	if !slices.Contains(layersOff, LayerLandlock) {
+		if ruleset, err = landlockRuleset(spec, slices.Contains(c.AllowDegraded, LayerLandlock)); err != nil {
+			return Result{}, err
+		}
+	}
+	if ruleset != nil {
+		defer ruleset.Close()
+	}
+	if !slices.Contains(layersOff, LayerSeccomp) {
+		if spec.Filter, err = seccompFilter(slices.Contains(c.AllowDegraded, LayerSeccomp)); err != nil {
+			return Result{}, err
+		}
+	}
+
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return Result{}, &SetupError{Layer: "start", Err: err}
+	}
+	defer specW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		return Result{}, &SetupError{Layer: "start", Err: err}
+	}
+	defer errR.Close()
+
+	stdout, stderr := &cappedBuffer{max: lim.OutputBytes}, &cappedBuffer{max: lim.OutputBytes}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe", // this binary, even if the file was replaced since
+		Args:       []string{inside.Name},
+		Env:        []string{inside.Env + "=1"},
+		Stdin:      bytes.NewReader(c.Stdin),
+		Stdout:     stdout,
+		Stderr:     stderr,
+		ExtraFiles: []*os.File{specR, errW}, // inside.SpecFD, inside.ErrorFD
+		WaitDelay:  time.Second,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL, // Warden gone, sandbox gone
+		},
+	}
+	if namespaces {
+		uid, gid := os.Geteuid(), os.Getegid()
+		inUID, inGID := uid, gid
+		if uid == 0 {
+			inUID, inGID = sandboxUID, sandboxUID
+		}
+		cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
+			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: inUID, HostID: uid, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: inGID, HostID: gid, Size: 1}}
+		// The first process needs CAP_SYS_ADMIN in its namespace to mount;
+		// it gives it up before it runs the program.
+		cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
+	}
+
+	if ruleset != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ruleset) // inside.RulesetFD
+	}
+
+	start := time.Now()
+	// Pdeathsig follows the thread that started the child: keep this
+	// goroutine on one thread while it does.
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	specR.Close()
+	errW.Close()
+	if err != nil {
+		layer := "start"
+		if namespaces {
+			layer = LayerNamespaces
+		}
+		return Result{}, &SetupError{Layer: layer, Err: err}
+	}
+	if _, err := specW.Write(spec.Encode()); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return Result{}, &SetupError{Layer: "start", Err: fmt.Errorf("send the sandbox spec: %w", err)}
+	}
+	specW.Close()
+	// The error pipe closes with the exec: anything on it means the
+	// sandbox was not built and nothing ran.
+	msg, _ := io.ReadAll(io.LimitReader(errR, 64<<10))
+	if len(msg) > 0 {
+		cmd.Wait()
+		layer, text, _ := strings.Cut(string(msg), "\x00")
+		return Result{}, &SetupError{Layer: layer, Err: errors.New(text)}
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timer := time.NewTimer(lim.Wall)
+	defer timer.Stop()
+	var killedBy string
+	select {
+	case <-done:
+	case <-timer.C:
+		killedBy = KilledByTimeout
+	case <-ctx.Done():
+		killedBy = KilledByCanceled
+	}
+	if killedBy != "" {
+		// The program is the pid namespace's first process: when it dies,
+		// the kernel kills every other process in the sandbox.
+		cmd.Process.Kill()
+		<-done
+	}
+	r := Result{
+		Stdout:    stdout.buf.Bytes(),
+		Stderr:    stderr.buf.Bytes(),
+		Truncated: stdout.dropped > 0 || stderr.dropped > 0,
+		Duration:  time.Since(start),
+		KilledBy:  killedBy,
+		ExitCode:  cmd.ProcessState.ExitCode(),
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		sig := ws.Signal()
+		r.Signal = unix.SignalName(sig)
+		if r.KilledBy == "" {
+			used := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			switch {
+			case sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && used >= lim.CPU):
+				r.KilledBy = KilledByCPU
+			case sig == syscall.SIGSYS:
+				r.KilledBy = KilledBySeccomp
+			default:
+				r.KilledBy = KilledBySignal
+			}
+		}
+	}
+	return r, nil
+}
+
+// cappedBuffer keeps the first max bytes written to it and counts the rest.
+type cappedBuffer struct {
+	buf     bytes.Buffer
+	max     int64
+	dropped int64
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	room := b.max - int64(b.buf.Len())
+	keep := int64(len(p))
+	if keep > room {
+		keep = max(room, 0)
+	}
+	b.buf.Write(p[:keep])
+	b.dropped += int64(len(p)) - keep
+	return len(p), nil // keep reading, so the program is not blocked on a full pipe
+}
