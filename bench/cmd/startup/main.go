@@ -10,7 +10,9 @@
 // are interleaved, in an order rotated every round, after one untimed start
 // of each so that all start from a warm page cache. It prints a markdown
 // table of the median and p90, and the median over rounds of each binary's
-// time divided by the floor's in the same round.
+// time divided by the floor's in the same round. Each Warden binary also
+// runs "warden version" every round: its time to exit is what starting the
+// process and initialising the linked packages cost, before any command.
 package main
 
 import (
@@ -42,6 +44,12 @@ type server struct {
 	// init and list are, per round, the time from starting the process to
 	// the completed handshake and to the first tools/list result.
 	init, list []time.Duration
+	// version, for a Warden binary, starts "warden version" and waits for
+	// it to end; exits are, per round, how long that took: starting the
+	// process and initialising every linked package, which every command
+	// pays before it does anything.
+	version func() *exec.Cmd
+	exits   []time.Duration
 }
 
 func run(args []string, out io.Writer) error {
@@ -79,7 +87,7 @@ func run(args []string, out io.Writer) error {
 			cmd := exec.Command(bin, "serve")
 			cmd.Dir = dir
 			return cmd
-		}})
+		}, version: func() *exec.Cmd { return exec.Command(bin, "version") }})
 	}
 	floorDir, err := emptyDir(tmp, "floor")
 	if err != nil {
@@ -97,22 +105,33 @@ func run(args []string, out io.Writer) error {
 			if err != nil {
 				return err
 			}
+			var exit time.Duration
+			if s.version != nil {
+				if exit, err = timeExit(s.version()); err != nil {
+					return fmt.Errorf("%s: version: %w", s.label, err)
+				}
+			}
 			if round >= 0 {
 				s.init = append(s.init, initDur)
 				s.list = append(s.list, listDur)
+				s.exits = append(s.exits, exit)
 			}
 		}
 	}
 
-	fmt.Fprintf(out, "| server | tools/list p50 | p90 | handshake p50 | vs floor (median of per-round ratios) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(out, "| server | tools/list p50 | p90 | handshake p50 | vs floor (median of per-round ratios) | version p50 |\n|---|---|---|---|---|---|\n")
 	for _, s := range servers {
 		ratios := make([]float64, len(s.list))
 		for i := range s.list {
 			ratios[i] = float64(s.list[i]) / float64(floor.list[i])
 		}
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %.2f× |\n", s.label, ms(quantile(s.list, 0.5)), ms(quantile(s.list, 0.9)), ms(quantile(s.init, 0.5)), quantileF(ratios, 0.5))
+		version := "–"
+		if s.version != nil {
+			version = ms(quantile(s.exits, 0.5))
+		}
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %.2f× | %s |\n", s.label, ms(quantile(s.list, 0.5)), ms(quantile(s.list, 0.9)), ms(quantile(s.init, 0.5)), quantileF(ratios, 0.5), version)
 	}
-	fmt.Fprintf(out, "\n%d starts per server, interleaved, after one untimed start each; Go SDK client; process start → first tools/list result.\n", *n)
+	fmt.Fprintf(out, "\n%d starts per server, interleaved, after one untimed start each; Go SDK client; process start → first tools/list result. Version: \"warden version\", process start → exit, started right after each serve.\n", *n)
 	return nil
 }
 
@@ -150,6 +169,14 @@ func probe(ctx context.Context, c *mcp.Client, s *server) (initDur, listDur time
 		return 0, 0, fmt.Errorf("%s: tools/list: no tools", s.label)
 	}
 	return initDur, listDur, nil
+}
+
+// timeExit runs cmd and returns the time from starting it to its end.
+func timeExit(cmd *exec.Cmd) (time.Duration, error) {
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "WARDEN_") })
+	start := time.Now()
+	err := cmd.Run()
+	return time.Since(start), err
 }
 
 func quantile(d []time.Duration, q float64) time.Duration {
