@@ -115,7 +115,6 @@ type escape struct {
 	name     string
 	stoppers []string // layer sets (keys of layerSets) that must stop it
 	script   func(f *fixture) string
-	check    func(t *testing.T, f *fixture, r sandbox.Result)
 }
 
 // fixture is a work directory the program may write, a read-only
