@@ -144,21 +144,40 @@ func New(ctx context.Context, p *policy.Policy, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, &StateError{Dir: settings.StateDir, What: "the disk reserve", Err: err}
 	}
-	if e.audit, err = audit.Open(settings.StateDir, aopts); err != nil {
+	// The undo journal opens (and prunes) while the audit log and the
+	// approvals open: other files, and each part a few hundred
+	// microseconds of every start.
+	var j *journal.Store
+	jerr := make(chan error, 1)
+	go func() {
+		var err error
+		j, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now, Reserve: e.reserve})
+		jerr <- err
+	}()
+	err = e.openAudit(settings, aopts)
+	if jerr := <-jerr; err == nil && jerr != nil {
+		err = &StateError{Dir: settings.StateDir, What: "the undo journal", Err: jerr}
+	}
+	e.journal = j
+	if err != nil {
 		e.Close()
-		return nil, &StateError{Dir: settings.StateDir, What: "the audit log", Err: err}
+		return nil, err
+	}
+	return e, nil
+}
+
+// openAudit opens the audit log and the approvals.
+func (e *Engine) openAudit(settings policy.Settings, aopts audit.Options) error {
+	var err error
+	if e.audit, err = audit.Open(settings.StateDir, aopts); err != nil {
+		return &StateError{Dir: settings.StateDir, What: "the audit log", Err: err}
 	}
 	// Approvals are sealed with the audit key, and every decision is in the
 	// audit log before it takes effect.
-	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: opts.Now, Key: aopts.Key, Record: e.recordDecision}); err != nil {
-		e.Close()
-		return nil, &StateError{Dir: settings.StateDir, What: "the approvals", Err: err}
+	if e.approvals, err = approval.Open(settings.StateDir, approval.Options{TTL: settings.ApprovalTTL, Now: e.opts.Now, Key: aopts.Key, Record: e.recordDecision}); err != nil {
+		return &StateError{Dir: settings.StateDir, What: "the approvals", Err: err}
 	}
-	if e.journal, err = journal.Open(settings.StateDir, journal.Options{MaxBytes: settings.JournalMaxBytes, MaxAge: settings.JournalMaxAge, Now: opts.Now, Reserve: e.reserve}); err != nil {
-		e.Close()
-		return nil, &StateError{Dir: settings.StateDir, What: "the undo journal", Err: err}
-	}
-	return e, nil
+	return nil
 }
 
 // reservedPaths returns Warden's own files as absolute paths. The state

@@ -34,6 +34,12 @@ func TestNew_StateDirectoryErrors(t *testing.T) {
 			}
 			mustWriteFile(t, filepath.Join(dir, "state", "approvals"), "x")
 		}, "cannot open the approvals in the state directory {dir}/state: approvals: not a directory"},
+		{"a file where the journal directory should be", func(t *testing.T, dir string) {
+			if err := os.MkdirAll(filepath.Join(dir, "state"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			mustWriteFile(t, filepath.Join(dir, "state", "journal"), "x")
+		}, "cannot open the undo journal in the state directory {dir}/state: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
