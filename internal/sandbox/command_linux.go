@@ -92,6 +92,5 @@ func (c Command) childSpec(lim Limits) (*inside.Spec, error) {
 			{Resource: unix.RLIMIT_NOFILE, Value: uint64(lim.OpenFiles)},
 			{Resource: unix.RLIMIT_CORE, Value: 0},
 		},
-		Off: layersOff,
 	}, nil
 }

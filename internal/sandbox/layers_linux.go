@@ -61,7 +61,7 @@ func landlockRuleset(spec *inside.Spec, degraded bool) (*os.File, error) {
 	for _, m := range spec.Mounts {
 		add(m.Path, m.Dir, m.Write)
 	}
-	if !inside.Covered(spec.Program, spec.Mounts) {
+	if spec.Program != "" && !inside.Covered(spec.Program, spec.Mounts) {
 		rules = append(rules, landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, spec.Program))
 	}
 	fd, _, err := config.NewRulesetFD(rules...)

@@ -39,19 +39,26 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	namespaces := !slices.Contains(layersOff, LayerNamespaces)
+	return run(ctx, spec, lim, c.Stdin, c.AllowDegraded, layersOff)
+}
+
+// run starts the sandbox spec describes, with the layers in off left out.
+func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degraded, off []string) (Result, error) {
+	spec.Off = off
+	var err error
+	namespaces := !slices.Contains(off, LayerNamespaces)
 	spec.Namespaces = namespaces
 	var ruleset *os.File
-	if !slices.Contains(layersOff, LayerLandlock) {
-		if ruleset, err = landlockRuleset(spec, slices.Contains(c.AllowDegraded, LayerLandlock)); err != nil {
+	if !slices.Contains(off, LayerLandlock) {
+		if ruleset, err = landlockRuleset(spec, slices.Contains(degraded, LayerLandlock)); err != nil {
 			return Result{}, err
 		}
 	}
 	if ruleset != nil {
 		defer ruleset.Close()
 	}
-	if !slices.Contains(layersOff, LayerSeccomp) {
-		if spec.Filter, err = seccompFilter(slices.Contains(c.AllowDegraded, LayerSeccomp)); err != nil {
+	if !slices.Contains(off, LayerSeccomp) {
+		if spec.Filter, err = seccompFilter(slices.Contains(degraded, LayerSeccomp)); err != nil {
 			return Result{}, err
 		}
 	}
@@ -73,7 +80,7 @@ func Run(ctx context.Context, c Command) (Result, error) {
 		Path:       "/proc/self/exe", // this binary, even if the file was replaced since
 		Args:       []string{inside.Name},
 		Env:        []string{inside.Env + "=1"},
-		Stdin:      bytes.NewReader(c.Stdin),
+		Stdin:      bytes.NewReader(stdin),
 		Stdout:     stdout,
 		Stderr:     stderr,
 		ExtraFiles: []*os.File{specR, errW}, // inside.SpecFD, inside.ErrorFD
@@ -192,4 +199,47 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	b.buf.Write(p[:keep])
 	b.dropped += int64(len(p)) - keep
 	return len(p), nil // keep reading, so the program is not blocked on a full pipe
+}
+
+// ProcessReport says which layers of a process sandbox this host can
+// build.
+type ProcessReport struct {
+	// Missing maps each layer the host cannot provide to the reason.
+	Missing map[string]string
+}
+
+// ProbeProcess builds a sandbox that runs nothing, leaving out each layer
+// that fails in turn, and reports which did.
+func ProbeProcess() ProcessReport {
+	r := ProcessReport{Missing: map[string]string{}}
+	var off []string
+	for range 4 {
+		// An empty program: the first process stops once every layer is up.
+		spec := &inside.Spec{TmpBytes: uint64(DefaultLimits.TmpBytes)}
+		_, err := run(context.Background(), spec, DefaultLimits.withDefaults(), nil, nil, off)
+		var se *SetupError
+		if !errors.As(err, &se) || se.Layer == inside.LayerStart || r.Missing[se.Layer] != "" {
+			if err != nil && se == nil {
+				r.Missing[inside.LayerStart] = err.Error()
+			}
+			break
+		}
+		r.Missing[se.Layer] = se.Err.Error()
+		off = append(off, se.Layer)
+	}
+	return r
+}
+
+// String lists the missing layers, or says the sandbox is whole.
+func (r ProcessReport) String() string {
+	if len(r.Missing) == 0 {
+		return "process sandbox: namespaces, Landlock, seccomp and limits available"
+	}
+	var parts []string
+	for _, l := range []string{LayerNamespaces, LayerLandlock, LayerSeccomp, LayerLimits, inside.LayerStart} {
+		if why, ok := r.Missing[l]; ok {
+			parts = append(parts, l+" ("+why+")")
+		}
+	}
+	return "process sandbox: missing " + strings.Join(parts, "; ")
 }

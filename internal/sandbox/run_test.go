@@ -453,3 +453,11 @@ func BenchmarkStart(b *testing.B) {
 		}
 	})
 }
+
+func TestProbeProcess(t *testing.T) {
+	needSandbox(t)
+	r := sandbox.ProbeProcess()
+	if len(r.Missing) != 0 {
+		t.Errorf("a host that runs sandboxes reports %s", r)
+	}
+}

@@ -72,7 +72,7 @@ func buildRoot(spec *Spec) error {
 		}
 		entries = append(entries, e)
 	}
-	if !Covered(spec.Program, grants) {
+	if spec.Program != "" && !Covered(spec.Program, grants) {
 		// A program outside the system directories and the grants is shown
 		// alone, read-only.
 		e, ok, err := cloneEntry(spec.Program, true, true)
