@@ -69,7 +69,8 @@ var DefaultLimits = Limits{
 	TmpBytes:    64 << 20,
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with DefaultLimits in every zero field.
+func (l Limits) WithDefaults() Limits {
 	pick := func(v, d int64) int64 {
 		if v > 0 {
 			return v

@@ -34,7 +34,7 @@ const sandboxUID = 1000
 // program itself ended, including a limit that killed it, is in the
 // Result.
 func Run(ctx context.Context, c Command) (Result, error) {
-	lim := c.Limits.withDefaults()
+	lim := c.Limits.WithDefaults()
 	spec, err := c.childSpec(lim)
 	if err != nil {
 		return Result{}, err
@@ -216,7 +216,7 @@ func ProbeProcess() ProcessReport {
 	for range 4 {
 		// An empty program: the first process stops once every layer is up.
 		spec := &inside.Spec{TmpBytes: uint64(DefaultLimits.TmpBytes)}
-		_, err := run(context.Background(), spec, DefaultLimits.withDefaults(), nil, nil, off)
+		_, err := run(context.Background(), spec, DefaultLimits.WithDefaults(), nil, nil, off)
 		var se *SetupError
 		if !errors.As(err, &se) || se.Layer == inside.LayerStart || r.Missing[se.Layer] != "" {
 			if err != nil && se == nil {

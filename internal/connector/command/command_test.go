@@ -1,0 +1,150 @@
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/connector/command"
+	"github.com/warden-dev/warden/internal/core"
+	"github.com/warden-dev/warden/internal/engine"
+	"github.com/warden-dev/warden/internal/policy"
+	"github.com/warden-dev/warden/internal/sandbox"
+)
+
+// The kind is not in the build's registry yet (see Kind); its tests
+// register it.
+func init() { connector.Register(command.Kind) }
+
+func needSandbox(t *testing.T) {
+	t.Helper()
+	if _, err := sandbox.Run(context.Background(), sandbox.Command{Program: "/bin/sh", Args: []string{"-c", "true"}}); err != nil {
+		if os.Getenv("WARDEN_REQUIRE_SANDBOX") == "1" {
+			t.Fatalf("no sandbox: %v", err)
+		}
+		t.Skipf("SKIPPED: no sandbox can be built here: %v", err)
+	}
+}
+
+// open compiles src (with DIR standing for a fresh directory holding
+// ./repo) and opens an engine on it.
+func open(t *testing.T, src string) (*engine.Engine, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "repo"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "warden.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, filepath.Join(dir, "repo")
+}
+
+const buildPolicy = `version: 1
+resources:
+  build:
+    kind: exec
+    workdir: ./repo
+    programs: [sh, cat]
+    env: {GREETING: hello}
+agents:
+  dev:
+    grants:
+      - resource: build
+        actions: [run]
+        programs: [sh]
+        env: [NAME]
+        approval: none
+        limits: {timeout: 5s, output_bytes: 1KiB}
+`
+
+func call(e *engine.Engine, args string) *engine.Outcome {
+	return e.Call(context.Background(), core.Call{Agent: "dev", Tool: "build_run", Args: json.RawMessage(args)}, engine.CallOptions{})
+}
+
+func TestRun_throughThePipeline(t *testing.T) {
+	needSandbox(t)
+	e, repo := open(t, buildPolicy)
+	o := call(e, `{"program": "sh", "args": ["-c", "echo $GREETING $NAME > out.txt; cat out.txt; exit 4"], "env": {"NAME": "dev"}}`)
+	if o.Status != engine.StatusOK {
+		t.Fatalf("status %v: %s", o.Status, o.Message)
+	}
+	var r command.Result
+	if err := json.Unmarshal(o.Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Stdout != "hello dev\n" || r.ExitCode != 4 {
+		t.Errorf("result %+v", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(repo, "out.txt")); err != nil || string(b) != "hello dev\n" {
+		t.Errorf("the work directory's file: %q, %v", b, err)
+	}
+}
+
+func TestRun_refusals(t *testing.T) {
+	e, repo := open(t, buildPolicy)
+	for name, args := range map[string]string{
+		"a program the grant does not name":     `{"program": "cat", "args": ["/etc/passwd"]}`,
+		"a program the resource does not offer": `{"program": "rm", "args": ["-rf", "."]}`,
+		"a variable the grant does not name":    `{"program": "sh", "args": ["-c", "true"], "env": {"LD_PRELOAD": "/tmp/x.so"}}`,
+		"a variable the sandbox sets":           `{"program": "sh", "args": ["-c", "true"], "env": {"PATH": "/tmp"}}`,
+		"a NUL in an argument":                  `{"program": "sh", "args": ["-c", "touch x\u0000y"]}`,
+	} {
+		o := call(e, args)
+		if o.Status == engine.StatusOK {
+			t.Errorf("%s: allowed: %s", name, o.Value)
+		}
+		t.Logf("%s: %s (%s)", name, o.Message, o.Reason)
+	}
+	if entries, _ := os.ReadDir(repo); len(entries) != 0 {
+		t.Errorf("a refused call changed the work directory: %v", entries)
+	}
+}
+
+func TestRun_limitsFromTheGrant(t *testing.T) {
+	needSandbox(t)
+	e, _ := open(t, buildPolicy)
+	o := call(e, `{"program": "sh", "args": ["-c", "head -c 5000 /dev/zero | tr '\\0' x"]}`)
+	var r command.Result
+	if err := json.Unmarshal(o.Value, &r); err != nil {
+		t.Fatalf("%v: %s", err, o.Message)
+	}
+	if len(r.Stdout) != 1024 || !r.Truncated {
+		t.Errorf("stdout %d bytes, truncated %v: want the grant's 1 KiB", len(r.Stdout), r.Truncated)
+	}
+}
+
+func TestPolicyProblems(t *testing.T) {
+	for name, c := range map[string]struct{ src, want string }{
+		"no workdir":     {"build: {kind: exec, programs: [sh]}", "needs a workdir"},
+		"no programs":    {"build: {kind: exec, workdir: ./repo}", "needs programs"},
+		"unknown":        {"build: {kind: exec, workdir: ./repo, programs: [no-such-program-here]}", "not on PATH"},
+		"root workdir":   {"build: {kind: exec, workdir: /, programs: [sh]}", "file system's root"},
+		"secret in env":  {"build: {kind: exec, workdir: ./repo, programs: [sh], env: {TOKEN: env:HOME}}", "names a secret"},
+		"PATH in env":    {"build: {kind: exec, workdir: ./repo, programs: [sh], env: {PATH: /x}}", "set by the sandbox"},
+		"namespaces off": {"build: {kind: exec, workdir: ./repo, programs: [sh], sandbox: {allow_degraded: [namespaces]}}", "never optional"},
+	} {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "repo"), 0o755)
+		path := filepath.Join(dir, "warden.yaml")
+		os.WriteFile(path, []byte("version: 1\nresources:\n  "+c.src+"\nagents:\n  dev:\n    grants:\n      - {resource: build, actions: [run]}\n"), 0o644)
+		_, err := policy.Load(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+}
