@@ -1,4 +1,4 @@
-package command_test
+package sandboxed_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/warden-dev/warden/internal/connector"
-	"github.com/warden-dev/warden/internal/connector/command"
+	"github.com/warden-dev/warden/internal/connector/sandboxed"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/policy"
@@ -18,7 +18,7 @@ import (
 
 // The kind is not in the build's registry yet (see Kind); its tests
 // register it.
-func init() { connector.Register(command.Kind) }
+func init() { connector.Register(sandboxed.Kind) }
 
 func needSandbox(t *testing.T) {
 	t.Helper()
@@ -83,7 +83,7 @@ func TestRun_throughThePipeline(t *testing.T) {
 	if o.Status != engine.StatusOK {
 		t.Fatalf("status %v: %s", o.Status, o.Message)
 	}
-	var r command.Result
+	var r sandboxed.Result
 	if err := json.Unmarshal(o.Value, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestRun_limitsFromTheGrant(t *testing.T) {
 	needSandbox(t)
 	e, _ := open(t, buildPolicy)
 	o := call(e, `{"program": "sh", "args": ["-c", "head -c 5000 /dev/zero | tr '\\0' x"]}`)
-	var r command.Result
+	var r sandboxed.Result
 	if err := json.Unmarshal(o.Value, &r); err != nil {
 		t.Fatalf("%v: %s", err, o.Message)
 	}
