@@ -358,7 +358,7 @@ func (s *Store) appendSynced(data []byte, syncObjects bool, check func() error) 
 	if syncObjects {
 		syncs = append(syncs, s.objects.Sync)
 	}
-	if err := syncAll(syncs...); err != nil {
+	if err := syncAll(s.inMemory, syncs...); err != nil {
 		return err
 	}
 	s.idx.end = off + int64(len(data))
@@ -367,8 +367,17 @@ func (s *Store) appendSynced(data []byte, syncObjects bool, check func() error) 
 
 // syncAll runs the syncs concurrently, the first on the calling goroutine:
 // on journaling file systems the flushes then share one journal commit
-// instead of waiting for each other.
-func syncAll(syncs ...func() error) error {
+// instead of waiting for each other. With inMemory (the journal on tmpfs,
+// where a flush of its files writes nothing) they run one after the
+// other, sparing a goroutine a call.
+func syncAll(inMemory bool, syncs ...func() error) error {
+	if inMemory {
+		var errs []error
+		for _, f := range syncs {
+			errs = append(errs, f())
+		}
+		return errors.Join(errs...)
+	}
 	errs := make([]error, len(syncs))
 	var wg sync.WaitGroup
 	for i, f := range syncs[1:] {

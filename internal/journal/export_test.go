@@ -5,6 +5,13 @@ import "time"
 // SetCopyOnly makes s copy files instead of hard-linking them.
 func SetCopyOnly(s *Store) { s.copyOnly = true }
 
+// SetInMemory sets whether s runs its flushes one after the other, as on
+// a file system in memory.
+func SetInMemory(s *Store, v bool) { s.inMemory = v }
+
+// InMemory reports whether s takes its journal for one in memory.
+func InMemory(s *Store) bool { return s.inMemory }
+
 // SetGrace sets how old a temp or hold file must be for Prune to remove it.
 func SetGrace(s *Store, d time.Duration) { s.grace = d }
 

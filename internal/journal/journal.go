@@ -67,6 +67,9 @@ type Store struct {
 	objects *os.File // <root>/objects, for the *at calls
 	lock    *os.File // <root>/lock, flocked around commit, abort and prune
 	opts    Options
+	// inMemory reports that the journal is on a file system in memory,
+	// whose flushes write nothing.
+	inMemory bool
 
 	// copyOnly makes Keep copy instead of link (a test hook).
 	copyOnly bool
@@ -130,6 +133,7 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	}
 	var err error
 	if s.dir, err = openDir(s.root); err == nil {
+		s.inMemory = inMemory(s.dir)
 		if s.objects, err = openDir(filepath.Join(s.root, "objects")); err == nil {
 			s.lock, err = openLock(filepath.Join(s.root, "lock"))
 		}

@@ -3,12 +3,15 @@ package journal_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/warden-dev/warden/internal/journal"
+	"golang.org/x/sys/unix"
 )
 
 // TestPrepare_writeAhead checks that Prepare puts the entry and the kept
@@ -161,10 +164,43 @@ func TestPrepare_inline(t *testing.T) {
 // TestPrepare_during checks the caller's work that Prepare runs while the
 // entry is flushed: it runs once, a failure fails Prepare (and Abort then
 // removes the entry), and it runs without the journal's lock, so that
-// another call can prepare meanwhile.
+// another call can prepare meanwhile. It runs with the flushes run
+// concurrently and one after the other, as on a file system in memory.
 func TestPrepare_during(t *testing.T) {
+	for _, inMemory := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inMemory=%v", inMemory), func(t *testing.T) { testPrepareDuring(t, inMemory) })
+	}
+}
+
+// TestOpen_inMemory checks a journal on tmpfs is taken for one in memory
+// and one on the test's temporary directory for what that directory is.
+func TestOpen_inMemory(t *testing.T) {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	shm, err := os.MkdirTemp("/dev/shm", "journal-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	if s := newStore(t, shm, journal.Options{}, false); !journal.InMemory(s) {
+		t.Error("a journal on tmpfs is not taken for one in memory")
+	}
+	tmp := t.TempDir()
+	if err := unix.Statfs(tmp, &st); err != nil {
+		t.Fatal(err)
+	}
+	want := st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
+	if s := newStore(t, tmp, journal.Options{}, false); journal.InMemory(s) != want {
+		t.Errorf("a journal in %s: in memory = %v, want %v", tmp, journal.InMemory(s), want)
+	}
+}
+
+func testPrepareDuring(t *testing.T, inMemory bool) {
 	state, work := t.TempDir(), t.TempDir()
 	s := newStore(t, state, journal.Options{}, false)
+	journal.SetInMemory(s, inMemory)
 	dir := mustOpenDir(t, work)
 	for _, name := range []string{"f", "g"} {
 		mustWrite(t, filepath.Join(work, name), []byte("old "+name))

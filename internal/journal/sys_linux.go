@@ -175,6 +175,14 @@ func openDir(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
 
+// inMemory reports whether dir is on tmpfs or ramfs, where a flush
+// writes nothing.
+func inMemory(dir *os.File) bool {
+	var st unix.Statfs_t
+	err := control(dir, func(fd int) error { return unix.Fstatfs(fd, &st) })
+	return err == nil && (st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC)
+}
+
 func openLock(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 }

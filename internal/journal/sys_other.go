@@ -42,6 +42,7 @@ func openRW(*os.File, string, bool) (*os.File, error)     { return nil, errUnsup
 func datasync(*os.File) error                             { return errUnsupported }
 func openDir(string) (*os.File, error)                    { return nil, errUnsupported }
 func openLock(string) (*os.File, error)                   { return nil, errUnsupported }
+func inMemory(*os.File) bool                              { return false }
 func lockFile(*os.File) error                             { return errUnsupported }
 func unlockFile(*os.File) error                           { return errUnsupported }
 func readNames(*os.File) ([]string, error)                { return nil, errUnsupported }

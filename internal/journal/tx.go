@@ -234,7 +234,7 @@ func (t *Tx) Prepare(next core.Change, during func() error) error {
 		if during != nil {
 			flushes = append([]func() error{during}, flushes...)
 		}
-		err = errors.Join(err, syncAll(flushes...))
+		err = errors.Join(err, syncAll(s.inMemory, flushes...))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %q: %w", op, entry.ID, err)
