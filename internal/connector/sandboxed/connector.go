@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/argjson"
@@ -44,14 +45,17 @@ func (f runFunc) Run(ctx context.Context, c sandbox.Command) (sandbox.Result, er
 
 // Connector runs one exec resource's programs.
 type Connector struct {
-	name   string
-	cfg    *Config
-	host   core.Host
-	runner Runner
+	name string
+	cfg  *Config
+	host core.Host
+
+	openMu   sync.Mutex
+	launcher *sandbox.Launcher // from Open until Close
+	runner   Runner
 }
 
-// New returns the connector of an exec resource, running its programs
-// with sandbox.Run in this process.
+// New returns the connector of an exec resource. Until Open starts its
+// launcher, it runs programs with sandbox.Run in this process.
 func New(spec *core.ResourceSpec, host core.Host) (*Connector, error) {
 	cfg := config(spec)
 	if cfg.Workdir == "" || len(cfg.Programs) == 0 {
@@ -164,7 +168,10 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 	for _, k := range inv.Detail.(*runDetail).Env {
 		env = append(env, k+"="+a.Env[k])
 	}
-	res, err := c.runner.Run(ctx, sandbox.Command{
+	c.openMu.Lock()
+	runner := c.runner
+	c.openMu.Unlock()
+	res, err := runner.Run(ctx, sandbox.Command{
 		Program:       prog.Path,
 		Args:          a.Args,
 		Env:           env,

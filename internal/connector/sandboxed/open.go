@@ -1,0 +1,68 @@
+package sandboxed
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/warden-dev/warden/internal/sandbox"
+)
+
+// Open checks that this host builds the sandbox the resource needs and
+// starts the launcher that will build it. It must run before the serving
+// process confines itself with Landlock, which the engine's start-up
+// ensures: a confined process can no longer build sandboxes itself.
+func (c *Connector) Open(context.Context) error {
+	c.openMu.Lock()
+	defer c.openMu.Unlock()
+	if c.launcher != nil {
+		return nil
+	}
+	if err := c.checkHost(); err != nil {
+		return err
+	}
+	env := sandbox.Envelope{Paths: []sandbox.Path{{Path: c.cfg.Workdir, Access: sandbox.Write}}}
+	for _, p := range c.cfg.Programs {
+		env.Programs = append(env.Programs, p.Path)
+	}
+	l, err := sandbox.StartLauncher(env)
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", c.name, err)
+	}
+	c.launcher, c.runner = l, l
+	return nil
+}
+
+// Close stops the launcher; runs still going are killed with it.
+func (c *Connector) Close() error {
+	c.openMu.Lock()
+	defer c.openMu.Unlock()
+	if c.launcher == nil {
+		return nil
+	}
+	err := c.launcher.Close()
+	c.launcher, c.runner = nil, runFunc(sandbox.Run)
+	return err
+}
+
+// probe is what this host's sandbox lacks, found once per process.
+var probe = sync.OnceValue(sandbox.ProbeProcess)
+
+// checkHost refuses a host that lacks a layer the resource does not
+// accept missing.
+func (c *Connector) checkHost() error {
+	var missing []string
+	for layer, why := range probe().Missing {
+		if !slices.Contains(c.cfg.AllowDegraded, layer) {
+			missing = append(missing, layer+" ("+why+")")
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("resource %s: this host cannot sandbox its programs: missing %s; where a layer other than namespaces is missing, the resource may accept it with sandbox: {allow_degraded: [...]}", c.name, strings.Join(missing, "; "))
+}
