@@ -52,6 +52,7 @@ type Connector struct {
 	openMu   sync.Mutex
 	launcher *sandbox.Launcher // from Open until Close
 	runner   Runner
+	closed   bool
 }
 
 // New returns the connector of an exec resource. Until Open starts its
@@ -168,9 +169,15 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 	for _, k := range inv.Detail.(*runDetail).Env {
 		env = append(env, k+"="+a.Env[k])
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, ctxError(err)
+	}
 	c.openMu.Lock()
-	runner := c.runner
+	runner, closed := c.runner, c.closed
 	c.openMu.Unlock()
+	if closed {
+		return nil, core.E(opExecute, core.KindUnavailable, core.ReasonToolFailed, "The resource is closed; nothing ran.", nil)
+	}
 	res, err := runner.Run(ctx, sandbox.Command{
 		Program:       prog.Path,
 		Args:          a.Args,
@@ -182,7 +189,10 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 		AllowDegraded: c.cfg.AllowDegraded,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", a.Program, err)
+		return nil, runError(a.Program, err)
+	}
+	if res.KilledBy == sandbox.KilledByCanceled {
+		return nil, ctxError(context.Cause(ctx))
 	}
 	out := Result{
 		ExitCode: res.ExitCode, Truncated: res.Truncated, DurationMS: res.Duration.Milliseconds(),
@@ -220,3 +230,24 @@ func searchPath(progs []Program) string {
 }
 
 func base64(b []byte) string { return b64.StdEncoding.EncodeToString(b) }
+
+const opExecute = "exec.execute"
+
+// ctxError is a run the caller's context ended.
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return core.E(opExecute, core.KindTimeout, core.ReasonTimeout, "The call ran out of time; the program was stopped.", err)
+	}
+	return core.E(opExecute, core.KindTimeout, core.ReasonTimeout, "The call was cancelled; the program was stopped.", err)
+}
+
+// runError is a run that never started: the sandbox refused the command
+// or could not be built. The cause, which names host paths, stays in the
+// error for the operator.
+func runError(program string, err error) error {
+	var ce *sandbox.CommandError
+	if errors.As(err, &ce) {
+		return core.E(opExecute, core.KindDenied, core.ReasonToolFailed, "The sandbox refused to run "+program+"; nothing ran.", err)
+	}
+	return core.E(opExecute, core.KindUnavailable, core.ReasonToolFailed, "The sandbox for "+program+" could not be built; nothing ran.", err)
+}

@@ -2,6 +2,8 @@ package sandboxed
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/warden-dev/warden/internal/core"
 )
@@ -43,6 +45,30 @@ var Kind = &core.ResourceKind{
 	// The sandbox's first process reads the work directory and the
 	// programs; Warden itself opens neither.
 	HostPaths: func(*core.ResourceSpec, bool) []core.HostPath { return nil },
+	Example:   example,
+}
+
+// example is a work directory and the shell: what the contract suite runs
+// the kind through.
+var example = core.KindExample{
+	Setup: func(dir string) (string, func(), error) {
+		if err := os.Mkdir(filepath.Join(dir, "repo"), 0o755); err != nil {
+			return "", nil, err
+		}
+		return "{kind: exec, workdir: ./repo, programs: [/bin/sh]}", func() {}, nil
+	},
+	Grant: "{actions: [run], approval: none}",
+	Valid: core.Invocation{Op: OpRun, Args: []byte(`{"program":"sh","args":["-c","echo hello"]}`)},
+	Invalid: []core.Invocation{
+		{Op: OpRun, Args: []byte(`{"program":"rm","args":["-rf","/"]}`)},
+		{Op: OpRun, Args: []byte(`{"program":"/bin/sh"}`)},
+		{Op: OpRun, Args: []byte(`{"program":"sh","args":"-c rm -rf /"}`)},
+		{Op: OpRun, Args: []byte(`{"program":"sh","args":["a\u0000b"]}`)},
+		{Op: OpRun, Args: []byte(`{"program":"sh","env":{"PATH":"/tmp"}}`)},
+		{Op: OpRun, Args: []byte(`{"program":"sh","env":{"1X":"y"}}`)},
+		{Op: OpRun, Args: []byte(`{"args":["-c","true"]}`)},
+		{Op: OpRun, Args: []byte(`{"program":"sh","extra":1}`)},
+	},
 }
 
 // config returns a resource's configuration; never nil.

@@ -18,6 +18,9 @@ import (
 func (c *Connector) Open(context.Context) error {
 	c.openMu.Lock()
 	defer c.openMu.Unlock()
+	if c.closed {
+		return fmt.Errorf("resource %s: closed", c.name)
+	}
 	if c.launcher != nil {
 		return nil
 	}
@@ -40,11 +43,12 @@ func (c *Connector) Open(context.Context) error {
 func (c *Connector) Close() error {
 	c.openMu.Lock()
 	defer c.openMu.Unlock()
+	c.closed = true
 	if c.launcher == nil {
 		return nil
 	}
 	err := c.launcher.Close()
-	c.launcher, c.runner = nil, runFunc(sandbox.Run)
+	c.launcher = nil
 	return err
 }
 
