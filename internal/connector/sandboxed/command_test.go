@@ -148,3 +148,25 @@ func TestPolicyProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_outputRedacted: a secret of the policy that a program prints
+// (here from a file in its work directory) reaches the agent redacted.
+func TestRun_outputRedacted(t *testing.T) {
+	needSandbox(t)
+	const secret = "wk_live_93f8a7d6c5b4a3928170"
+	t.Setenv("DEV_TOKEN", secret)
+	e, repo := open(t, strings.Replace(buildPolicy, "  dev:\n", "  dev:\n    token: env:DEV_TOKEN\n", 1))
+	if err := os.WriteFile(filepath.Join(repo, "leak.txt"), []byte("key="+secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := call(e, `{"program": "sh", "args": ["-c", "cat leak.txt; cat leak.txt >&2"]}`)
+	if o.Status != engine.StatusOK {
+		t.Fatalf("status %v: %s", o.Status, o.Message)
+	}
+	if strings.Contains(string(o.Value), secret[:12]) {
+		t.Errorf("the secret reached the agent: %s", o.Value)
+	}
+	if strings.Count(string(o.Value), "key=") != 2 {
+		t.Errorf("the output is missing: %s", o.Value)
+	}
+}
