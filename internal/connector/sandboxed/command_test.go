@@ -170,3 +170,34 @@ func TestRun_outputRedacted(t *testing.T) {
 		t.Errorf("the output is missing: %s", o.Value)
 	}
 }
+
+// TestRun_when: a condition sees the program as path and its arguments as
+// args.args.
+func TestRun_when(t *testing.T) {
+	needSandbox(t)
+	e, _ := open(t, `version: 1
+resources:
+  build:
+    kind: exec
+    workdir: ./repo
+    programs: [sh, cat, echo]
+agents:
+  dev:
+    grants:
+      - resource: build
+        actions: [run]
+        approval: none
+        when: 'path == "echo" || (path == "sh" && args.args[0] == "-c" && args.args[1] == "true")'
+`)
+	for args, allowed := range map[string]bool{
+		`{"program": "echo", "args": ["hi"]}`:           true,
+		`{"program": "sh", "args": ["-c", "true"]}`:     true,
+		`{"program": "sh", "args": ["-c", "rm -rf ."]}`: false,
+		`{"program": "cat", "args": ["/etc/hostname"]}`: false,
+		`{"program": "sh"}`:                             false, // args.args missing: the condition fails closed
+	} {
+		if o := call(e, args); (o.Status == engine.StatusOK) != allowed {
+			t.Errorf("%s: status %v (%s), want allowed %v", args, o.Status, o.Message, allowed)
+		}
+	}
+}
