@@ -461,3 +461,27 @@ func TestProbeProcess(t *testing.T) {
 		t.Errorf("a host that runs sandboxes reports %s", r)
 	}
 }
+
+// TestRun_hostSettings: /proc's kernel settings act on the whole host. A
+// program opens them for writing and writes nothing (so that a failing
+// guard changes nothing); the open must be refused.
+func TestRun_hostSettings(t *testing.T) {
+	needSandbox(t)
+	const setting = "/proc/sys/kernel/printk_ratelimit"
+	before, err := os.ReadFile(setting)
+	if err != nil {
+		t.Skipf("no %s: %v", setting, err)
+	}
+	for _, set := range []string{"all", "namespaces only", "landlock only"} {
+		t.Run(set, func(t *testing.T) {
+			sandbox.SwitchOff(t, layerSets[set]...)
+			r := run(t, sandbox.Command{Program: sh, Args: []string{"-c", ": > " + setting + " && echo written; : > /proc/sysrq-trigger && echo sysrq"}})
+			if bytes.Contains(r.Stdout, []byte("written")) || bytes.Contains(r.Stdout, []byte("sysrq")) {
+				t.Errorf("a host setting was written from the sandbox: %s", r.Stdout)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(setting); !bytes.Equal(before, after) {
+		t.Errorf("%s changed from %q to %q", setting, before, after)
+	}
+}

@@ -126,6 +126,9 @@ func buildRoot(spec *Spec) error {
 	if err := limitPIDs(base, spec); err != nil {
 		return err
 	}
+	if err := protectProc(base); err != nil {
+		return err
+	}
 	// The root itself (its directories and mount points) is read-only.
 	if err := mountSetattr(-1, base, 0, mountAttrRdonly); err != nil {
 		return fmt.Errorf("make the root read-only: %w", err)
@@ -323,6 +326,36 @@ func limitPIDs(base string, spec *Spec) error {
 	defer f.Close()
 	if _, err := fmt.Fprint(f, max(procs+1, 301)); err != nil && !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.EACCES) {
 		return fmt.Errorf("limit processes: %w", err)
+	}
+	return nil
+}
+
+// procReadOnly are the parts of /proc that act on the whole host, not the
+// sandbox's namespaces: kernel settings (/proc/sys/kernel/core_pattern
+// runs a program as root), the magic SysRq key, interrupt and bus
+// settings. A program whose user maps to the host's root would own them;
+// they are made read-only (Landlock refuses writing all of /proc too).
+var procReadOnly = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
+
+// protectProc mounts each of procReadOnly over itself, read-only.
+func protectProc(base string) error {
+	for _, p := range procReadOnly {
+		path := base + "/proc/" + p
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		t, err := openTree(path, openTreeClone|openTreeCloexec|atRecursive)
+		if err != nil {
+			return fmt.Errorf("protect /proc/%s: %w", p, err)
+		}
+		err = mountSetattr(t, "", atEmptyPath|atRecursive, mountAttrRdonly|mountAttrNosuid|mountAttrNodev|mountAttrNoexec)
+		if err == nil {
+			err = moveMount(t, path)
+		}
+		syscall.Close(t)
+		if err != nil {
+			return fmt.Errorf("protect /proc/%s: %w", p, err)
+		}
 	}
 	return nil
 }
