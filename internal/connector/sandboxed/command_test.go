@@ -201,3 +201,24 @@ agents:
 		}
 	}
 }
+
+func TestDoctor(t *testing.T) {
+	needSandbox(t)
+	e, repo := open(t, buildPolicy)
+	spec := e.Policy().Resource("build")
+	cks := sandboxed.Kind.Doctor(context.Background(), core.DoctorInput{Specs: []*core.ResourceSpec{spec}})
+	if len(cks) != 1 {
+		t.Fatalf("%d checkups", len(cks))
+	}
+	var text []string
+	for _, l := range cks[0].Lines {
+		if l.Problem {
+			t.Errorf("problem on a host that sandboxes: %s", l.Text)
+		}
+		text = append(text, l.Text)
+	}
+	all := strings.Join(text, "\n")
+	if !strings.Contains(all, "every layer") || !strings.Contains(all, repo) || !strings.Contains(all, "sh (") {
+		t.Errorf("doctor says:\n%s", all)
+	}
+}

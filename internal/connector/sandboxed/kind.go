@@ -45,6 +45,7 @@ var Kind = &core.ResourceKind{
 	// The sandbox's first process reads the work directory and the
 	// programs; Warden itself opens neither.
 	HostPaths: func(*core.ResourceSpec, bool) []core.HostPath { return nil },
+	Doctor:    doctor,
 	Example:   example,
 }
 
