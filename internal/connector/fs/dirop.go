@@ -58,8 +58,8 @@ type dirHandle struct {
 	f      *os.File
 	info   iofs.FileInfo
 	locked bool
-	// release, if not "", is a name to remove on bg once the handle is
-	// closed (see Connector.release).
+	// release, if not "", is a name to remove once the handle is closed,
+	// on bg if it is set (see Connector.release).
 	release string
 	bg      *background
 }
@@ -87,14 +87,17 @@ func (d *dirHandle) close() {
 		d.control(func(fd int) error { return unix.Flock(fd, unix.LOCK_UN) })
 		d.locked = false
 	}
-	if d.release != "" {
+	switch {
+	case d.release != "" && d.bg == nil:
+		d.unlink(d.release, false)
+		d.f.Close()
+	case d.release != "":
 		f, name := d.f, d.release
 		d.bg.run(func() {
 			(&dirHandle{f: f}).unlink(name, false)
 			f.Close()
 		})
-		d.release = ""
-	} else {
+	default:
 		d.f.Close()
 	}
 	d.f = nil

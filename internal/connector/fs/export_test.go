@@ -33,3 +33,9 @@ func SetStaleTempAgeForTest(tb interface{ Cleanup(func()) }, d time.Duration) {
 func SetWriteContentForTest(inv *core.Invocation, content []byte) {
 	inv.State.(*call).content = content
 }
+
+// InMemory reports whether c's open root is on a file system in memory.
+func InMemory(c *Connector) bool {
+	o, err := c.current("")
+	return err == nil && o.inMemory
+}

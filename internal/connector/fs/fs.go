@@ -46,6 +46,9 @@ type opened struct {
 	root     *os.Root
 	rootInfo iofs.FileInfo
 	reserved []reservedPath
+	// inMemory reports that the root is on tmpfs or ramfs, where
+	// removing a file is cheap enough to do on the call's path.
+	inMemory bool
 }
 
 // reservedPath is a reserved host path that lies inside the root.
@@ -144,7 +147,7 @@ func (c *Connector) locate(root *os.Root) (*opened, error) {
 	if ri, err := os.Stat(real); err != nil || !os.SameFile(info, ri) {
 		return nil, errors.Join(errors.New("the root changed while it was being opened"), err)
 	}
-	o := &opened{root: root, rootInfo: info}
+	o := &opened{root: root, rootInfo: info, inMemory: inMemoryFS(real)}
 	for _, r := range c.reserved {
 		rr, rinfo := resolveHost(r)
 		if rel, err := filepath.Rel(rr, real); err == nil && (rel == "." || filepath.IsLocal(rel)) {

@@ -16,9 +16,14 @@ import (
 //
 // The removal runs once d is closed, on d's own descriptor, which it then
 // closes: a call releases one name, so it needs no descriptor of its own.
+// Under a root in memory (tmpfs) it runs then and there: freeing a file
+// there trims nothing, and costs less than a goroutine.
 func (c *Connector) release(d *dirHandle, name string) {
 	if d.release == "" {
-		d.release, d.bg = name, c.releasing
+		d.release = name
+		if o, err := c.current(""); err != nil || !o.inMemory {
+			d.bg = c.releasing
+		}
 		return
 	}
 	fd := -1

@@ -37,3 +37,9 @@ func ctime(fi iofs.FileInfo) int64 {
 	}
 	return 0
 }
+
+// inMemoryFS reports whether path is on tmpfs or ramfs.
+func inMemoryFS(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && (st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC)
+}

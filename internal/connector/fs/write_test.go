@@ -239,6 +239,37 @@ func TestWrite_CloseWaitsForRelease(t *testing.T) {
 	}
 }
 
+// Under a root on tmpfs the replaced file's name is removed before the
+// call returns, not in the background.
+func TestWrite_ReleaseInMemory(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "fs-release-")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	root := filepath.Join(shm, "root")
+	mustMkdir(t, root)
+	mustBuild(t, root, "f.txt = v0")
+	c := newConnector(t, root)
+	j := newMemJournal(t)
+	for i := range 5 {
+		inv := &core.Invocation{Op: "write", Args: writeArgs(t, "f.txt", fmt.Sprint("v", i+1), "overwrite"), Journal: j}
+		if err := c.Prepare(t.Context(), inv); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Execute(t.Context(), inv, allVisible); err != nil {
+			t.Fatal(err)
+		}
+		if !fs.InMemory(c) {
+			t.Skip("/dev/shm is not tmpfs")
+		}
+		assertNoTemps(t, root)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "f.txt")); err != nil || string(b) != "v5" {
+		t.Errorf("f.txt = %q, %v; want v5", b, err)
+	}
+}
+
 func TestWrite_Refusals(t *testing.T) {
 	tests := []struct {
 		name   string
