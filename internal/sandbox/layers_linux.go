@@ -8,10 +8,8 @@ import (
 	"sync"
 	"syscall"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/warden-dev/warden/internal/sandbox/inside"
@@ -82,76 +80,13 @@ func landlockRuleset(spec *inside.Spec, degraded bool) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "landlock ruleset"), nil
 }
 
-// deniedSyscalls are kernel interfaces no tool needs and every escape
-// wants: debugging other processes, mounting, new namespaces, loading code
-// into the kernel, kernel keyrings, io_uring (which bypasses this filter),
-// performance counters, and changing the machine's clock or state. They
-// fail with EPERM.
-var deniedSyscalls = []string{
-	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
-	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-	"unshare", "setns",
-	"bpf", "perf_event_open", "userfaultfd",
-	"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
-	"keyctl", "add_key", "request_key",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	"open_by_handle_at", "name_to_handle_at",
-	"swapon", "swapoff", "reboot", "acct", "quotactl", "syslog",
-	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-	"sethostname", "setdomainname", "vhangup", "iopl", "ioperm",
-	"fanotify_init", "lookup_dcookie", "uselib", "ustat", "sysfs", "_sysctl",
-}
-
-// namespaceFlags are the clone flags that make new namespaces.
-// (CLONE_NEWTIME is not one: clone(2) reads that bit as part of the exit
-// signal; unshare, which takes it, is refused outright.)
-const namespaceFlags = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
-	unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
-
-// filterPolicy is the sandbox's seccomp filter.
-func filterPolicy() seccomp.Policy {
-	return seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls: []seccomp.SyscallGroup{
-			{Action: seccomp.ActionErrno, Names: deniedSyscalls},
-			{
-				Action: seccomp.ActionErrno,
-				NamesWithCondtions: []seccomp.NameWithConditions{
-					// clone with a namespace flag. clone3 keeps its flags in
-					// memory a filter cannot read, so it is refused with
-					// ENOSYS below, and C libraries fall back to clone.
-					{Name: "clone", Conditions: seccomp.ArgumentConditions{{Argument: 0, Operation: seccomp.BitsSet, Value: namespaceFlags}}},
-					// Typing into the terminal of whoever started Warden.
-					{Name: "ioctl", Conditions: seccomp.ArgumentConditions{{Argument: 1, Operation: seccomp.Equal, Value: unix.TIOCSTI}}},
-				},
-			},
-			{Action: seccomp.Action(uint32(seccomp.ActionErrno) | uint32(unix.ENOSYS)), Names: []string{"clone3"}},
-		},
-	}
-}
-
 // filter is the assembled filter, built once.
-var filter = sync.OnceValues(func() ([]syscall.SockFilter, error) {
-	policy := filterPolicy()
-	insts, err := policy.Assemble()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := bpf.Assemble(insts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]syscall.SockFilter, len(raw))
-	for i, r := range raw {
-		out[i] = syscall.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
-	return out, nil
-})
+var filter = sync.OnceValues(assembleFilter)
 
 // seccompFilter returns the filter for a sandbox, or nil when the kernel
 // has no seccomp and the caller accepts that.
 func seccompFilter(degraded bool) ([]syscall.SockFilter, error) {
-	if !seccomp.Supported() {
+	if !seccompSupported() {
 		if degraded {
 			return nil, nil
 		}
@@ -162,4 +97,11 @@ func seccompFilter(degraded bool) ([]syscall.SockFilter, error) {
 		return nil, &SetupError{Layer: LayerSeccomp, Err: fmt.Errorf("assemble the filter: %w", err)}
 	}
 	return slices.Clone(f), nil
+}
+
+// seccompSupported reports whether the kernel takes seccomp filters: the
+// call with an invalid flag fails with EINVAL where it exists.
+func seccompSupported() bool {
+	_, _, e := syscall.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_STRICT, 1, 0)
+	return e == syscall.EINVAL
 }
