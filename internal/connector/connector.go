@@ -130,3 +130,16 @@ func New(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
 	}
 	return k.New(spec, host)
 }
+
+// Constructor adapts a kind's own constructor to [core.ResourceKind.New],
+// so that a nil *Connector returned with an error never becomes a non-nil
+// core.Connector.
+func Constructor[C core.Connector](newConn func(*core.ResourceSpec, core.Host) (C, error)) func(*core.ResourceSpec, core.Host) (core.Connector, error) {
+	return func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
+		c, err := newConn(spec, host)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}

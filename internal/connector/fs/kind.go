@@ -39,13 +39,7 @@ var Kind = &core.ResourceKind{
 		Sensitive:      sensitive.Path,
 		NamesSensitive: sensitive.Named,
 	},
-	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
-		c, err := New(spec, host)
-		if err != nil {
-			return nil, err // not a nil *Connector in a non-nil interface
-		}
-		return c, nil
-	},
+	New: connector.Constructor(New),
 	Describe: func(*core.ResourceSpec) string {
 		return `a local directory; paths are relative to its root, such as "docs/a.md"; "." is the root`
 	},

@@ -32,13 +32,7 @@ var Kind = &core.ResourceKind{
 		Decode:    decodeRule,
 		DenyForms: denyForms,
 	},
-	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
-		c, err := New(spec, host)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	},
+	New: connector.Constructor(New),
 	Describe: func(spec *core.ResourceSpec) string {
 		return "the HTTP API at " + config(spec).BaseURL
 	},

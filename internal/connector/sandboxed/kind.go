@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/warden-dev/warden/internal/connector"
 	"github.com/warden-dev/warden/internal/core"
 )
 
@@ -27,13 +28,7 @@ var Kind = &core.ResourceKind{
 		DenyKeys:  []string{keyPrograms},
 		Decode:    decodeRule,
 	},
-	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
-		c, err := New(spec, host)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	},
+	New: connector.Constructor(New),
 	Describe: func(spec *core.ResourceSpec) string {
 		cfg := config(spec)
 		names := make([]string, len(cfg.Programs))

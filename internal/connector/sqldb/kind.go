@@ -34,13 +34,7 @@ var Kind = &core.ResourceKind{
 		DenyKeys:  nil,
 		Decode:    decodeRule,
 	},
-	New: func(spec *core.ResourceSpec, host core.Host) (core.Connector, error) {
-		c, err := New(spec, host)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	},
+	New:       connector.Constructor(New),
 	Describe:  describeResource,
 	HostPaths: hostPaths,
 	Doctor:    doctor,
