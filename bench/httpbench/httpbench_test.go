@@ -155,8 +155,13 @@ func (d *direct) get(ctx context.Context, path string) ([]byte, error) {
 	if err := json.Compact(&buf, body); err != nil {
 		return nil, err
 	}
-	out.JSON = buf.Bytes()
-	return json.Marshal(out)
+	// Warden's result: the metadata, with the body as its "json" member,
+	// joined as warden call and the Go API see it.
+	meta, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return core.WithMember(meta, "json", buf.Bytes())
 }
 
 // newEngine writes the policy for the upstream at srvURL into a temporary
@@ -172,7 +177,7 @@ func wardenGet(ctx context.Context, e *engine.Engine, call core.Call) ([]byte, s
 	if out.Status != engine.StatusOK {
 		return nil, "", fmt.Errorf("warden: status %v, reason %s: %s (%v)", out.Status, out.Reason, out.Message, out.Err)
 	}
-	return out.Value, out.AuditID, nil
+	return out.JSON(), out.AuditID, nil
 }
 
 func BenchmarkHTTP(b *testing.B) {
@@ -207,7 +212,12 @@ func BenchmarkHTTP(b *testing.B) {
 					if !bytes.Equal(got, want) {
 						b.Fatalf("warden and direct differ:\n%.300s\n%.300s", got, want)
 					}
-					var r httpapi.Response
+					var r struct {
+						Status    int
+						JSON      json.RawMessage `json:"json"`
+						Bytes     int64
+						Truncated bool
+					}
 					if err := json.Unmarshal(got, &r); err != nil || r.Status != http.StatusOK || len(r.JSON) == 0 || r.Truncated {
 						b.Fatalf("warden: not a whole JSON response (%v): %.300s", err, got)
 					}
