@@ -430,6 +430,19 @@ func BenchmarkStart(b *testing.B) {
 			}
 		}
 	})
+	b.Run("launcher", func(b *testing.B) {
+		// As a server runs them: from the launcher, a small process.
+		l, err := sandbox.StartLauncher(sandbox.Envelope{Programs: []string{"/bin/true"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		for b.Loop() {
+			if _, err := l.Run(context.Background(), sandbox.Command{Program: "/bin/true"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("exec", func(b *testing.B) {
 		for b.Loop() {
 			if err := exec.Command("/bin/true").Run(); err != nil {
