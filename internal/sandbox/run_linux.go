@@ -44,6 +44,9 @@ func Run(ctx context.Context, c Command) (Result, error) {
 
 // run starts the sandbox spec describes, with the layers in off left out.
 func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degraded, off []string) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, &SetupError{Layer: inside.LayerStart, Err: err}
+	}
 	spec.Off = off
 	var err error
 	namespaces := !slices.Contains(off, LayerNamespaces)
@@ -124,6 +127,24 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		}
 		return Result{}, &SetupError{Layer: layer, Err: err}
 	}
+	// The set-up is bounded like the program: a sandbox stuck before its
+	// exec (a mount on a hung file system) is killed at the wall limit or
+	// when the caller gives up, and reports that as its error.
+	setupDone, setupKilled := make(chan struct{}), make(chan string, 1)
+	go func() {
+		t := time.NewTimer(lim.Wall)
+		defer t.Stop()
+		select {
+		case <-setupDone:
+			setupKilled <- ""
+			return
+		case <-t.C:
+			setupKilled <- KilledByTimeout
+		case <-ctx.Done():
+			setupKilled <- KilledByCanceled
+		}
+		cmd.Process.Kill()
+	}()
 	if _, err := specW.Write(spec.Encode()); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -133,6 +154,11 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	// The error pipe closes with the exec: anything on it means the
 	// sandbox was not built and nothing ran.
 	msg, _ := io.ReadAll(io.LimitReader(errR, 64<<10))
+	close(setupDone)
+	if why := <-setupKilled; why != "" {
+		cmd.Wait()
+		return Result{}, &SetupError{Layer: inside.LayerStart, Err: fmt.Errorf("the sandbox was not ready before it was stopped (%s)", why)}
+	}
 	if len(msg) > 0 {
 		cmd.Wait()
 		layer, text, _ := strings.Cut(string(msg), "\x00")

@@ -498,3 +498,19 @@ func TestRun_hostSettings(t *testing.T) {
 		t.Errorf("%s changed from %q to %q", setting, before, after)
 	}
 }
+
+// TestRun_cancelledBeforeStart: a caller that has given up gets an error,
+// and nothing runs.
+func TestRun_cancelledBeforeStart(t *testing.T) {
+	needSandbox(t)
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := f.command("echo ran > ran.txt")
+	if r, err := sandbox.Run(ctx, c); err == nil && r.KilledBy != sandbox.KilledByCanceled {
+		t.Errorf("a cancelled run: %+v, %v; want an error or killed by canceled", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.work, "ran.txt")); err == nil {
+		t.Error("the program ran")
+	}
+}
