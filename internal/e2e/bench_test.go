@@ -86,13 +86,7 @@ func BenchmarkStdioRead(b *testing.B) {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(ordinaryText(n)), 0o644); err != nil {
 				b.Fatal(err)
 			}
-			inR, inW := io.Pipe()
-			outR, outW := io.Pipe()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			t := &mcpserver.StdioTransport{Reader: inR, Writer: outW}
-			srv := zeroConfigServer(b, dir)
-			go func() { _ = t.Run(ctx, srv) }()
+			inW, outR := serveOverPipes(b, dir)
 			lines := bufio.NewReaderSize(outR, 1<<20)
 			send := func(s string) {
 				if _, err := io.WriteString(inW, s+"\n"); err != nil {
@@ -203,4 +197,18 @@ func ordinaryText(n int) string {
 		fmt.Fprintf(&text, "%06d The quick brown fox jumps over the lazy dog; pack my box.\n", i)
 	}
 	return text.String()[:n]
+}
+
+// serveOverPipes runs the zero-configuration server on dir over Warden's
+// stdio transport, through pipes, until the test or benchmark ends; it
+// returns the client's ends.
+func serveOverPipes(tb testing.TB, dir string) (requests *io.PipeWriter, responses *io.PipeReader) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	tr := &mcpserver.StdioTransport{Reader: inR, Writer: outW}
+	srv := zeroConfigServer(tb, dir)
+	go func() { _ = tr.Run(ctx, srv) }()
+	return inW, outR
 }

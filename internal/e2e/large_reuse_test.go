@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/warden-dev/warden/internal/mcpserver"
 )
 
 // TestStdio_ConcurrentLargeReadsOwnBytes reads files of the same size and
@@ -31,13 +28,7 @@ func TestStdio_ConcurrentLargeReadsOwnBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tr := &mcpserver.StdioTransport{Reader: inR, Writer: outW}
-	srv := zeroConfigServer(t, dir)
-	go func() { _ = tr.Run(ctx, srv) }()
+	inW, outR := serveOverPipes(t, dir)
 
 	var sendMu sync.Mutex
 	send := func(s string) {
