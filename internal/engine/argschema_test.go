@@ -1,16 +1,11 @@
 package engine
 
 import (
-	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/jsonschema-go/jsonschema"
-
-	"github.com/warden-dev/warden/internal/policy"
 )
 
 // The direct check never accepts arguments jsonschema's validator refuses,
@@ -19,19 +14,7 @@ import (
 // so that the validator is not what the pipeline runs for them.
 func TestValidateArgsDirectNeverAcceptsMore(t *testing.T) {
 	dir := t.TempDir()
-	pol := filepath.Join(dir, "warden.yaml")
-	if err := os.WriteFile(pol, []byte("version: 1\nresources:\n  files: {kind: fs, root: .}\nagents:\n  default:\n    grants:\n      - {resource: files, actions: [read, list, search, stat, write, edit, mkdir, move, delete]}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := policy.Load(pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(context.Background(), p, Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openNoState(t, dir, "version: 1\nresources:\n  files: {kind: fs, root: .}\nagents:\n  default:\n    grants:\n      - {resource: files, actions: [read, list, search, stat, write, edit, mkdir, move, delete]}\n")
 
 	long := strings.Repeat("é", 5000)
 	scalars := []any{nil, true, false, "", "a", "text", "base64", "create", "overwrite", "append", "x/y.txt", long, long[:4096*2],

@@ -63,6 +63,23 @@ func newEngine(t *testing.T, src string, fake *fakeSQL, env map[string]string) (
 	return e, dir
 }
 
+// openNoState compiles src with dir as the policy's directory and opens an
+// engine on it without state (no audit log, no approvals), closed when the
+// test ends.
+func openNoState(t *testing.T, dir, src string, opts ...policy.Option) *Engine {
+	t.Helper()
+	p, err := policy.Compile([]byte(src), append([]policy.Option{policy.WithBaseDir(dir)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(context.Background(), p, Options{NoState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 const dbPolicy = `version: 1
 settings:
   limits: {max_argument_bytes: 2048, max_result_bytes: 4096}

@@ -23,7 +23,6 @@ func TestToolSchemasShared(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pol := filepath.Join(dir, "warden.yaml")
 	src := `version: 1
 resources:
   a: {kind: fs, root: ./a}
@@ -37,18 +36,7 @@ agents:
     grants:
       - {resource: a, actions: [read]}
 `
-	if err := os.WriteFile(pol, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := policy.Load(pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(context.Background(), p, Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openNoState(t, dir, src)
 	one, two := e.Tool("one", "a_read"), e.Tool("two", "a_read")
 	if one == nil || two == nil {
 		t.Fatal("a_read is missing")
@@ -86,15 +74,7 @@ func TestToolSchemasResolvedOnFirstUse(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "r.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.Compile([]byte("version: 1\nresources:\n  a: {kind: fs, root: .}\nagents:\n  one:\n    grants:\n      - {resource: a, actions: [read, write]}\n"), policy.WithBaseDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(context.Background(), p, Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openNoState(t, dir, "version: 1\nresources:\n  a: {kind: fs, root: .}\nagents:\n  one:\n    grants:\n      - {resource: a, actions: [read, write]}\n")
 	for _, tool := range e.Tools("one") {
 		if tool.schema.resolved != nil {
 			t.Errorf("%s: schema resolved when the engine opened", tool.Name)
@@ -110,7 +90,7 @@ func TestToolSchemasResolvedOnFirstUse(t *testing.T) {
 
 	fake := &badSchemaSQL{}
 	registerFake(t, "sql", fake)
-	p, err = policy.Compile([]byte("version: 1\nresources:\n  db: {kind: sql, driver: sqlite, dsn: ./db.sqlite}\nagents:\n  one:\n    grants:\n      - {resource: db, actions: [query], tables: {t: \"*\"}}\n"), policy.WithBaseDir(dir))
+	p, err := policy.Compile([]byte("version: 1\nresources:\n  db: {kind: sql, driver: sqlite, dsn: ./db.sqlite}\nagents:\n  one:\n    grants:\n      - {resource: db, actions: [query], tables: {t: \"*\"}}\n"), policy.WithBaseDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,17 +42,9 @@ agents:
     grants:
       - {resource: files, actions: [read, search]}
 `
-	p, err := policy.Compile([]byte(src), policy.WithBaseDir(dir), policy.WithLookupEnv(func(k string) (string, bool) {
+	e := openNoState(t, dir, src, policy.WithLookupEnv(func(k string) (string, bool) {
 		return key, k == "WEATHER_KEY"
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(context.Background(), p, Options{NoState: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	run := func(tool string, args map[string]any) string {
 		t.Helper()
 		a, _ := json.Marshal(args)
