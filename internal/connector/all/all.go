@@ -8,7 +8,8 @@
 package all
 
 import (
-	_ "github.com/warden-dev/warden/internal/connector/fs"      // kind "fs"
-	_ "github.com/warden-dev/warden/internal/connector/httpapi" // kind "http"
-	_ "github.com/warden-dev/warden/internal/connector/sqldb"   // kind "sql"
+	_ "github.com/warden-dev/warden/internal/connector/fs"        // kind "fs"
+	_ "github.com/warden-dev/warden/internal/connector/httpapi"   // kind "http"
+	_ "github.com/warden-dev/warden/internal/connector/sandboxed" // kind "exec"
+	_ "github.com/warden-dev/warden/internal/connector/sqldb"     // kind "sql"
 )

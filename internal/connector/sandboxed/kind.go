@@ -9,9 +9,7 @@ import (
 	"github.com/warden-dev/warden/internal/core"
 )
 
-// Kind is the "exec" resource kind: programs run in a sandbox. It is not
-// registered yet: serving it needs the sandbox launcher started before
-// Warden confines itself, and undo of what a run changed.
+// Kind is the "exec" resource kind: programs run in a sandbox.
 var Kind = &core.ResourceKind{
 	Name:    "exec",
 	Summary: "programs run in a sandbox",
@@ -66,6 +64,8 @@ var example = core.KindExample{
 		{Op: OpRun, Args: []byte(`{"program":"sh","extra":1}`)},
 	},
 }
+
+func init() { connector.Register(Kind) }
 
 // config returns a resource's configuration; never nil.
 var config = core.ConfigOf[Config]
