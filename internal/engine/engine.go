@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -207,6 +208,22 @@ func (e *Engine) Approvals() *approval.Store { return e.approvals }
 
 // Audit returns the audit log, or nil with Options.NoState.
 func (e *Engine) Audit() *audit.Log { return e.audit }
+
+// Record appends an event that is not a tool call (a face's refusal, such
+// as the egress proxy's for a host no resource covers) to the audit log,
+// with the same handling of a full disk as a call's record, and returns
+// its id. Without an audit log (Options.NoState) it fails: a face that
+// must record what it refuses cannot run without one.
+func (e *Engine) Record(ctx context.Context, rec *audit.Record) (string, error) {
+	if e.audit == nil {
+		return "", errors.New("record: the engine has no audit log")
+	}
+	stored, err := e.appendAudit(context.WithoutCancel(ctx), rec)
+	if err != nil {
+		return "", fmt.Errorf("record: %w", err)
+	}
+	return stored.ID, nil
+}
 
 // Redact removes the policy's secrets from s.
 func (e *Engine) Redact(s string) string { return e.redactor.String(s) }
