@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warden-dev/warden/internal/approval"
 	"github.com/warden-dev/warden/internal/textsafe"
 )
 
@@ -90,11 +90,6 @@ func writeArgs(w interface{ Write([]byte) (int, error) }, full json.RawMessage) 
 			}
 			continue
 		}
-		var buf bytes.Buffer
-		if json.Indent(&buf, v, "  ", "  ") != nil {
-			buf.Reset()
-			buf.Write(v)
-		}
-		fmt.Fprintf(w, "  %s: %s\n", textsafe.Printable(k), textsafe.Printable(buf.String()))
+		fmt.Fprintf(w, "  %s: %s\n", textsafe.Printable(k), textsafe.Printable(approval.Readable(v, "  ", "  ")))
 	}
 }

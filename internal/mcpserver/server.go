@@ -168,9 +168,9 @@ func approvalQuestion(agent string, a *approval.Approval, store *approval.Store)
 	case err != nil:
 		args = fmt.Sprintf("(cannot be shown: %v; deny, or read them with \"warden approvals show %s\")", err, a.ID)
 	case len(full) > elicitArgBytes:
-		args = fmt.Sprintf("%s\n(the first %d of %d bytes; \"warden approvals show %s\" prints every byte)", textsafe.Clip(string(full), elicitArgBytes), elicitArgBytes, len(full), a.ID)
+		args = fmt.Sprintf("%s\n(the first %d of %d bytes; \"warden approvals show %s\" prints every byte)", textsafe.Clip(approval.Readable(full, "", ""), elicitArgBytes), elicitArgBytes, len(full), a.ID)
 	default:
-		args = string(full) + fmt.Sprintf("\n(in full; also \"warden approvals show %s\")", a.ID)
+		args = approval.Readable(full, "", "") + fmt.Sprintf("\n(in full; also \"warden approvals show %s\")", a.ID)
 	}
 	// Spelled out, the bidirectional controls cannot make the question show
 	// a call other than the one approved (JSON already escapes the control
