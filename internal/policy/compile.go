@@ -3,6 +3,8 @@ package policy
 import (
 	"bytes"
 	"cmp"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -289,7 +291,7 @@ func (c *compiler) settings(f field) {
 	if f.val == nil {
 		return
 	}
-	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits", "journal", "landlock", "strict_resources"})
+	fields, _ := c.mapping(f.val, f.path, "settings", []string{"state_dir", "approvals", "audit", "limits", "journal", "landlock", "strict_resources", "egress"})
 	for _, sf := range fields {
 		switch sf.key {
 		case "state_dir":
@@ -348,6 +350,8 @@ func (c *compiler) settings(f field) {
 			if v, ok := c.boolean(sf.val, sf.path, "strict_resources"); ok {
 				s.StrictResources = v
 			}
+		case "egress":
+			s.TLSInspection = c.egress(sf)
 		case "limits":
 			sub, _ := c.mapping(sf.val, sf.path, "limits", []string{"max_argument_bytes", "max_result_bytes"})
 			for _, a := range sub {
@@ -367,6 +371,52 @@ func (c *compiler) settings(f field) {
 }
 
 // abs resolves a path from the policy against the policy's directory.
+// egress reads settings.egress: {tls_inspection: {ca: file:CERT, key:
+// file:KEY}}, both secret references, checked to load as a CA and its key.
+func (c *compiler) egress(f field) *TLSInspection {
+	sub, _ := c.mapping(f.val, f.path, "egress", []string{"tls_inspection"})
+	var out *TLSInspection
+	for _, e := range sub {
+		ti, _ := c.mapping(e.val, e.path, "tls_inspection", []string{"ca", "key"})
+		var ca, key core.Secret
+		var okCA, okKey bool
+		for _, k := range ti {
+			switch k.key {
+			case "ca":
+				ca, okCA = c.secret(k.val, k.path, "tls_inspection.ca")
+			case "key":
+				key, okKey = c.secret(k.val, k.path, "tls_inspection.key")
+			}
+		}
+		if len(ti) < 2 {
+			c.add(e.val, e.path, "write tls_inspection: {ca: file:ca.pem, key: file:ca-key.pem}", "tls_inspection needs both ca and key")
+			continue
+		}
+		if !okCA || !okKey {
+			continue
+		}
+		if msg := checkCA([]byte(ca.Reveal()), []byte(key.Reveal())); msg != "" {
+			c.add(e.val, e.path, "give a CA certificate (basic constraints CA:true) and its private key, both PEM", "%s", msg)
+			continue
+		}
+		out = &TLSInspection{CertPEM: []byte(ca.Reveal()), Key: key}
+	}
+	return out
+}
+
+// checkCA says what is wrong with a CA certificate and key pair, or "".
+func checkCA(certPEM, keyPEM []byte) string {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return "the certificate and key do not load as a pair"
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil || !cert.IsCA || cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return "the certificate is not a CA that may sign certificates"
+	}
+	return ""
+}
+
 func (c *compiler) abs(p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)

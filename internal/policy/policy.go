@@ -59,6 +59,16 @@ type Settings struct {
 	// others are served, and the engine tries the failed one again in the
 	// background, offering its tools once it opens.
 	StrictResources bool
+	// TLSInspection, when set (egress.tls_inspection), makes the egress
+	// proxy terminate the TLS of tunnels to granted hosts with leaf
+	// certificates signed by this CA, so every rule applies inside them.
+	TLSInspection *TLSInspection
+}
+
+// TLSInspection is the CA the egress proxy signs leaf certificates with.
+type TLSInspection struct {
+	CertPEM []byte      // the CA certificate, PEM
+	Key     core.Secret // the CA's private key, PEM
 }
 
 // Defaults for [Settings].
