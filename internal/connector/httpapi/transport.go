@@ -58,8 +58,7 @@ func newTransport(s *Config) (*http.Transport, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	guard := netguard.New(allow)
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
+	dialer := Dialer(allow)
 	tr := &http.Transport{
 		Proxy:                  proxy,
 		DialContext:            dialer.DialContext,
@@ -73,6 +72,14 @@ func newTransport(s *Config) (*http.Transport, error) {
 		ExpectContinueTimeout:  time.Second,
 	}
 	return tr, nil
+}
+
+// Dialer returns the dialer a resource's connections are made with: its
+// Control hook refuses, after DNS, any address netguard does not allow
+// (allow is the resource's allow_private). The egress proxy's tunnels
+// dial with it too, so both meet the same check.
+func Dialer(allow []netip.Prefix) *net.Dialer {
+	return &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.New(allow).Control}
 }
 
 // sendError turns a failed exchange into a model-safe error. The URL is
