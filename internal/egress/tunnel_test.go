@@ -132,7 +132,9 @@ func TestConnect_Inspected(t *testing.T) {
 		t.Errorf("the upstream saw %d requests, want 1", n)
 	}
 	recs := e.records(t)
-	if len(find(recs, func(r audit.Record) bool { return r.Tool == "secure_request" && r.Path == "/denied" && r.Decision == "deny" })) != 1 {
+	if len(find(recs, func(r audit.Record) bool {
+		return r.Tool == "secure_request" && r.Path == "/denied" && r.Decision == "deny"
+	})) != 1 {
 		t.Errorf("the denied request inside the tunnel is not audited: %+v", recs)
 	}
 	if len(find(recs, func(r audit.Record) bool { return r.Action == "CONNECT" && r.Detail["inspected"] == true })) == 0 {
