@@ -31,9 +31,13 @@ type Config struct {
 	MaxConns int
 	// MaxHeaderBytes bounds a request's header. Default 64 KiB.
 	MaxHeaderBytes int
-	// ReadHeaderTimeout and IdleTimeout bound a client connection. Defaults
-	// 10 s and 60 s.
+	// ReadHeaderTimeout, ReadTimeout (header and body), WriteTimeout (from
+	// the end of the header to the end of the answer, the upstream's time
+	// included) and IdleTimeout bound a client connection. Defaults 10 s,
+	// 60 s, 5 minutes and 60 s.
 	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	// TunnelIdle, TunnelMaxDuration and TunnelMaxBytes bound an
 	// uninspected tunnel. Defaults 2 minutes, 1 hour and 1 GiB.
@@ -46,6 +50,8 @@ const (
 	defaultMaxConns          = 64
 	defaultMaxHeaderBytes    = 64 << 10
 	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 60 * time.Second
+	defaultWriteTimeout      = 5 * time.Minute
 	defaultIdleTimeout       = 60 * time.Second
 	defaultTunnelIdle        = 2 * time.Minute
 	defaultTunnelMaxDuration = time.Hour
@@ -111,6 +117,8 @@ func New(cfg Config) (*Proxy, error) {
 	px.srv = &http.Server{
 		Handler:           http.HandlerFunc(px.serveHTTP),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          errLog,
@@ -120,6 +128,8 @@ func New(cfg Config) (*Proxy, error) {
 		px.inner = &http.Server{
 			Handler:           http.HandlerFunc(px.serveInspected),
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			WriteTimeout:      cfg.WriteTimeout,
 			IdleTimeout:       cfg.IdleTimeout,
 			MaxHeaderBytes:    cfg.MaxHeaderBytes,
 			ErrorLog:          errLog,
@@ -148,6 +158,12 @@ func setDefaults(c *Config) {
 	}
 	if c.ReadHeaderTimeout <= 0 {
 		c.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = defaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = defaultWriteTimeout
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = defaultIdleTimeout
