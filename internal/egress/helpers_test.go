@@ -46,7 +46,7 @@ type recorder struct {
 
 // newRecorder starts an upstream (TLS when tlsOn) whose handler echoes the
 // method, path, query, Authorization and body as JSON.
-func newRecorder(t *testing.T, tlsOn bool) *recorder {
+func newRecorder(t testing.TB, tlsOn bool) *recorder {
 	t.Helper()
 	rec := &recorder{}
 	rec.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +84,7 @@ func (r *recorder) port() string {
 
 // caPEM writes the TLS upstream's certificate where a resource's ca: can
 // name it.
-func (r *recorder) caPEM(t *testing.T, dir string) string {
+func (r *recorder) caPEM(t testing.TB, dir string) string {
 	t.Helper()
 	p := filepath.Join(dir, "upstream-"+r.port()+".pem")
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Certificate().Raw}), 0o600); err != nil {
@@ -140,7 +140,7 @@ type envOpts struct {
 	policy  func(plain, secure *recorder, caFile string) string
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), plain: newRecorder(t, false), secure: newRecorder(t, true)}
 	e.ca = x509.NewCertPool()
