@@ -73,3 +73,26 @@ func TestNew_SaysWhatATunnelCannotEnforce(t *testing.T) {
 		t.Errorf("a warning with inspection on: %s", logs.String())
 	}
 }
+
+func TestRestricted(t *testing.T) {
+	all := "[GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS]"
+	cases := []struct {
+		grants string
+		want   bool
+	}{
+		{"- {resource: echo, actions: " + all + "}", false},
+		{"- {resource: echo, actions: " + all + ", paths: [\"/**\"]}", false},
+		{"- {resource: echo, actions: [GET]}", true},
+		{"- {resource: echo, actions: " + all + ", paths: [\"/v1/**\"]}", true},
+		{"- {resource: echo, actions: " + all + ", when: 'args.path != \"/x\"'}", true},
+		{"- {resource: echo, actions: " + all + ", headers: [accept]}", true},
+		{"- {resource: echo, actions: " + all + ", approval: required}", true},
+	}
+	for _, tc := range cases {
+		src := "version: 1\nresources:\n  echo:\n    kind: http\n    base_url: https://127.0.0.1:9/\n    allow_private: [127.0.0.1/32]\nagents:\n  bot:\n    grants:\n      " + tc.grants + "\n"
+		e := newEnv(t, envOpts{policy: func(*recorder, *recorder, string) string { return src }})
+		if got := e.proxy.routes[0].restricted; got != tc.want {
+			t.Errorf("%s: restricted = %v, want %v", tc.grants, got, tc.want)
+		}
+	}
+}

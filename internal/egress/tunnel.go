@@ -89,7 +89,9 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.untrack(up)
-	p.pipe(client, up)
+	start := time.Now()
+	n := p.pipe(client, up)
+	p.log.Debug("egress: tunnel closed", "agent", p.agent, "target", f.target, "bytes", n, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // hijack takes the client connection over and answers 200; what the client
@@ -122,8 +124,9 @@ func (p *Proxy) hijack(w http.ResponseWriter) (net.Conn, bool) {
 }
 
 // pipe copies both ways until either side ends, nothing moves for
-// TunnelIdle, TunnelMaxDuration passes or TunnelMaxBytes have moved.
-func (p *Proxy) pipe(a, b net.Conn) {
+// TunnelIdle, TunnelMaxDuration passes or TunnelMaxBytes have moved, and
+// returns how many bytes moved.
+func (p *Proxy) pipe(a, b net.Conn) int64 {
 	var total atomic.Int64
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
@@ -161,6 +164,7 @@ func (p *Proxy) pipe(a, b net.Conn) {
 	go copyOne(b, a)
 	go copyOne(a, b)
 	wg.Wait()
+	return total.Load()
 }
 
 // inspect terminates TLS on the hijacked connection with a leaf for the
