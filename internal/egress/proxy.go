@@ -70,10 +70,13 @@ type Proxy struct {
 	inner  *http.Server // serves the requests read inside inspected tunnels
 	tunnel *connListener
 
-	mu      sync.Mutex
-	open    map[net.Conn]struct{} // hijacked connections, closed by Close
-	closed  bool
-	serving sync.WaitGroup
+	mu     sync.Mutex
+	open   map[net.Conn]struct{} // hijacked connections, closed by Close
+	closed bool
+	// innerOnce starts the inner server at the first Serve; serving
+	// waits for it in Close.
+	innerOnce sync.Once
+	serving   sync.WaitGroup
 }
 
 // New builds the proxy for cfg.Agent from the engine's policy. It listens
@@ -140,11 +143,6 @@ func New(cfg Config) (*Proxy, error) {
 				return ctx
 			},
 		}
-		px.serving.Add(1)
-		go func() {
-			defer px.serving.Done()
-			px.inner.Serve(px.tunnel)
-		}()
 	}
 	return px, nil
 }
@@ -182,6 +180,20 @@ func setDefaults(c *Config) {
 // Serve accepts connections on l until Close, at most MaxConns at once. It
 // returns nil after Close.
 func (p *Proxy) Serve(l net.Listener) error {
+	if p.inner != nil {
+		p.innerOnce.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.closed {
+				return
+			}
+			p.serving.Add(1)
+			go func() {
+				defer p.serving.Done()
+				p.inner.Serve(p.tunnel)
+			}()
+		})
+	}
 	err := p.srv.Serve(netutil.LimitListener(l, p.cfg.MaxConns))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
