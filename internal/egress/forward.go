@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -70,7 +71,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, u *url.URL) {
 			msg: "The resource at this URL is reached through its API operations, not through the proxy."})
 		return
 	}
-	args, status, why := p.toolArgs(r, u)
+	args, status, why := toolArgsOf(r, u, p.eng.Policy().Settings().MaxArgumentBytes)
 	if why != "" {
 		reason := core.ReasonRequestRefused
 		if status == http.StatusRequestEntityTooLarge {
@@ -83,9 +84,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, u *url.URL) {
 	p.write(w, r, out)
 }
 
-// toolArgs maps a request onto the tool's arguments. On refusal it returns
-// the status and one sentence.
-func (p *Proxy) toolArgs(r *http.Request, u *url.URL) (json.RawMessage, int, string) {
+// toolArgsOf maps a request onto the tool's arguments, its body at most
+// limit bytes. On refusal it returns the status and one sentence.
+func toolArgsOf(r *http.Request, u *url.URL, limit int64) (json.RawMessage, int, string) {
+	if !slices.Contains(forwarded, r.Method) {
+		return nil, http.StatusMethodNotAllowed, "The proxy forwards GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS only."
+	}
 	a := toolArgs{Method: r.Method, Path: u.EscapedPath()}
 	if a.Path == "" {
 		a.Path = "/"
@@ -97,6 +101,11 @@ func (p *Proxy) toolArgs(r *http.Request, u *url.URL) (json.RawMessage, int, str
 		}
 		a.Query = make(map[string]any, len(q))
 		for k, vs := range q {
+			// JSON would replace bytes that are not UTF-8, and the API
+			// would get another value than the client sent.
+			if !utf8.ValidString(k) || !allValid(vs) {
+				return nil, http.StatusBadRequest, "The query string is not UTF-8 once decoded."
+			}
 			if len(vs) == 1 {
 				a.Query[k] = vs[0]
 				continue
@@ -116,8 +125,13 @@ func (p *Proxy) toolArgs(r *http.Request, u *url.URL) (json.RawMessage, int, str
 		}
 	}
 	for k, vs := range r.Header {
-		if dropped[k] || hop[k] {
+		// net/http gives canonical names; a caller may not.
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		if dropped[k] || hop[k] || strings.HasPrefix(k, "Proxy-") {
 			continue
+		}
+		if !utf8.ValidString(k) || !allValid(vs) {
+			return nil, http.StatusBadRequest, "A request header is not UTF-8."
 		}
 		if a.Headers == nil {
 			a.Headers = map[string]string{}
@@ -128,7 +142,6 @@ func (p *Proxy) toolArgs(r *http.Request, u *url.URL) (json.RawMessage, int, str
 		}
 		a.Headers[k] = strings.Join(vs, sep)
 	}
-	limit := p.eng.Policy().Settings().MaxArgumentBytes
 	if r.ContentLength > limit {
 		return nil, http.StatusRequestEntityTooLarge, "The request body is over " + strconv.FormatInt(limit, 10) + " bytes, the limit."
 	}
@@ -155,6 +168,18 @@ func (p *Proxy) toolArgs(r *http.Request, u *url.URL) (json.RawMessage, int, str
 		return nil, http.StatusBadRequest, "The request cannot be forwarded."
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 0, ""
+}
+
+// forwarded are the methods the http tool takes.
+var forwarded = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+func allValid(vs []string) bool {
+	for _, v := range vs {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // response is the part of the tool's result the proxy writes back.

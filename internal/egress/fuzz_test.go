@@ -1,7 +1,9 @@
 package egress
 
 import (
+	"encoding/json"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -76,6 +78,64 @@ func FuzzForURL(f *testing.F) {
 		if r.scheme != strings.ToLower(u.Scheme) || r.host != strings.ToLower(u.Hostname()) || r.port != port ||
 			!(strings.HasPrefix(p, r.basePath) || p+"/" == r.basePath) {
 			t.Fatalf("%q routed to %+v", s, r)
+		}
+	})
+}
+
+// FuzzToolArgs checks that whatever a client sends maps to arguments the
+// tool reads back as sent: valid JSON, the method, path and body as they
+// were, no header the proxy drops.
+func FuzzToolArgs(f *testing.F) {
+	f.Add("GET", "/v1/a%20b", "x=1&x=2&y", "Accept", "*/*", "")
+	f.Add("POST", "/v1/echo", "", "Connection", "X-Hop", "{\"a\":1}")
+	f.Add("POST", "/", "a=%zz", "Cookie", "a=b", "\xff")
+	f.Add("GET", "/", "", "proxy-authorization", "Basic eA==", "")
+	f.Fuzz(func(t *testing.T, method, path, query, hname, hvalue, body string) {
+		u := &url.URL{Scheme: "http", Host: "127.0.0.1:8080", RawPath: path, RawQuery: query}
+		var err error
+		if u.Path, err = url.PathUnescape(path); err != nil {
+			return
+		}
+		r, err := http.NewRequest("POST", "http://127.0.0.1:8080/", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		r.Method = method
+		r.Header[hname] = []string{hvalue}
+		raw, status, why := toolArgsOf(r, u, 1<<10)
+		if why != "" {
+			if status < 400 || status > 499 {
+				t.Fatalf("refusal with status %d", status)
+			}
+			return
+		}
+		var a toolArgs
+		if err := json.Unmarshal(raw, &a); err != nil {
+			t.Fatalf("arguments are not JSON: %v: %s", err, raw)
+		}
+		if a.Method != method || a.Path != u.EscapedPath() && !(a.Path == "/" && u.EscapedPath() == "") {
+			t.Fatalf("method/path %q %q from %q %q", a.Method, a.Path, method, u.EscapedPath())
+		}
+		if body != "" && (a.Body == nil || *a.Body != body) || body == "" && a.Body != nil {
+			t.Fatalf("body %v from %q", a.Body, body)
+		}
+		q, _ := url.ParseQuery(query)
+		for k, vs := range q {
+			got := a.Query[k]
+			if len(vs) == 1 && got != vs[0] {
+				t.Fatalf("query %s = %v from %q", k, got, vs)
+			}
+			if list, ok := got.([]any); len(vs) > 1 && (!ok || len(list) != len(vs)) {
+				t.Fatalf("query %s = %v from %q", k, got, vs)
+			}
+		}
+		if v, ok := a.Headers[http.CanonicalHeaderKey(hname)]; ok && v != hvalue && !strings.Contains(v, hvalue) {
+			t.Fatalf("header %s = %q from %q", hname, v, hvalue)
+		}
+		for k := range a.Headers {
+			if ck := http.CanonicalHeaderKey(k); dropped[ck] || ck == "Proxy-Authorization" {
+				t.Fatalf("header %s passed", k)
+			}
 		}
 	})
 }
