@@ -126,6 +126,21 @@ func TestRun_limitsFromTheGrant(t *testing.T) {
 	}
 }
 
+// TestRun_everyLimitOfTheGrant: each limit a grant may set lowers the
+// resource's, the open files and /tmp's size too.
+func TestRun_everyLimitOfTheGrant(t *testing.T) {
+	needSandbox(t)
+	e, _ := open(t, strings.Replace(buildPolicy, "limits: {timeout: 5s, output_bytes: 1KiB}", "limits: {open_files: 40, tmp_bytes: 2MiB}", 1))
+	o := call(e, `{"program": "sh", "args": ["-c", "ulimit -n; head -c 3000000 /dev/zero > /tmp/big; echo rc=$?"]}`)
+	var r sandboxed.Result
+	if err := json.Unmarshal(o.Value, &r); err != nil {
+		t.Fatalf("%v: %s", err, o.Message)
+	}
+	if r.Stdout != "40\nrc=1\n" {
+		t.Errorf("stdout %q, stderr %q: want 40 open files and a /tmp too small for 3 MB", r.Stdout, r.Stderr)
+	}
+}
+
 func TestPolicyProblems(t *testing.T) {
 	for name, c := range map[string]struct{ src, want string }{
 		"no workdir":     {"build: {kind: exec, programs: [sh]}", "needs a workdir"},

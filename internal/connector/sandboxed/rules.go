@@ -26,6 +26,8 @@ const (
 	capOutputBytes = "output_bytes"
 	capProcesses   = "processes"
 	capFileSize    = "file_size"
+	capOpenFiles   = "open_files"
+	capTmpBytes    = "tmp_bytes"
 )
 
 // decodeRule reads a grant's or deny rule's programs, and a grant's env
@@ -69,6 +71,7 @@ func decodeRule(n core.PolicyNode, r *core.RuleDraft) {
 		}{
 			{capTimeoutMS, l.Wall.Milliseconds()}, {capCPUMS, l.CPU.Milliseconds()}, {capMemory, l.Memory},
 			{capOutputBytes, l.OutputBytes}, {capProcesses, int64(l.Processes)}, {capFileSize, l.FileSize},
+			{capOpenFiles, int64(l.OpenFiles)}, {capTmpBytes, l.TmpBytes},
 		} {
 			if cp.v > 0 {
 				r.Options = r.Options.WithCap(cp.name, cp.v)
@@ -132,5 +135,7 @@ func limitsFor(base sandbox.Limits, o core.GrantOptions) sandbox.Limits {
 	l.OutputBytes = low(l.OutputBytes, o.Cap(capOutputBytes))
 	l.Processes = int(low(int64(l.Processes), o.Cap(capProcesses)))
 	l.FileSize = low(l.FileSize, o.Cap(capFileSize))
+	l.OpenFiles = int(low(int64(l.OpenFiles), o.Cap(capOpenFiles)))
+	l.TmpBytes = low(l.TmpBytes, o.Cap(capTmpBytes))
 	return l
 }
