@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -77,10 +78,16 @@ func (c Command) childSpec(lim Limits) (*inside.Spec, error) {
 			return nil, bad("dir", "%s is not beneath a path the sandbox shows", c.Dir)
 		}
 	}
-	return &inside.Spec{
+	env := c.Env
+	var egress uint16
+	if c.Egress != nil {
+		egress, env = EgressPort, withProxy(env)
+	}
+	spec := &inside.Spec{
 		Program:  c.Program,
 		Argv:     append([]string{filepath.Base(c.Program)}, c.Args...),
-		Env:      c.Env,
+		Env:      env,
+		Egress:   egress,
 		Dir:      dir,
 		Mounts:   paths,
 		TmpBytes: uint64(lim.TmpBytes),
@@ -92,5 +99,23 @@ func (c Command) childSpec(lim Limits) (*inside.Spec, error) {
 			{Resource: unix.RLIMIT_NOFILE, Value: uint64(lim.OpenFiles)},
 			{Resource: unix.RLIMIT_CORE, Value: 0},
 		},
-	}, nil
+	}
+	if lim.CPU < 0 {
+		spec.Rlimits = slices.DeleteFunc(spec.Rlimits, func(r inside.Rlimit) bool { return r.Resource == unix.RLIMIT_CPU })
+	}
+	return spec, nil
+}
+
+// withProxy returns env with every proxy variable naming the egress
+// listener, and no other value of them.
+func withProxy(env []string) []string {
+	names := []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}
+	out := slices.DeleteFunc(slices.Clone(env), func(e string) bool {
+		name, _, _ := strings.Cut(e, "=")
+		return slices.Contains(names, name)
+	})
+	for _, n := range names {
+		out = append(out, fmt.Sprintf("%s=http://127.0.0.1:%d", n, EgressPort))
+	}
+	return out
 }

@@ -62,6 +62,11 @@ func landlockRuleset(spec *inside.Spec, degraded bool) (*os.File, error) {
 	if spec.Program != "" && !inside.Covered(spec.Program, spec.Mounts) {
 		rules = append(rules, landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, spec.Program))
 	}
+	if spec.Egress != 0 {
+		// The egress listener's port is the one TCP connection allowed;
+		// every other connect and every bind stays refused.
+		rules = append(rules, landlock.ConnectTCP(spec.Egress))
+	}
 	fd, _, err := config.NewRulesetFD(rules...)
 	if err != nil {
 		return nil, &SetupError{Layer: LayerLandlock, Err: err}

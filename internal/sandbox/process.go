@@ -3,6 +3,8 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"time"
 
 	"github.com/warden-dev/warden/internal/sandbox/inside"
@@ -42,7 +44,38 @@ type Command struct {
 	// (LayerLandlock, LayerSeccomp). Without it, a missing layer is a
 	// SetupError and nothing runs.
 	AllowDegraded []string
+
+	// Egress, when set, gives the program one way out of its empty
+	// network: a TCP listener at 127.0.0.1:EgressPort inside its own
+	// network namespace, named by HTTP_PROXY, HTTPS_PROXY, http_proxy and
+	// https_proxy. Run hands the listener to Egress once the sandbox is
+	// built, before the program runs, and closes it when the sandbox ends;
+	// whoever serves it (Warden's egress proxy) decides where a connection
+	// goes. Landlock lets the program connect to that port only. Run in
+	// this process only, not through a Launcher.
+	Egress func(net.Listener) `json:"-"`
+	// Stdio, when set, are the program's stdin, stdout and stderr as they
+	// are, the caller's own files: nothing is captured, and Stdin and
+	// Limits.OutputBytes do not apply.
+	Stdio *Stdio `json:"-"`
+	// Signals received on it while the program runs are sent to its
+	// process group. The program is the first process of its pid
+	// namespace, so a signal it has no handler for is not delivered; the
+	// caller's context (or the wall limit) ends it for certain.
+	Signals <-chan os.Signal `json:"-"`
 }
+
+// EgressPort is the port of 127.0.0.1, inside a sandbox, where a Command
+// with Egress finds its way out.
+const EgressPort = 3128
+
+// Stdio are files given to a sandboxed program as they are.
+type Stdio struct {
+	Stdin, Stdout, Stderr *os.File
+}
+
+// NoTimeLimit in Limits.Wall or Limits.CPU means no limit at all.
+const NoTimeLimit time.Duration = -1
 
 // Limits bound a sandboxed program. The whole sandbox (every process the
 // program started) is killed when Wall or CPU runs out.
@@ -79,8 +112,8 @@ func (l Limits) WithDefaults() Limits {
 	}
 	d := DefaultLimits
 	return Limits{
-		Wall:        time.Duration(pick(int64(l.Wall), int64(d.Wall))),
-		CPU:         time.Duration(pick(int64(l.CPU), int64(d.CPU))),
+		Wall:        pickTime(l.Wall, d.Wall),
+		CPU:         pickTime(l.CPU, d.CPU),
 		Memory:      pick(l.Memory, d.Memory),
 		FileSize:    pick(l.FileSize, d.FileSize),
 		Processes:   int(pick(int64(l.Processes), int64(d.Processes))),
@@ -88,6 +121,17 @@ func (l Limits) WithDefaults() Limits {
 		OutputBytes: pick(l.OutputBytes, d.OutputBytes),
 		TmpBytes:    pick(l.TmpBytes, d.TmpBytes),
 	}
+}
+
+// pickTime is v, or d when v is zero; NoTimeLimit stays.
+func pickTime(v, d time.Duration) time.Duration {
+	switch {
+	case v < 0:
+		return NoTimeLimit
+	case v == 0:
+		return d
+	}
+	return v
 }
 
 // Why a sandbox was killed, in a [Result].

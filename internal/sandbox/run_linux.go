@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -39,11 +40,19 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return run(ctx, spec, lim, c.Stdin, c.AllowDegraded, layersOff)
+	return run(ctx, spec, lim, c.Stdin, c.AllowDegraded, layersOff, runIO{stdio: c.Stdio, egress: c.Egress, signals: c.Signals})
+}
+
+// runIO are a Command's ways in and out beyond captured output: see
+// Command.Stdio, Command.Egress and Command.Signals.
+type runIO struct {
+	stdio   *Stdio
+	egress  func(net.Listener)
+	signals <-chan os.Signal
 }
 
 // run starts the sandbox spec describes, with the layers in off left out.
-func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degraded, off []string) (Result, error) {
+func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degraded, off []string, x runIO) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, &SetupError{Layer: inside.LayerStart, Err: err}
 	}
@@ -51,6 +60,9 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	var err error
 	namespaces := !slices.Contains(off, LayerNamespaces)
 	spec.Namespaces = namespaces
+	if x.egress != nil && !namespaces {
+		return Result{}, &SetupError{Layer: LayerNamespaces, Err: errors.New("a way out to the egress proxy needs the sandbox's own network namespace")}
+	}
 	var ruleset *os.File
 	if !slices.Contains(off, LayerLandlock) {
 		if ruleset, err = landlockRuleset(spec, slices.Contains(degraded, LayerLandlock)); err != nil {
@@ -77,6 +89,18 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		return Result{}, &SetupError{Layer: "start", Err: err}
 	}
 	defer errR.Close()
+	// The first process sends the egress listener over netOurs.
+	var netOurs, netTheirs *os.File
+	if x.egress != nil {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			specR.Close()
+			errW.Close()
+			return Result{}, &SetupError{Layer: "start", Err: fmt.Errorf("egress socket pair: %w", err)}
+		}
+		netOurs, netTheirs = os.NewFile(uintptr(fds[0]), "egress"), os.NewFile(uintptr(fds[1]), "egress")
+		defer netOurs.Close()
+	}
 
 	stdout, stderr := &cappedBuffer{max: lim.OutputBytes}, &cappedBuffer{max: lim.OutputBytes}
 	cmd := &exec.Cmd{
@@ -111,6 +135,28 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	if ruleset != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, ruleset) // inside.RulesetFD
 	}
+	if netTheirs != nil {
+		for len(cmd.ExtraFiles) < inside.NetFD-3 {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, nil) // no ruleset: closed in the child
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, netTheirs) // inside.NetFD
+		// Bringing up the loopback interface needs CAP_NET_ADMIN in the
+		// sandbox's namespace; it is dropped with the others before the
+		// program runs.
+		cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, unix.CAP_NET_ADMIN)
+	}
+	if x.stdio != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		if x.stdio.Stdin != nil {
+			cmd.Stdin = x.stdio.Stdin
+		}
+		if x.stdio.Stdout != nil {
+			cmd.Stdout = x.stdio.Stdout
+		}
+		if x.stdio.Stderr != nil {
+			cmd.Stderr = x.stdio.Stderr
+		}
+	}
 
 	start := time.Now()
 	// Pdeathsig follows the thread that started the child: keep this
@@ -120,6 +166,9 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	runtime.UnlockOSThread()
 	specR.Close()
 	errW.Close()
+	if netTheirs != nil {
+		netTheirs.Close()
+	}
 	if err != nil {
 		layer := "start"
 		if namespaces {
@@ -132,13 +181,13 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	// when the caller gives up, and reports that as its error.
 	setupDone, setupKilled := make(chan struct{}), make(chan string, 1)
 	go func() {
-		t := time.NewTimer(lim.Wall)
-		defer t.Stop()
+		wall, stop := wallTimer(lim.Wall)
+		defer stop()
 		select {
 		case <-setupDone:
 			setupKilled <- ""
 			return
-		case <-t.C:
+		case <-wall:
 			setupKilled <- KilledByTimeout
 		case <-ctx.Done():
 			setupKilled <- KilledByCanceled
@@ -164,18 +213,38 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		layer, text, _ := strings.Cut(string(msg), "\x00")
 		return Result{}, &SetupError{Layer: layer, Err: errors.New(text)}
 	}
+	if netOurs != nil {
+		ln, err := receiveListener(netOurs)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return Result{}, &SetupError{Layer: LayerNamespaces, Err: err}
+		}
+		defer ln.Close()
+		x.egress(ln)
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	timer := time.NewTimer(lim.Wall)
-	defer timer.Stop()
+	wall, stop := wallTimer(lim.Wall)
+	defer stop()
 	var killedBy string
-	select {
-	case <-done:
-	case <-timer.C:
-		killedBy = KilledByTimeout
-	case <-ctx.Done():
-		killedBy = KilledByCanceled
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-wall:
+			killedBy = KilledByTimeout
+			break wait
+		case <-ctx.Done():
+			killedBy = KilledByCanceled
+			break wait
+		case sig := <-x.signals:
+			if s, ok := sig.(syscall.Signal); ok {
+				syscall.Kill(-cmd.Process.Pid, s)
+			}
+		}
 	}
 	if killedBy != "" {
 		// The program is the pid namespace's first process: when it dies,
@@ -197,7 +266,7 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		if r.KilledBy == "" {
 			used := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			switch {
-			case sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && used >= lim.CPU):
+			case sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && lim.CPU > 0 && used >= lim.CPU):
 				r.KilledBy = KilledByCPU
 			case sig == syscall.SIGSYS:
 				r.KilledBy = KilledBySeccomp
@@ -207,6 +276,45 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		}
 	}
 	return r, nil
+}
+
+// wallTimer fires once d has passed; never when d is NoTimeLimit.
+func wallTimer(d time.Duration) (<-chan time.Time, func()) {
+	if d < 0 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// receiveListener takes the egress listener the sandbox's first process
+// sent before it ran the program.
+func receiveListener(conn *os.File) (net.Listener, error) {
+	const op = "receive the egress listener"
+	// Sent before the exec that closed the error pipe: it is waiting.
+	buf, oob := make([]byte, 1), make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := syscall.Recvmsg(int(conn.Fd()), buf, oob, syscall.MSG_DONTWAIT|syscall.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("%s: no file in the message (%v)", op, err)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return nil, fmt.Errorf("%s: want one file (%v)", op, err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "egress listener")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return ln, nil
 }
 
 // cappedBuffer keeps the first max bytes written to it and counts the rest.
@@ -242,7 +350,7 @@ func ProbeProcess() ProcessReport {
 	for range 4 {
 		// An empty program: the first process stops once every layer is up.
 		spec := &inside.Spec{TmpBytes: uint64(DefaultLimits.TmpBytes)}
-		_, err := run(context.Background(), spec, DefaultLimits.WithDefaults(), nil, nil, off)
+		_, err := run(context.Background(), spec, DefaultLimits.WithDefaults(), nil, nil, off, runIO{})
 		var se *SetupError
 		if !errors.As(err, &se) || se.Layer == inside.LayerStart || r.Missing[se.Layer] != "" {
 			if err != nil && se == nil {

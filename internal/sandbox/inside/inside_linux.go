@@ -66,6 +66,11 @@ func main() {
 		if err := syscall.Sethostname([]byte(Name)); err != nil {
 			fail(LayerNamespaces, fmt.Errorf("set the host name: %w", err))
 		}
+		if spec.Egress != 0 {
+			if err := openEgress(spec.Egress); err != nil {
+				fail(LayerNamespaces, err)
+			}
+		}
 	}
 	dir := spec.Dir
 	if dir == "" {

@@ -32,6 +32,10 @@ type Spec struct {
 	Filter []syscall.SockFilter
 	// Off are layers a test switched off; never set from configuration.
 	Off []string
+	// Egress, when not zero, is the port of 127.0.0.1 on which the first
+	// process listens for the parent (see NetFD): the program's only way
+	// out of its network namespace.
+	Egress uint16
 }
 
 // Rlimit is one resource limit, soft and hard alike.
@@ -87,6 +91,7 @@ func (s *Spec) Encode() []byte {
 		b = binary.LittleEndian.AppendUint32(b, f.K)
 	}
 	strs(s.Off)
+	num(uint64(s.Egress))
 	return b
 }
 
@@ -152,7 +157,9 @@ func decodeSpec(b []byte) (*Spec, error) {
 		b = b[8:]
 	}
 	s.Off = strs()
-	if bad || len(b) != 0 {
+	egress := num()
+	s.Egress = uint16(egress)
+	if bad || egress > 0xffff || len(b) != 0 {
 		return nil, errSpec
 	}
 	return s, nil
