@@ -38,7 +38,7 @@ func (c *compiler) agents(f field) {
 
 func (c *compiler) agent(af field) *agent {
 	a := &agent{name: af.key, index: map[string]map[string]*ruleSet{}}
-	fields, ok := c.mapping(af.val, af.path, "an agent", []string{"description", "token", "grants", "deny", "limits"})
+	fields, ok := c.mapping(af.val, af.path, "an agent", []string{"description", "token", "grants", "deny", "limits", "sandbox"})
 	if !ok {
 		return nil
 	}
@@ -60,6 +60,20 @@ func (c *compiler) agent(af field) *agent {
 			for i, e := range elems {
 				if r := c.rule(a, e, fmt.Sprintf("%s[%d]", f.path, i), true); r != nil {
 					a.denies = append(a.denies, r)
+				}
+			}
+		case "sandbox":
+			// warden run's sandbox for this agent: the layers it may run
+			// without where the host lacks them.
+			sf, _ := c.mapping(f.val, f.path, "sandbox", []string{"allow_degraded"})
+			for _, x := range sf {
+				list, nodes, _ := c.strList(x.val, x.path, "allow_degraded")
+				for i, l := range list {
+					if l != "landlock" && l != "seccomp" {
+						c.add(nodes[i], fmt.Sprintf("%s[%d]", x.path, i), "accept only landlock or seccomp; namespaces are never optional", "%q is not a sandbox layer that can be missing", l)
+						continue
+					}
+					a.allowDegraded = append(a.allowDegraded, l)
 				}
 			}
 		case "limits":

@@ -94,6 +94,9 @@ type agent struct {
 	denies      []*rule
 	// index maps resource → action → the rules that can apply, in file order.
 	index map[string]map[string]*ruleSet
+	// allowDegraded are the sandbox layers warden run may go without
+	// (agents.NAME.sandbox.allow_degraded).
+	allowDegraded []string
 }
 
 // AgentLimits bound an agent's calls.
@@ -180,6 +183,16 @@ func (p *Policy) AgentLimits(name string) AgentLimits {
 		return a.limits
 	}
 	return AgentLimits{}
+}
+
+// AgentAllowDegraded returns the sandbox layers ("landlock", "seccomp")
+// the policy lets warden run go without for the agent, where the host
+// lacks them.
+func (p *Policy) AgentAllowDegraded(name string) []string {
+	if a := p.agents[name]; a != nil {
+		return slices.Clone(a.allowDegraded)
+	}
+	return nil
 }
 
 // AgentToken returns the bearer token that identifies the agent over HTTP,
