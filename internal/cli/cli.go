@@ -75,6 +75,7 @@ func init() {
 		{"audit", "verify or show the audit log (audit verify|show|head)", runAudit},
 		{"undo", "restore what one call changed, by its audit ID", runUndo},
 		{"history", "list the journaled versions of a file", runHistory},
+		{"run", "run an agent program in a sandbox: its fs grants as its disk, its http grants as its only network", runRun},
 		{"proxy", "run the egress proxy that applies an agent's http grants to its own HTTP clients", runProxy},
 		{"doctor", "print what each layer of defence does on this machine", runDoctor},
 		{"init", "write a commented starter policy for the current directory", runInit},
