@@ -56,7 +56,16 @@ func (c Command) childSpec(lim Limits) (*inside.Spec, error) {
 		if err != nil {
 			return nil, bad("paths", "%v", err)
 		}
-		paths = append(paths, inside.Mount{Path: real, Dir: st.IsDir(), Write: p.Access == Write})
+		m := inside.Mount{Path: real, Dir: st.IsDir(), Write: p.Access == Write}
+		if p.Scratch != "" {
+			if !m.Dir || !m.Write || !filepath.IsAbs(p.Scratch) {
+				return nil, bad("paths", "%s: changes kept apart need a writable directory and an absolute scratch directory", p.Path)
+			}
+			if m.Scratch, err = filepath.EvalSymlinks(p.Scratch); err != nil {
+				return nil, bad("paths", "%v", err)
+			}
+		}
+		paths = append(paths, m)
 	}
 	dir := c.Dir
 	if dir == "" {

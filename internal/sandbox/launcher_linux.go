@@ -325,6 +325,20 @@ func (env Envelope) allows(c Command) (Command, *CommandError) {
 			return c, &CommandError{Field: "paths", Msg: fmt.Sprintf("%s (%s) is beyond what the policy names", p.Path, p.Access)}
 		}
 		p.Path = real
+		if p.Scratch != "" {
+			scratch, err := filepath.EvalSymlinks(p.Scratch)
+			if err != nil {
+				return c, &CommandError{Field: "paths", Msg: err.Error()}
+			}
+			covered = false
+			for _, e := range env.Paths {
+				covered = covered || (inside.Within(scratch, e.Path) && e.Access == Write)
+			}
+			if !covered {
+				return c, &CommandError{Field: "paths", Msg: fmt.Sprintf("scratch %s is beyond what the policy names", p.Scratch)}
+			}
+			p.Scratch = scratch
+		}
 		paths[i] = p
 	}
 	c.Paths = paths

@@ -57,7 +57,9 @@ func landlockRuleset(spec *inside.Spec, degraded bool) (*os.File, error) {
 		rules = append(rules, landlock.RWFiles("/dev/"+d).IgnoreIfMissing())
 	}
 	for _, m := range spec.Mounts {
-		add(m.Path, m.Dir, m.Write)
+		// Beneath an overlay, the host's directory is only read (by the
+		// overlay); the sandbox allows the overlay itself.
+		add(m.Path, m.Dir, m.Write && m.Scratch == "")
 	}
 	if spec.Program != "" && !inside.Covered(spec.Program, spec.Mounts) {
 		rules = append(rules, landlock.PathAccess(llsys.AccessFSExecute|llsys.AccessFSReadFile, spec.Program))

@@ -60,6 +60,13 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 	var err error
 	namespaces := !slices.Contains(off, LayerNamespaces)
 	spec.Namespaces = namespaces
+	for _, m := range spec.Mounts {
+		if m.Scratch != "" && !namespaces {
+			// Without its own mounts the program would change the host's
+			// directory itself.
+			return Result{}, &SetupError{Layer: LayerNamespaces, Err: fmt.Errorf("%s: keeping changes apart needs the sandbox's own mounts", m.Path)}
+		}
+	}
 	if x.egress != nil && !namespaces {
 		return Result{}, &SetupError{Layer: LayerNamespaces, Err: errors.New("a way out to the egress proxy needs the sandbox's own network namespace")}
 	}
@@ -130,6 +137,12 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		// The first process needs CAP_SYS_ADMIN in its namespace to mount;
 		// it gives it up before it runs the program.
 		cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
+		if slices.ContainsFunc(spec.Mounts, func(m inside.Mount) bool { return m.Scratch != "" }) {
+			// An overlay acts with its mounter's credentials: its work
+			// directory is mode 0, and copying a file up keeps its owner
+			// and mode.
+			cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_CHOWN, unix.CAP_MKNOD)
+		}
 	}
 
 	if ruleset != nil {

@@ -29,6 +29,12 @@ type Path struct {
 	// covers. [Plan] sets it from the file system.
 	Dir bool
 	Why string // for reports, e.g. "resource notes (write)"
+	// Scratch, for a writable directory of a [Command], makes the
+	// program's writes land in an overlay: in Scratch/upper (with
+	// Scratch/work, the overlay's own), two empty directories the caller
+	// made, while the host's directory stays unchanged. The caller applies
+	// the changes, or not, once the program ended.
+	Scratch string `json:",omitempty"`
 }
 
 func (p Path) String() string {

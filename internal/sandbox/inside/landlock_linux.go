@@ -6,15 +6,26 @@ import (
 )
 
 // restrict enforces the parent's ruleset on this thread, adding the
-// sandbox's own /proc (read) and /tmp (write), which only exist in here.
+// sandbox's own /proc (read), /tmp and overlays (write), which only exist
+// in here.
 // Were the root not built, those names would be the host's: then they are
 // left out.
 func restrict(spec *Spec) error {
 	if spec.Namespaces {
-		for _, r := range []struct {
+		rules := []struct {
 			path   string
 			access uint64
-		}{{"/proc", spec.LandlockRead}, {"/tmp", spec.LandlockWrite}} {
+		}{{"/proc", spec.LandlockRead}, {"/tmp", spec.LandlockWrite}}
+		// An overlay's inodes are not the host's the parent's rules name.
+		for _, m := range spec.Mounts {
+			if m.Scratch != "" {
+				rules = append(rules, struct {
+					path   string
+					access uint64
+				}{m.Path, spec.LandlockWrite})
+			}
+		}
+		for _, r := range rules {
 			fd, err := syscall.Open(r.path, oPath|syscall.O_CLOEXEC, 0)
 			if err != nil {
 				return fmt.Errorf("open %s: %w", r.path, err)

@@ -63,6 +63,14 @@ func buildRoot(spec *Spec) error {
 	// mounted on top of it and its own access wins.
 	slices.SortStableFunc(grants, func(a, b Mount) int { return len(a.Path) - len(b.Path) })
 	for _, g := range grants {
+		if g.Scratch != "" {
+			e, err := overlayEntry(g)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+			continue
+		}
 		e, ok, err := cloneEntry(g.Path, !g.Write, true)
 		if err != nil {
 			return err

@@ -11,6 +11,10 @@ type Mount struct {
 	Path  string
 	Dir   bool
 	Write bool
+	// Scratch, when set, makes the directory an overlay whose changes
+	// land in Scratch/upper (Scratch/work is the overlay's own), leaving
+	// the host's directory unchanged.
+	Scratch string
 }
 
 // Spec is what the parent tells the sandbox's first process.
@@ -74,6 +78,7 @@ func (s *Spec) Encode() []byte {
 		str(m.Path)
 		flag(m.Dir)
 		flag(m.Write)
+		str(m.Scratch)
 	}
 	num(s.TmpBytes)
 	num(uint64(len(s.Rlimits)))
@@ -140,9 +145,9 @@ func decodeSpec(b []byte) (*Spec, error) {
 		return v
 	}
 	s := &Spec{Program: str(), Argv: strs(), Env: strs(), Dir: str()}
-	s.Mounts = make([]Mount, count(3))
+	s.Mounts = make([]Mount, count(4))
 	for i := range s.Mounts {
-		s.Mounts[i] = Mount{Path: str(), Dir: flag(), Write: flag()}
+		s.Mounts[i] = Mount{Path: str(), Dir: flag(), Write: flag(), Scratch: str()}
 	}
 	s.TmpBytes = num()
 	s.Rlimits = make([]Rlimit, count(2))

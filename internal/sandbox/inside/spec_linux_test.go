@@ -8,7 +8,7 @@ import (
 
 var sampleSpec = Spec{
 	Program: "/usr/bin/go", Argv: []string{"go", "test", "", "a\x00b"}, Env: []string{"HOME=/tmp"}, Dir: "/work/repo",
-	Mounts:   []Mount{{Path: "/work/repo", Dir: true, Write: true}, {Path: "/etc/gitconfig"}},
+	Mounts:   []Mount{{Path: "/work/repo", Dir: true, Write: true, Scratch: "/state/exec/1"}, {Path: "/etc/gitconfig"}},
 	TmpBytes: 64 << 20, Rlimits: []Rlimit{{Resource: 6, Value: 256}, {Resource: 0, Value: 1 << 40}},
 	Namespaces: true, LandlockRead: 0x7, LandlockWrite: 0x7fff,
 	Filter: []syscall.SockFilter{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: 0xc000003e}},
