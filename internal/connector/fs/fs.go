@@ -235,7 +235,8 @@ type call struct {
 
 	// write
 	content   []byte
-	writeMode string // "create", "overwrite" or "append"
+	writeMode string         // "create", "overwrite" or "append"
+	perm      *iofs.FileMode // the file's mode, if not the default (see Tree)
 	// edit
 	edits  []edit
 	dryRun bool

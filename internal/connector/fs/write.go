@@ -109,6 +109,9 @@ func (m *mutation) write() (*core.Result, error) {
 		nf.perm, nf.keep = cur.Mode().Perm(), true
 		nf.uid, nf.gid = owner(cur)
 	}
+	if s.perm != nil {
+		nf.perm, nf.keep = s.perm.Perm(), true
+	}
 	after, err := m.commitFile(d, t, s.path, cur, oldSum, oldContent, content, nf)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,14 @@ type Config struct {
 	// AllowDegraded are sandbox layers the policy accepts the host not
 	// providing.
 	AllowDegraded []string
+	// WriteBytes bounds the bytes of files a run may write to the work
+	// directory (limits: {write_bytes}); over it, nothing is applied.
+	// Zero: defaultWriteBytes.
+	WriteBytes int64
 }
+
+// defaultWriteBytes is WriteBytes where the policy sets none.
+const defaultWriteBytes = 256 << 20
 
 // Program is one program a resource offers.
 type Program struct {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warden-dev/warden/internal/argjson"
+	"github.com/warden-dev/warden/internal/connector/fs"
 	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/names"
 	"github.com/warden-dev/warden/internal/sandbox"
@@ -53,6 +54,8 @@ type Connector struct {
 	launcher *sandbox.Launcher // from Open until Close
 	runner   Runner
 	closed   bool
+	scratch  string   // this process's scratch directory; made on first use
+	workdir  *fs.Tree // the work directory, as the fs kind changes it; opened on first use
 }
 
 // New returns the connector of an exec resource. Until Open starts its
@@ -155,6 +158,15 @@ type Result struct {
 	DurationMS int64  `json:"duration_ms"`
 	KilledBy   string `json:"killed_by,omitempty"`
 	Signal     string `json:"signal,omitempty"`
+	// Changes are the changes applied to the work directory (the first
+	// maxChangesShown), then those not applied; ChangeCount counts them
+	// all.
+	Changes     []Change `json:"changes,omitempty"`
+	ChangeCount int      `json:"change_count"`
+	// NotApplied says why not every change the program made reached the
+	// work directory: over a limit (then none did), a change that failed
+	// (those before it stay, and undo reverts them), objects skipped.
+	NotApplied string `json:"not_applied,omitempty"`
 }
 
 // Execute runs the program in a sandbox of its own.
@@ -174,16 +186,25 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 	}
 	c.openMu.Lock()
 	runner, closed := c.runner, c.closed
+	base, err := c.scratchDir()
 	c.openMu.Unlock()
 	if closed {
 		return nil, core.E(opExecute, core.KindUnavailable, core.ReasonToolFailed, "The resource is closed; nothing ran.", nil)
 	}
+	if err != nil {
+		return nil, core.E(opExecute, core.KindUnavailable, core.ReasonToolFailed, "The sandbox for "+a.Program+" could not be built; nothing ran.", err)
+	}
+	scratch, err := newCallScratch(base)
+	if err != nil {
+		return nil, core.E(opExecute, core.KindUnavailable, core.ReasonToolFailed, "The sandbox for "+a.Program+" could not be built; nothing ran.", fmt.Errorf("scratch directory: %w", err))
+	}
+	defer removeScratch(scratch)
 	res, err := runner.Run(ctx, sandbox.Command{
 		Program:       prog.Path,
 		Args:          a.Args,
 		Env:           env,
 		Dir:           c.cfg.Workdir,
-		Paths:         []sandbox.Path{{Path: c.cfg.Workdir, Access: sandbox.Write}},
+		Paths:         []sandbox.Path{{Path: c.cfg.Workdir, Access: sandbox.Write, Scratch: scratch}},
 		Stdin:         []byte(a.Stdin),
 		Limits:        limitsFor(c.cfg.Limits, inv.Options),
 		AllowDegraded: c.cfg.AllowDegraded,
@@ -192,6 +213,7 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 		return nil, runError(a.Program, err)
 	}
 	if res.KilledBy == sandbox.KilledByCanceled {
+		// Nothing of what it changed is applied.
 		return nil, ctxError(context.Cause(ctx))
 	}
 	out := Result{
@@ -199,7 +221,50 @@ func (c *Connector) Execute(ctx context.Context, inv *core.Invocation, _ core.Sc
 		KilledBy: res.KilledBy, Signal: res.Signal,
 	}
 	out.Stdout, out.Stderr, out.Encoding = text(res.Stdout, res.Stderr)
+	ap, err := c.changesOf(ctx, scratch, writeLimitFor(c.cfg.WriteBytes, inv.Options), inv.Journal)
+	if err != nil {
+		return nil, core.E(opExecute, core.KindInternal, core.ReasonToolFailed, "The program ran, but what it changed in the work directory could not be read; nothing of it was applied.", err)
+	}
+	out.Changes, out.ChangeCount, out.NotApplied = ap.changes, ap.count, ap.problem
 	return &core.Result{Value: out, Bytes: int64(len(res.Stdout) + len(res.Stderr)), Truncated: res.Truncated}, nil
+}
+
+// scratchDir returns this process's scratch directory, making it on first
+// use. The caller holds openMu.
+func (c *Connector) scratchDir() (string, error) {
+	if c.scratch == "" {
+		dir, err := openScratch(c.name)
+		if err != nil {
+			return "", err
+		}
+		c.scratch = dir
+	}
+	return c.scratch, nil
+}
+
+// tree returns the work directory as the fs kind changes it, opening it
+// on first use.
+func (c *Connector) tree(ctx context.Context) (*fs.Tree, error) {
+	c.openMu.Lock()
+	defer c.openMu.Unlock()
+	if c.workdir == nil {
+		t, err := fs.OpenTree(ctx, c.name, c.cfg.Workdir, c.host.Reserved, writeLimitFor(c.cfg.WriteBytes, core.GrantOptions{}))
+		if err != nil {
+			return nil, err
+		}
+		c.workdir = t
+	}
+	return c.workdir, nil
+}
+
+// Undo reverses what a run changed in the work directory, as the fs
+// kind's undo does.
+func (c *Connector) Undo(ctx context.Context, e *core.JournalEntry, objects core.Objects, j core.Journal, force bool) (*core.Result, error) {
+	t, err := c.tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.Undo(ctx, e, objects, j, force)
 }
 
 // text returns the outputs as strings: as they are when both are UTF-8,

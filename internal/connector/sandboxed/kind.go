@@ -35,11 +35,17 @@ var Kind = &core.ResourceKind{
 		}
 		return fmt.Sprintf("programs %v run in a sandbox that sees only the work directory, with no network", names)
 	},
-	// The sandbox's first process reads the work directory and the
-	// programs; Warden itself opens neither.
-	HostPaths: func(*core.ResourceSpec, bool) []core.HostPath { return nil },
-	Doctor:    doctor,
-	Example:   example,
+	// The sandbox's first process reads the programs. Warden itself
+	// applies a run's changes to the work directory from the scratch
+	// directories, where the overlay put them.
+	HostPaths: func(spec *core.ResourceSpec, _ bool) []core.HostPath {
+		return []core.HostPath{
+			{Path: config(spec).Workdir, Write: true, Dir: true, Why: "resource " + spec.Name + " (work directory)"},
+			{Path: scratchBase(), Write: true, Dir: true, Why: "resource " + spec.Name + " (changes of runs before they are applied)"},
+		}
+	},
+	Doctor:  doctor,
+	Example: example,
 }
 
 // example is a work directory and the shell: what the contract suite runs

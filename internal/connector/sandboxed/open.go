@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/warden-dev/warden/internal/connector/fs"
+	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/sandbox"
 )
 
@@ -27,7 +29,19 @@ func (c *Connector) Open(context.Context) error {
 	if err := c.checkHost(); err != nil {
 		return err
 	}
-	env := sandbox.Envelope{Paths: []sandbox.Path{{Path: c.cfg.Workdir, Access: sandbox.Write}}}
+	// The scratch directory and the work directory are opened now, while
+	// the serving process may still open anything.
+	if _, err := c.scratchDir(); err != nil {
+		return fmt.Errorf("resource %s: %w", c.name, err)
+	}
+	if c.workdir == nil {
+		t, err := fs.OpenTree(context.Background(), c.name, c.cfg.Workdir, c.host.Reserved, writeLimitFor(c.cfg.WriteBytes, core.GrantOptions{}))
+		if err != nil {
+			return fmt.Errorf("resource %s: %w", c.name, err)
+		}
+		c.workdir = t
+	}
+	env := sandbox.Envelope{Paths: []sandbox.Path{{Path: c.cfg.Workdir, Access: sandbox.Write}, {Path: c.scratch, Access: sandbox.Write}}}
 	for _, p := range c.cfg.Programs {
 		env.Programs = append(env.Programs, p.Path)
 	}
@@ -44,6 +58,14 @@ func (c *Connector) Close() error {
 	c.openMu.Lock()
 	defer c.openMu.Unlock()
 	c.closed = true
+	if c.workdir != nil {
+		c.workdir.Close()
+		c.workdir = nil
+	}
+	if c.scratch != "" {
+		removeScratch(c.scratch)
+		c.scratch = ""
+	}
 	if c.launcher == nil {
 		return nil
 	}

@@ -77,7 +77,7 @@ func decodeResource(n core.PolicyNode) any {
 		}
 	}
 	if f := n.Field("limits"); f != nil {
-		cfg.Limits = decodeLimits(f, cfg.Limits)
+		cfg.Limits = decodeLimits(f, cfg.Limits, &cfg.WriteBytes)
 	}
 	if f := n.Field("sandbox"); f != nil {
 		for _, x := range f.Fields("sandbox", []string{"allow_degraded"}) {
@@ -98,10 +98,11 @@ func decodeResource(n core.PolicyNode) any {
 }
 
 // limitKeys are the keys of a limits block, in a resource or a grant.
-var limitKeys = []string{"timeout", "cpu", "memory", "output_bytes", "processes", "file_size", "open_files", "tmp_bytes"}
+var limitKeys = []string{"timeout", "cpu", "memory", "output_bytes", "processes", "file_size", "open_files", "tmp_bytes", "write_bytes"}
 
-// decodeLimits reads a limits block over base.
-func decodeLimits(f core.PolicyNode, base sandbox.Limits) sandbox.Limits {
+// decodeLimits reads a limits block over base; write_bytes goes to
+// writeBytes.
+func decodeLimits(f core.PolicyNode, base sandbox.Limits, writeBytes *int64) sandbox.Limits {
 	l := base
 	for _, x := range f.Fields("limits", limitKeys) {
 		v := x.Value
@@ -124,6 +125,8 @@ func decodeLimits(f core.PolicyNode, base sandbox.Limits) sandbox.Limits {
 			l.OpenFiles = int(o)
 		case "tmp_bytes":
 			l.TmpBytes, _ = v.Size(x.Key, 1<<20, 64<<30)
+		case "write_bytes":
+			*writeBytes, _ = v.Size(x.Key, 1, 64<<30)
 		}
 	}
 	return l

@@ -28,6 +28,7 @@ const (
 	capFileSize    = "file_size"
 	capOpenFiles   = "open_files"
 	capTmpBytes    = "tmp_bytes"
+	capWriteBytes  = "write_bytes"
 )
 
 // decodeRule reads a grant's or deny rule's programs, and a grant's env
@@ -64,14 +65,15 @@ func decodeRule(n core.PolicyNode, r *core.RuleDraft) {
 		}
 	}
 	if f := n.Field(keyLimits); f != nil && !r.Deny {
-		l := decodeLimits(f, sandbox.Limits{})
+		var writeBytes int64
+		l := decodeLimits(f, sandbox.Limits{}, &writeBytes)
 		for _, cp := range []struct {
 			name string
 			v    int64
 		}{
 			{capTimeoutMS, l.Wall.Milliseconds()}, {capCPUMS, l.CPU.Milliseconds()}, {capMemory, l.Memory},
 			{capOutputBytes, l.OutputBytes}, {capProcesses, int64(l.Processes)}, {capFileSize, l.FileSize},
-			{capOpenFiles, int64(l.OpenFiles)}, {capTmpBytes, l.TmpBytes},
+			{capOpenFiles, int64(l.OpenFiles)}, {capTmpBytes, l.TmpBytes}, {capWriteBytes, writeBytes},
 		} {
 			if cp.v > 0 {
 				r.Options = r.Options.WithCap(cp.name, cp.v)
@@ -138,4 +140,16 @@ func limitsFor(base sandbox.Limits, o core.GrantOptions) sandbox.Limits {
 	l.OpenFiles = int(low(int64(l.OpenFiles), o.Cap(capOpenFiles)))
 	l.TmpBytes = low(l.TmpBytes, o.Cap(capTmpBytes))
 	return l
+}
+
+// writeLimitFor is the resource's bound on the bytes a run writes to the
+// work directory, lowered by a call's grant cap.
+func writeLimitFor(base int64, o core.GrantOptions) int64 {
+	if base <= 0 {
+		base = defaultWriteBytes
+	}
+	if c := o.Cap(capWriteBytes); c > 0 && c < base {
+		return c
+	}
+	return base
 }
