@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/warden-dev/warden/internal/sandbox"
@@ -63,5 +64,47 @@ func TestLauncher_scratchBeyondEnvelope(t *testing.T) {
 	var ce *sandbox.CommandError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err %v, want a CommandError", err)
+	}
+}
+
+// An overlay that cannot be mounted (here: no upper directory) is a
+// SetupError naming it, and nothing runs.
+func TestRun_overlayFailsClosed(t *testing.T) {
+	needSandbox(t)
+	dir, scratch := t.TempDir(), t.TempDir()
+	_, err := sandbox.Run(t.Context(), sandbox.Command{
+		Program: "/bin/sh",
+		Args:    []string{"-c", "echo ran > ran"},
+		Dir:     dir,
+		Paths:   []sandbox.Path{{Path: dir, Access: sandbox.Write, Scratch: scratch}},
+	})
+	var se *sandbox.SetupError
+	if !errors.As(err, &se) || se.Layer != sandbox.LayerNamespaces || !strings.Contains(err.Error(), "overlay on "+dir) {
+		t.Fatalf("err %v, want a SetupError naming the overlay", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("something ran: %v", entries)
+	}
+}
+
+// Without the sandbox's own mounts (a test switching them off), a Path
+// with a scratch directory is refused: the program would change the host's
+// directory itself. Landlock stays on.
+func TestRun_overlayNeedsNamespaces(t *testing.T) {
+	needSandbox(t)
+	sandbox.SwitchOff(t, sandbox.LayerNamespaces)
+	dir, scratch := t.TempDir(), t.TempDir()
+	_, err := sandbox.Run(t.Context(), sandbox.Command{
+		Program: "/bin/sh",
+		Args:    []string{"-c", "echo ran > ran"},
+		Dir:     dir,
+		Paths:   []sandbox.Path{{Path: dir, Access: sandbox.Write, Scratch: scratch}},
+	})
+	var se *sandbox.SetupError
+	if !errors.As(err, &se) || se.Layer != sandbox.LayerNamespaces {
+		t.Fatalf("err %v, want a SetupError", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("something ran: %v", entries)
 	}
 }

@@ -300,3 +300,25 @@ func TestPreview(t *testing.T) {
 		t.Errorf("preview\n%s\nwant it to start\n%s", got, want)
 	}
 }
+
+// TestPreview_inTheApproval: a run that needs approval shows the approver
+// the command line in full, and nothing runs meanwhile.
+func TestPreview_inTheApproval(t *testing.T) {
+	needSandbox(t)
+	e, _, repo := openPolicy(t, strings.Replace(changesPolicy, "approval: none", "approval: required", 1), nil)
+	args, _ := json.Marshal(map[string]any{"program": "sh", "args": []string{"-c", "echo ran > ran.txt", "$'x'\x07"}})
+	o := e.Call(context.Background(), core.Call{Agent: "dev", Tool: "build_run", Args: args}, engine.CallOptions{})
+	if o.Status != engine.StatusPending || o.ApprovalID == "" {
+		t.Fatalf("status %v (%s), approval %q", o.Status, o.Message, o.ApprovalID)
+	}
+	a, err := e.Approvals().Get(o.ApprovalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ` -c 'echo ran > ran.txt' $'$\'x\'\x07'; in ` + repo; !strings.Contains(a.Summary, want) {
+		t.Errorf("summary %q\nwant it to hold %q", a.Summary, want)
+	}
+	if _, err := os.Stat(filepath.Join(repo, "ran.txt")); !os.IsNotExist(err) {
+		t.Errorf("the program ran before approval: %v", err)
+	}
+}

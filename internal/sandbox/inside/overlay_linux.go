@@ -40,6 +40,10 @@ func overlayEntry(m Mount) (mountEntry, error) {
 		return fail(fmt.Errorf("option userxattr: %w", err))
 	}
 	if err := fsconfigCreate(fsfd); err != nil {
+		if err == syscall.EINVAL || err == syscall.EOPNOTSUPP {
+			// The kernel's reason is in its log, not the error.
+			err = fmt.Errorf("%w: the file system of the scratch directory cannot hold an overlay's upper directory (it may be an overlay itself, or lack user extended attributes), or the host refuses overlays in user namespaces", err)
+		}
 		return fail(err)
 	}
 	mfd, err := fsmount(fsfd, mountAttrNosuid|mountAttrNodev)
