@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -320,5 +322,52 @@ func TestPreview_inTheApproval(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(repo, "ran.txt")); !os.IsNotExist(err) {
 		t.Errorf("the program ran before approval: %v", err)
+	}
+}
+
+// TestOpen_removesStaleScratch: Open removes the scratch directories a
+// gone process of the resource left (with the overlay's mode-0
+// directories in them) and keeps a live one's; Close removes its own.
+func TestOpen_removesStaleScratch(t *testing.T) {
+	needSandbox(t)
+	e, _, _ := openPolicy(t, changesPolicy, nil)
+	spec := e.Policy().Resource("build")
+	gone := exec.Command("/bin/true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(os.TempDir(), "warden-exec-"+strconv.Itoa(os.Geteuid()))
+	stale := filepath.Join(base, "build."+strconv.Itoa(gone.Process.Pid)+".test")
+	live := filepath.Join(base, "build."+strconv.Itoa(os.Getppid())+".test")
+	for _, d := range []string{filepath.Join(stale, "run-1", "work", "work"), live} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(live) })
+	os.Chmod(filepath.Join(stale, "run-1", "work", "work"), 0)
+	pattern := filepath.Join(base, "build."+strconv.Itoa(os.Getpid())+".*")
+	engines, _ := filepath.Glob(pattern) // the engine's connector's
+	c, err := sandboxed.New(spec, core.Host{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale scratch directory is still there: %v", err)
+	}
+	if _, err := os.Lstat(live); err != nil {
+		t.Errorf("a live process's scratch directory was removed: %v", err)
+	}
+	all, _ := filepath.Glob(pattern)
+	own := slices.DeleteFunc(all, func(d string) bool { return slices.Contains(engines, d) })
+	if len(own) != 1 {
+		t.Fatalf("own scratch directories: %v (the engine's: %v)", own, engines)
+	}
+	c.Close()
+	if _, err := os.Lstat(own[0]); !os.IsNotExist(err) {
+		t.Errorf("Close left its scratch directory: %v", err)
 	}
 }
