@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // runPython is the system's Python: warden run shows programs of the
@@ -424,4 +426,61 @@ func mounts(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestExec_crash kills warden serve with SIGKILL while the exec kind's
+// tool runs a program through the launcher: the program does not
+// survive, and no mount is left behind.
+func TestExec_crash(t *testing.T) {
+	requireSandbox(t)
+	if _, err := os.Stat(runPython); err != nil {
+		t.Skipf("SKIPPED: no %s: %v", runPython, err)
+	}
+	base := t.TempDir()
+	writeFiles(t, base, map[string]string{"repo/main.txt": "x"})
+	writePolicy(t, base, `version: 1
+resources:
+  build:
+    kind: exec
+    workdir: ./repo
+    programs: [`+runPython+`]
+    limits: {timeout: 1h, cpu: 1h}
+agents:
+  bot:
+    grants:
+      - {resource: build, actions: [run], approval: none}
+`)
+	before := mounts(t)
+	marker := fmt.Sprintf("warden-exec-crash-%d", time.Now().UnixNano())
+	cmd := warden(t, base, nil, "serve", "--agent", "bot")
+	cmd.Stderr = &testWriter{t: t, prefix: "warden: "}
+	cs := connectCmd(t, cmd, nil)
+	ended := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "build_run", Arguments: map[string]any{"program": filepath.Base(runPython), "args": []string{"-c", "import os, time\nos.fork()\ntime.sleep(3000)", marker}}})
+		if err != nil {
+			ended <- err.Error()
+		} else {
+			ended <- text(res)
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(processesWith(marker)) < 2 {
+		select {
+		case out := <-ended:
+			t.Fatalf("the call ended before warden was killed: %s", out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sandboxed program and its child did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	waitNoProcess(t, marker)
+	if after := mounts(t); after != before {
+		t.Errorf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
 }
