@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/sys/unix"
 )
 
 // runPython is the system's Python: warden run shows programs of the
@@ -482,5 +484,49 @@ agents:
 	waitNoProcess(t, marker)
 	if after := mounts(t); after != before {
 		t.Errorf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestRun_terminal: with a terminal as stdin, the program reads it (the
+// sandbox's process group is the terminal's foreground while it runs).
+func TestRun_terminal(t *testing.T) {
+	f := newRunFixture(t, "", "")
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("SKIPPED: no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	cmd := warden(t, f.work, nil, "run", "--policy", f.policy, "--agent", "bot", "--timeout", "60s", "--", runPython, "-c", "print('got', input())")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() { io.Copy(&out, ptmx); close(read) }()
+	time.Sleep(time.Second) // let the program wait for its input; a late line is fine too
+	ptmx.Write([]byte("typed-line\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("warden run: %v\n%s", err, out.String())
+	}
+	tty.Close()
+	ptmx.SetReadDeadline(time.Now().Add(5 * time.Second))
+	<-read
+	if !strings.Contains(out.String(), "got typed-line") {
+		t.Fatalf("the program did not read the terminal:\n%s", out.String())
 	}
 }

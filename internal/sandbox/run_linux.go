@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
@@ -169,6 +170,12 @@ func run(ctx context.Context, spec *inside.Spec, lim Limits, stdin []byte, degra
 		if x.stdio.Stderr != nil {
 			cmd.Stderr = x.stdio.Stderr
 		}
+		// A terminal answers reads of its foreground process group only:
+		// the sandbox's group takes the terminal while it runs.
+		if in := x.stdio.Stdin; in != nil && isTerminal(in) {
+			cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, int(in.Fd())
+			defer takeTerminal(in)
+		}
 	}
 
 	start := time.Now()
@@ -289,6 +296,21 @@ wait:
 		}
 	}
 	return r, nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// takeTerminal makes this process's group the terminal's foreground again.
+// A background group asking for that is stopped by SIGTTOU unless it
+// ignores the signal, for the moment of the call.
+func takeTerminal(tty *os.File) {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	unix.IoctlSetPointerInt(int(tty.Fd()), unix.TIOCSPGRP, syscall.Getpgrp())
 }
 
 // wallTimer fires once d has passed; never when d is NoTimeLimit.
