@@ -371,3 +371,36 @@ func TestOpen_removesStaleScratch(t *testing.T) {
 		t.Errorf("Close left its scratch directory: %v", err)
 	}
 }
+
+// BenchmarkRun_applyFiles: a run that creates 100 files of 1 KiB, applied
+// and journaled one by one; compare with -bench Run_noChanges.
+func BenchmarkRun_applyFiles(b *testing.B) {
+	benchRun(b, `i=0; while [ $i -lt 100 ]; do head -c 1024 /dev/zero > f$i; i=$((i+1)); done`)
+}
+
+// BenchmarkRun_noChanges: a run that changes nothing.
+func BenchmarkRun_noChanges(b *testing.B) {
+	benchRun(b, `i=0; while [ $i -lt 100 ]; do head -c 1024 /dev/zero > /tmp/f$i; i=$((i+1)); done`)
+}
+
+func benchRun(b *testing.B, script string) {
+	dir := b.TempDir()
+	os.Mkdir(filepath.Join(dir, "repo"), 0o755)
+	path := filepath.Join(dir, "warden.yaml")
+	os.WriteFile(path, []byte(strings.Replace(changesPolicy, "4KiB", "1MiB", 1)), 0o644)
+	p, err := policy.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), p, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	args, _ := json.Marshal(map[string]any{"program": "sh", "args": []string{"-c", "rm -f f*; " + script}})
+	for b.Loop() {
+		if o := e.Call(context.Background(), core.Call{Agent: "dev", Tool: "build_run", Args: args}, engine.CallOptions{}); o.Status != engine.StatusOK {
+			b.Fatalf("%v: %s", o.Status, o.Message)
+		}
+	}
+}

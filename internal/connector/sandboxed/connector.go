@@ -159,8 +159,8 @@ type Result struct {
 	KilledBy   string `json:"killed_by,omitempty"`
 	Signal     string `json:"signal,omitempty"`
 	// Changes are the changes applied to the work directory (the first
-	// maxChangesShown), then those not applied; ChangeCount counts them
-	// all.
+	// maxChangesShown), then those skipped; ChangeCount counts them all,
+	// or, when a limit let none be applied, the changes the program made.
 	Changes     []Change `json:"changes,omitempty"`
 	ChangeCount int      `json:"change_count"`
 	// NotApplied says why not every change the program made reached the

@@ -37,8 +37,10 @@ func (c *Connector) Preview(_ context.Context, inv *core.Invocation) (string, er
 	if a.Stdin != "" {
 		fmt.Fprintf(&b, "; stdin %d bytes", len(a.Stdin))
 	}
+	// The engine asks before it sets the grant's options: these are the
+	// resource's limits, which the grant may lower.
 	l := limitsFor(c.cfg.Limits, inv.Options)
-	fmt.Fprintf(&b, "; in %s, which it may change (journaled, undoable); limits: wall %v, cpu %v, memory %d bytes, output %d bytes, writes %d bytes, processes %d",
+	fmt.Fprintf(&b, "; in %s, which it may change (journaled, undoable); limits (at most): wall %v, cpu %v, memory %d bytes, output %d bytes, writes %d bytes, processes %d",
 		shellQuote(c.cfg.Workdir), l.Wall, l.CPU, l.Memory, l.OutputBytes, writeLimitFor(c.cfg.WriteBytes, inv.Options), l.Processes)
 	return b.String(), nil
 }
