@@ -1,0 +1,4 @@
+package sandboxed
+
+// ShellQuote is shellQuote, for the fuzz target.
+var ShellQuote = shellQuote
