@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -120,12 +120,23 @@ func runRun(e *env, args []string) int {
 		return ExitConfig
 	}
 
-	var px *egress.Proxy
-	if view.http {
-		if px, err = egress.New(egress.Config{Engine: eng, Agent: agent, Logger: logger}); err != nil {
-			return fail(e, &configError{err})
-		}
-		defer px.Close()
+	// The proxy knows which resources it can reach; with none, the
+	// sandbox's network stays empty.
+	px, err := egress.New(egress.Config{Engine: eng, Agent: agent, Logger: logger})
+	if err != nil {
+		return fail(e, &configError{err})
+	}
+	defer px.Close()
+	if view.http = len(px.Reach()) > 0; view.http {
+		// Resources the proxy serves are not left out: Reach names each
+		// as "name: ...".
+		reach := px.Reach()
+		view.other = slices.DeleteFunc(view.other, func(name string) bool {
+			return slices.ContainsFunc(reach, func(r string) bool { return strings.HasPrefix(r, name+": ") })
+		})
+	} else {
+		px.Close()
+		px = nil
 	}
 
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"}
@@ -270,7 +281,7 @@ func recordRun(e *env, eng *engine.Engine, rec *audit.Record) string {
 // runView is what an agent's sandbox shows of the host.
 type runView struct {
 	paths []sandbox.Path
-	http  bool     // the agent holds an http grant: the egress proxy is its network
+	http  bool     // the agent may reach something through the egress proxy: its network
 	other []string // resources of other kinds it holds grants on, which the sandbox does not show
 }
 
@@ -289,7 +300,9 @@ func agentView(p *policy.Policy, agent string) (runView, error) {
 		switch {
 		case kind == nil:
 			v.other = append(v.other, spec.Name)
-		case spec.Kind == "fs":
+		case kind.HostTarget != nil:
+			// A kind whose targets are host files (a directory tree): the
+			// sandbox shows the files themselves.
 			write := slices.ContainsFunc(actions, kind.Writes)
 			for _, hp := range kind.HostPaths(spec, write) {
 				access := sandbox.Read
@@ -298,8 +311,6 @@ func agentView(p *policy.Policy, agent string) (runView, error) {
 				}
 				v.paths = append(v.paths, sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: spec.Name})
 			}
-		case spec.Kind == "http":
-			v.http = true
 		default:
 			v.other = append(v.other, spec.Name)
 		}
@@ -340,7 +351,7 @@ func realPath(p string) string {
 // runProgram finds the program on Warden's PATH and checks that the
 // sandbox shows it: in a system directory or a granted one.
 func runProgram(name string, paths []sandbox.Path) (string, error) {
-	found, err := exec.LookPath(name)
+	found, err := osexec.LookPath(name)
 	if err != nil {
 		return "", fmt.Errorf("run: program %q: %v", name, err)
 	}
