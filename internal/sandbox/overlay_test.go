@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/warden-dev/warden/internal/sandbox"
+	"github.com/warden-dev/warden/internal/sandbox/inside"
 )
 
 // A directory with a scratch directory is an overlay: the program reads
@@ -106,5 +107,13 @@ func TestRun_overlayNeedsNamespaces(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("something ran: %v", entries)
+	}
+}
+
+// The names a caller makes are the ones the sandbox's first process
+// mounts.
+func TestScratchNames(t *testing.T) {
+	if sandbox.ScratchUpper != inside.ScratchUpper || sandbox.ScratchWork != inside.ScratchWork {
+		t.Errorf("scratch names differ: %s/%s, inside %s/%s", sandbox.ScratchUpper, sandbox.ScratchWork, inside.ScratchUpper, inside.ScratchWork)
 	}
 }
