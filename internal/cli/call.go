@@ -57,7 +57,7 @@ func runCall(e *env, args []string) int {
 		}
 		raw = string(b)
 	}
-	eng, agent, code := openAgentEngine(e, &pf, false)
+	eng, agent, code := openAgentEngine(e, &pf, true, false, nil)
 	if eng == nil {
 		return code
 	}

@@ -270,8 +270,8 @@ func openEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slo
 
 // openAgentEngine opens the engine and picks the agent; on failure it has
 // already reported the problem and returns the exit code.
-func openAgentEngine(e *env, pf *policyFlags, noState bool) (*engine.Engine, string, int) {
-	eng, _, err := openEngine(e, pf, true, noState, nil)
+func openAgentEngine(e *env, pf *policyFlags, allowDefault, noState bool, logger *slog.Logger) (*engine.Engine, string, int) {
+	eng, _, err := openEngine(e, pf, allowDefault, noState, logger)
 	if err != nil {
 		return nil, "", openFailed(e, err)
 	}

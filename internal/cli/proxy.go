@@ -59,16 +59,12 @@ func runProxy(e *env, args []string) int {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
 	pf.retry, pf.onResource = true, reportResources(e)
-	eng, _, err := openEngine(e, &pf, false, false, logger)
-	if err != nil {
-		return openFailed(e, err)
+	eng, agent, code := openAgentEngine(e, &pf, false, false, logger)
+	if code != ExitOK {
+		return code
 	}
 	defer eng.Close()
 	p := eng.Policy()
-	agent, err := agentFor(p, pf.agent)
-	if err != nil {
-		return usageErr(e, "%v", err)
-	}
 	px, err := egress.New(egress.Config{Engine: eng, Agent: agent, Logger: logger, MaxConns: *maxConns})
 	if err != nil {
 		return fail(e, &configError{err})

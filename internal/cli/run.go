@@ -86,16 +86,12 @@ func runRun(e *env, args []string) int {
 	}
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, _, err := openEngine(e, &pf, false, false, logger)
-	if err != nil {
-		return openFailed(e, err)
+	eng, agent, code := openAgentEngine(e, &pf, false, false, logger)
+	if code != ExitOK {
+		return code
 	}
 	defer eng.Close()
 	p := eng.Policy()
-	agent, err := agentFor(p, pf.agent)
-	if err != nil {
-		return usageErr(e, "%v", err)
-	}
 	view, err := agentView(p, agent)
 	if err != nil {
 		return fail(e, &configError{err})

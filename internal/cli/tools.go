@@ -23,7 +23,7 @@ func runTools(e *env, args []string) int {
 		return usageErr(e, "--format must be mcp or openai, not %q", *format)
 	}
 	pf.onResource = reportResources(e) // the list lacks its tools: say why
-	eng, agent, code := openAgentEngine(e, &pf, true)
+	eng, agent, code := openAgentEngine(e, &pf, true, true, nil)
 	if eng == nil {
 		return code
 	}

@@ -148,32 +148,21 @@ func New(cfg Config) (*Proxy, error) {
 }
 
 func setDefaults(c *Config) {
-	if c.MaxConns <= 0 {
-		c.MaxConns = defaultMaxConns
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = defaultMaxHeaderBytes
-	}
-	if c.ReadHeaderTimeout <= 0 {
-		c.ReadHeaderTimeout = defaultReadHeaderTimeout
-	}
-	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = defaultReadTimeout
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = defaultWriteTimeout
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = defaultIdleTimeout
-	}
-	if c.TunnelIdle <= 0 {
-		c.TunnelIdle = defaultTunnelIdle
-	}
-	if c.TunnelMaxDuration <= 0 {
-		c.TunnelMaxDuration = defaultTunnelMaxDuration
-	}
-	if c.TunnelMaxBytes <= 0 {
-		c.TunnelMaxBytes = defaultTunnelMaxBytes
+	orDefault(&c.MaxConns, defaultMaxConns)
+	orDefault(&c.MaxHeaderBytes, defaultMaxHeaderBytes)
+	orDefault(&c.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	orDefault(&c.ReadTimeout, defaultReadTimeout)
+	orDefault(&c.WriteTimeout, defaultWriteTimeout)
+	orDefault(&c.IdleTimeout, defaultIdleTimeout)
+	orDefault(&c.TunnelIdle, defaultTunnelIdle)
+	orDefault(&c.TunnelMaxDuration, defaultTunnelMaxDuration)
+	orDefault(&c.TunnelMaxBytes, defaultTunnelMaxBytes)
+}
+
+// orDefault sets *v to d unless the caller chose a positive value.
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 
