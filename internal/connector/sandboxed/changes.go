@@ -288,7 +288,11 @@ func (p *plan) apply(ctx context.Context, tree *fs.Tree, j core.Journal) applied
 		note(c)
 	}
 	if a.problem == "" && len(p.skipped) > 0 {
-		a.problem = fmt.Sprintf("%d objects that are not files or directories (symbolic links, FIFOs, sockets, devices) were not applied", len(p.skipped))
+		what := "objects that are not files or directories (symbolic links, FIFOs, sockets, devices) were"
+		if len(p.skipped) == 1 {
+			what = "object that is not a file or a directory (a symbolic link, FIFO, socket or device) was"
+		}
+		a.problem = fmt.Sprintf("%d %s not applied", len(p.skipped), what)
 	}
 	return a
 }
