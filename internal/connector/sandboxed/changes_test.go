@@ -200,7 +200,7 @@ cat keep.txt > /dev/null`)
 			t.Errorf("%s is %q, want it to hold %q", k, after[k], v)
 		}
 	}
-	if _, ok := after["link"]; ok || !strings.Contains(r.NotApplied, "symbolic links") {
+	if _, ok := after["link"]; ok || !strings.Contains(r.NotApplied, "symbolic link") {
 		t.Errorf("the symbolic link was applied (%q) or not reported: %q", after["link"], r.NotApplied)
 	}
 	if r.ChangeCount != len(r.Changes) || r.ChangeCount < 8 || !slices.Contains(r.Changes, sandboxed.Change{Op: "skipped", Path: "link", Type: "symlink"}) {
