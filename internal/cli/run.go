@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	osexec "os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/warden-dev/warden/internal/audit"
 	"github.com/warden-dev/warden/internal/connector"
+	"github.com/warden-dev/warden/internal/core"
 	"github.com/warden-dev/warden/internal/egress"
 	"github.com/warden-dev/warden/internal/engine"
 	"github.com/warden-dev/warden/internal/policy"
@@ -279,6 +282,7 @@ type runView struct {
 	paths []sandbox.Path
 	http  bool     // the agent may reach something through the egress proxy: its network
 	other []string // resources of other kinds it holds grants on, which the sandbox does not show
+	notes []string // rules of its grants the kernel cannot restate, said on the start screen
 }
 
 // agentView derives the sandbox's paths from the agent's grants: the root
@@ -299,14 +303,9 @@ func agentView(p *policy.Policy, agent string) (runView, error) {
 		case kind.HostTarget != nil:
 			// A kind whose targets are host files (a directory tree): the
 			// sandbox shows the files themselves.
-			write := slices.ContainsFunc(actions, kind.Writes)
-			for _, hp := range kind.HostPaths(spec, write) {
-				access := sandbox.Read
-				if hp.Write {
-					access = sandbox.Write
-				}
-				v.paths = append(v.paths, sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: spec.Name})
-			}
+			paths, notes := grantedTrees(p, agent, spec, kind)
+			v.paths = append(v.paths, paths...)
+			v.notes = append(v.notes, notes...)
 		default:
 			v.other = append(v.other, spec.Name)
 		}
@@ -330,6 +329,97 @@ func agentView(p *policy.Policy, agent string) (runView, error) {
 		}
 	}
 	return v, nil
+}
+
+// grantedTrees is what the sandbox shows of a file-tree resource: its
+// root where a grant covers the whole resource, else the directories its
+// grants' patterns start with (docs/** shows docs, drafts/*.md drafts),
+// each writable only where a grant with a writing action names it. The
+// kernel sees whole trees: deny rules and conditions cannot be restated
+// to it, so they are reported, not enforced.
+func grantedTrees(p *policy.Policy, agent string, spec *core.ResourceSpec, kind *core.ResourceKind) ([]sandbox.Path, []string) {
+	var notes []string
+	grants := p.Grants(agent, spec.Name)
+	write := slices.ContainsFunc(grants, func(g policy.Grant) bool { return slices.ContainsFunc(g.Actions, kind.Writes) })
+	hps := kind.HostPaths(spec, write)
+	if len(hps) != 1 || !hps[0].Dir {
+		// Not one directory: show what the kind names, as it names it.
+		var out []sandbox.Path
+		for _, hp := range hps {
+			access := sandbox.Read
+			if hp.Write {
+				access = sandbox.Write
+			}
+			out = append(out, sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: spec.Name})
+		}
+		return out, notes
+	}
+	root := hps[0].Path
+	access := map[string]sandbox.Access{} // directory relative to root → access
+	for _, g := range grants {
+		acc := sandbox.Read
+		if slices.ContainsFunc(g.Actions, kind.Writes) {
+			acc = sandbox.Write
+		}
+		prefixes := []string{"."}
+		if len(g.Paths) > 0 {
+			prefixes = prefixes[:0]
+			for _, pat := range g.Paths {
+				prefixes = append(prefixes, literalPrefix(pat))
+			}
+		}
+		for _, pre := range prefixes {
+			access[pre] = max(access[pre], acc)
+		}
+		if g.When != "" {
+			notes = append(notes, fmt.Sprintf("%s: the condition of %s (when: %s) is not evaluated inside: the files it covers are shown whole", spec.Name, g.Rule, g.When))
+		}
+	}
+	if len(p.Denies(agent, spec.Name)) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: its deny rules are not enforced inside: files they deny within the trees shown are visible", spec.Name))
+	}
+	rootReal := realPath(root)
+	var out []sandbox.Path
+	for _, rel := range slices.Sorted(maps.Keys(access)) {
+		acc := access[rel]
+		covered := false
+		for other, oacc := range access {
+			if other != rel && oacc >= acc && (other == "." || strings.HasPrefix(rel, other+"/")) {
+				covered = true
+			}
+		}
+		if covered {
+			continue
+		}
+		host := filepath.Join(root, filepath.FromSlash(rel))
+		real := realPath(host)
+		fi, err := os.Stat(real)
+		switch {
+		case !inside.Within(real, rootReal):
+			notes = append(notes, fmt.Sprintf("%s: %s leads outside the resource's root; not shown", spec.Name, rel))
+			continue
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s: %s does not exist; not shown (create it before the run)", spec.Name, rel))
+			continue
+		}
+		out = append(out, sandbox.Path{Path: real, Access: acc, Dir: fi.IsDir(), Why: spec.Name})
+	}
+	return out, notes
+}
+
+// literalPrefix is the part of a path pattern before its first wildcard,
+// whole segments only: "docs/**" → "docs", "drafts/*.md" → "drafts",
+// "*.md" → ".".
+func literalPrefix(pattern string) string {
+	segs := strings.Split(strings.Trim(pattern, "/"), "/")
+	n := 0
+	for n < len(segs) && !strings.ContainsAny(segs[n], "*?[{\\") && segs[n] != "" {
+		n++
+	}
+	if n == 0 {
+		return "."
+	}
+	return path.Clean(strings.Join(segs[:n], "/"))
 }
 
 // realPath resolves symbolic links as far as the path exists.
@@ -410,6 +500,9 @@ func printRunScreen(e *env, agent, prog string, args []string, dir, dirNote stri
 	fmt.Fprintf(w, "  write:   %s; its own /tmp\n", list(rw))
 	if len(v.paths) > 0 {
 		fmt.Fprintf(w, "           (whole trees: files the fs tools would hide, such as .env or keys, are visible)\n")
+	}
+	for _, n := range v.notes {
+		fmt.Fprintf(w, "  note:    %s\n", n)
 	}
 	if px == nil {
 		fmt.Fprintf(w, "  network: none\n")

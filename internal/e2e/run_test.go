@@ -530,3 +530,35 @@ func TestRun_terminal(t *testing.T) {
 		t.Fatalf("the program did not read the terminal:\n%s", out.String())
 	}
 }
+
+// TestRun_showsOnlyGrantedPaths: a grant with paths shows the directories
+// its patterns start with, not the whole root, and one that reads there
+// cannot write.
+func TestRun_showsOnlyGrantedPaths(t *testing.T) {
+	f := newRunFixture(t, "", "")
+	writeFiles(t, f.base, map[string]string{"notes/docs/a.txt": "WARDEN-RUN-DOCS", "notes/private/p.txt": "WARDEN-RUN-PRIVATE"})
+	pol := strings.Replace(mustRead(t, f.policy), "{resource: notes, actions: [read, list]}", `{resource: notes, actions: [read, list], paths: ["docs/**"]}`, 1)
+	if err := os.WriteFile(f.policy, []byte(pol), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf("cat %[1]s/docs/a.txt; cat %[1]s/private/p.txt; cat %[1]s/granted.txt; echo x > %[1]s/docs/new.txt", f.notes)
+	out, errOut, _ := f.run(t, nil, "--", "sh", "-c", script)
+	if !strings.Contains(out, "WARDEN-RUN-DOCS") || strings.Contains(out, "WARDEN-RUN-PRIVATE") || strings.Contains(out, "WARDEN-RUN-GRANTED") {
+		t.Errorf("stdout %q; want only the docs file; stderr:\n%s", out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(f.notes, "docs", "new.txt")); err == nil {
+		t.Error("the agent wrote under a read-only grant")
+	}
+	if !strings.Contains(errOut, "read:    "+filepath.Join(f.notes, "docs")+" (notes)") {
+		t.Errorf("the start screen does not show notes/docs alone:\n%s", errOut)
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
