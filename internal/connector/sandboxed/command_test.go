@@ -40,16 +40,7 @@ func open(t *testing.T, src string) (*engine.Engine, string) {
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(context.Background(), p, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e, filepath.Join(dir, "repo")
+	return openEngine(t, path), filepath.Join(dir, "repo")
 }
 
 const buildPolicy = `version: 1
