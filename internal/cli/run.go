@@ -107,13 +107,7 @@ func runRun(e *env, args []string) int {
 
 	degraded := p.AgentAllowDegraded(agent)
 	probe := sandbox.ProbeProcess()
-	var missing []string
-	for _, l := range []string{sandbox.LayerNamespaces, sandbox.LayerLandlock, sandbox.LayerSeccomp, sandbox.LayerLimits, inside.LayerStart} {
-		if why, ok := probe.Missing[l]; ok && !slices.Contains(degraded, l) {
-			missing = append(missing, l+" ("+why+")")
-		}
-	}
-	if len(missing) > 0 {
+	if missing := probe.Unaccepted(degraded); len(missing) > 0 {
 		fmt.Fprintf(e.stderr, "warden: run: this host cannot build the sandbox: missing %s\n", strings.Join(missing, "; "))
 		fmt.Fprintf(e.stderr, "  a policy may accept a missing landlock or seccomp layer for the agent: agents: {%s: {sandbox: {allow_degraded: [...]}}}; namespaces are never optional\n", agent)
 		return ExitConfig
@@ -126,10 +120,10 @@ func runRun(e *env, args []string) int {
 		return fail(e, &configError{err})
 	}
 	defer px.Close()
-	if view.http = len(px.Reach()) > 0; view.http {
+	reach := px.Reach()
+	if view.http = len(reach) > 0; view.http {
 		// Resources the proxy serves are not left out: Reach names each
 		// as "name: ...".
-		reach := px.Reach()
 		view.other = slices.DeleteFunc(view.other, func(name string) bool {
 			return slices.ContainsFunc(reach, func(r string) bool { return strings.HasPrefix(r, name+": ") })
 		})
@@ -144,7 +138,7 @@ func runRun(e *env, args []string) int {
 			env = append(env, n+"="+v)
 		}
 	}
-	printRunScreen(e, agent, prog, pos[1:], dir, dirNote, view, px, probe, degraded, envNames)
+	printRunScreen(e, agent, prog, pos[1:], dir, dirNote, view, reach, probe, degraded, envNames)
 
 	cmd := sandbox.Command{
 		Program: prog,
@@ -475,7 +469,7 @@ func runDir(paths []sandbox.Path) (string, string) {
 }
 
 // printRunScreen says, in one screen, what the agent can reach.
-func printRunScreen(e *env, agent, prog string, args []string, dir, dirNote string, v runView, px *egress.Proxy, probe sandbox.ProcessReport, degraded, envNames []string) {
+func printRunScreen(e *env, agent, prog string, args []string, dir, dirNote string, v runView, reach []string, probe sandbox.ProcessReport, degraded, envNames []string) {
 	w := e.stderr
 	line := strings.Join(append([]string{prog}, args...), " ")
 	if len(line) > 200 {
@@ -504,10 +498,9 @@ func printRunScreen(e *env, agent, prog string, args []string, dir, dirNote stri
 	for _, n := range v.notes {
 		fmt.Fprintf(w, "  note:    %s\n", n)
 	}
-	if px == nil {
+	if len(reach) == 0 {
 		fmt.Fprintf(w, "  network: none\n")
 	} else {
-		reach := px.Reach()
 		fmt.Fprintf(w, "  network: only Warden's egress proxy (HTTP_PROXY=http://127.0.0.1:%d), each request checked and audited:\n", sandbox.EgressPort)
 		for _, r := range reach {
 			fmt.Fprintf(w, "           %s\n", r)

@@ -404,11 +404,18 @@ func (r ProcessReport) String() string {
 	if len(r.Missing) == 0 {
 		return "process sandbox: namespaces, Landlock, seccomp and limits available"
 	}
-	var parts []string
+	return "process sandbox: missing " + strings.Join(r.Unaccepted(nil), "; ")
+}
+
+// Unaccepted lists, in layer order, each layer the host lacks that is not
+// among accepted, as "layer (why)": what keeps a caller accepting those
+// from running anything.
+func (r ProcessReport) Unaccepted(accepted []string) []string {
+	var out []string
 	for _, l := range []string{LayerNamespaces, LayerLandlock, LayerSeccomp, LayerLimits, inside.LayerStart} {
-		if why, ok := r.Missing[l]; ok {
-			parts = append(parts, l+" ("+why+")")
+		if why, ok := r.Missing[l]; ok && !slices.Contains(accepted, l) {
+			out = append(out, l+" ("+why+")")
 		}
 	}
-	return "process sandbox: missing " + strings.Join(parts, "; ")
+	return out
 }

@@ -3,8 +3,6 @@ package sandboxed
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -80,15 +78,9 @@ var probe = sync.OnceValue(sandbox.ProbeProcess)
 // checkHost refuses a host that lacks a layer the resource does not
 // accept missing.
 func (c *Connector) checkHost() error {
-	var missing []string
-	for layer, why := range probe().Missing {
-		if !slices.Contains(c.cfg.AllowDegraded, layer) {
-			missing = append(missing, layer+" ("+why+")")
-		}
-	}
+	missing := probe().Unaccepted(c.cfg.AllowDegraded)
 	if len(missing) == 0 {
 		return nil
 	}
-	sort.Strings(missing)
 	return fmt.Errorf("resource %s: this host cannot sandbox its programs: missing %s; where a layer other than namespaces is missing, the resource may accept it with sandbox: {allow_degraded: [...]}", c.name, strings.Join(missing, "; "))
 }
