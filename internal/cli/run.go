@@ -340,11 +340,7 @@ func grantedTrees(p *policy.Policy, agent string, spec *core.ResourceSpec, kind 
 		// Not one directory: show what the kind names, as it names it.
 		var out []sandbox.Path
 		for _, hp := range hps {
-			access := sandbox.Read
-			if hp.Write {
-				access = sandbox.Write
-			}
-			out = append(out, sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: spec.Name})
+			out = append(out, sandboxPath(hp, spec.Name))
 		}
 		return out, notes
 	}

@@ -15,6 +15,16 @@ import (
 // landlockOff is the setting an operator uses to run without Landlock.
 const landlockOff = `"landlock: false" under settings in the policy`
 
+// sandboxPath is a path a kind says its resource needs, as the sandbox
+// takes it, with why it is there.
+func sandboxPath(hp core.HostPath, why string) sandbox.Path {
+	access := sandbox.Read
+	if hp.Write {
+		access = sandbox.Write
+	}
+	return sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: why}
+}
+
 // landlockPaths lists every path a process serving p needs once its engine
 // is open: what each resource's kind says its connector opens (a root, a
 // SQLite file, a CA bundle), the state directory (audit log, approvals,
@@ -32,11 +42,7 @@ func landlockPaths(p *policy.Policy) ([]sandbox.Path, error) {
 			return nil, fmt.Errorf("landlock: resource %q (kind %s): the paths it needs are not known; set %s to serve it", spec.Name, spec.Kind, landlockOff)
 		}
 		for _, hp := range kind.HostPaths(spec, writable(p, spec)) {
-			access := sandbox.Read
-			if hp.Write {
-				access = sandbox.Write
-			}
-			paths = append(paths, sandbox.Path{Path: hp.Path, Access: access, Dir: hp.Dir, Why: hp.Why})
+			paths = append(paths, sandboxPath(hp, hp.Why))
 		}
 	}
 	paths = append(paths, sandbox.Path{Path: p.Settings().StateDir, Access: sandbox.Write, Dir: true, Why: "state directory"})
