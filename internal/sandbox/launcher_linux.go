@@ -317,11 +317,7 @@ func (env Envelope) allows(c Command) (Command, *CommandError) {
 		if err != nil {
 			return c, &CommandError{Field: "paths", Msg: err.Error()}
 		}
-		covered := false
-		for _, e := range env.Paths {
-			covered = covered || (inside.Within(real, e.Path) && p.Access <= e.Access)
-		}
-		if !covered {
+		if !env.covers(real, p.Access) {
 			return c, &CommandError{Field: "paths", Msg: fmt.Sprintf("%s (%s) is beyond what the policy names", p.Path, p.Access)}
 		}
 		p.Path = real
@@ -330,11 +326,7 @@ func (env Envelope) allows(c Command) (Command, *CommandError) {
 			if err != nil {
 				return c, &CommandError{Field: "paths", Msg: err.Error()}
 			}
-			covered = false
-			for _, e := range env.Paths {
-				covered = covered || (inside.Within(scratch, e.Path) && e.Access == Write)
-			}
-			if !covered {
+			if !env.covers(scratch, Write) {
 				return c, &CommandError{Field: "paths", Msg: fmt.Sprintf("scratch %s is beyond what the policy names", p.Scratch)}
 			}
 			p.Scratch = scratch
@@ -343,4 +335,15 @@ func (env Envelope) allows(c Command) (Command, *CommandError) {
 	}
 	c.Paths = paths
 	return c, nil
+}
+
+// covers reports whether the envelope grants access to the resolved path
+// real.
+func (env Envelope) covers(real string, access Access) bool {
+	for _, e := range env.Paths {
+		if inside.Within(real, e.Path) && access <= e.Access {
+			return true
+		}
+	}
+	return false
 }
